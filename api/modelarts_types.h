@@ -1,0 +1,77 @@
+#pragma once
+
+// Wire types of the ModelArts v1 training-job API and their decoding from JSON.
+// Decoding tolerates unknown fields, checks is_success on every answer and accepts
+// both spellings of the error text (error_message and error_msg).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/result.h"
+
+namespace mactl {
+
+// The failure part common to every answer.
+struct ApiErrorBody {
+  std::string error_code;     // "ModelArts.2775", "APIGW.0308", ... (may be empty)
+  std::string error_message;  // from error_message, or error_msg when that is what was sent
+};
+
+// One row of GET /v1/{project_id}/training-jobs: a job and its *latest* version.
+struct JobSummary {
+  std::int64_t job_id = 0;
+  std::string job_name;
+  std::int64_t version_id = 0;  // latest version
+  int status = 0;               // status of the latest version (api/job_status.h)
+  std::int64_t create_time_ms = 0;
+  std::int64_t duration_ms = 0;
+  std::int64_t version_count = 0;
+};
+
+struct JobListPage {
+  std::int64_t job_total_count = 0;
+  std::vector<JobSummary> jobs;
+};
+
+// GET /v1/{project_id}/training-jobs/{job_id}/versions/{version_id}
+struct VersionDetail {
+  std::int64_t job_id = 0;
+  std::string job_name;
+  std::int64_t version_id = 0;
+  std::string version_name;
+  int status = 0;
+  std::int64_t create_time_ms = 0;
+  std::int64_t start_time_ms = 0;
+  std::int64_t duration_ms = 0;
+};
+
+// GET /v1/{project_id}/training-jobs/{job_id}/versions
+struct VersionListPage {
+  std::int64_t job_id = 0;
+  std::string job_name;
+  std::int64_t version_count = 0;
+  std::vector<VersionDetail> versions;
+};
+
+// Outcome of decoding one answer: either the typed body, or the API's own error
+// (is_success false) with its code and text, or a decode error (malformed JSON,
+// wrong shape). The HTTP status is classified by the client, not here.
+template <typename T>
+struct Decoded {
+  std::optional<T> value;               // set when is_success was true and the shape is right
+  std::optional<ApiErrorBody> api_error;  // set when is_success was false (or missing on an error status)
+  std::string decode_error;             // non-empty when the body could not be read
+};
+
+Decoded<JobListPage> DecodeJobListPage(std::string_view body);
+Decoded<VersionDetail> DecodeVersionDetail(std::string_view body);
+Decoded<VersionListPage> DecodeVersionListPage(std::string_view body);
+// The stop answer carries nothing but is_success (and the error fields on failure).
+Decoded<bool> DecodeStopResponse(std::string_view body);
+// Only the error fields of any body, for answers with an error HTTP status.
+std::optional<ApiErrorBody> DecodeErrorBody(std::string_view body);
+
+}  // namespace mactl

@@ -1,0 +1,61 @@
+#pragma once
+
+// The desired-state manifest (contract §1): kind TrainingJobVersion,
+// apiVersion modelarts-controller.io/v1.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/version_ref.h"
+
+namespace mactl {
+
+inline constexpr std::string_view kApiVersion = "modelarts-controller.io/v1";
+inline constexpr std::string_view kKind = "TrainingJobVersion";
+inline constexpr std::string_view kPausedAnnotation = "modelarts-controller.io/paused";
+
+enum class DesiredState { kStopped, kRunning };
+
+std::string_view DesiredStateName(DesiredState s);  // "Stopped" / "Running"
+std::optional<DesiredState> ParseDesiredState(std::string_view s);
+
+// Where something was found in the manifest tree; line and column are 1-based.
+struct SourcePosition {
+  std::string file;  // path relative to the manifest directory
+  int line = 0;
+  int column = 0;
+  std::string ToString() const;  // "file:line:column"
+};
+
+struct TrainingJobVersion {
+  std::string name;  // metadata.name: DNS-1123 label, unique across all manifests
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  // spec.projectId as written; empty when the manifest relies on --project-id.
+  std::string project_id;
+  std::int64_t job_id = 0;
+  std::int64_t version_id = 0;
+  DesiredState desired_state = DesiredState::kStopped;
+  bool paused = false;  // from the modelarts-controller.io/paused annotation
+  SourcePosition source;  // where the document starts
+
+  // The version this object manages, with the default project filled in.
+  VersionRef Ref(std::string_view default_project_id) const {
+    return VersionRef{project_id.empty() ? std::string(default_project_id) : project_id, job_id,
+                      version_id};
+  }
+  bool operator==(const TrainingJobVersion&) const = default;
+};
+
+// An invalid document: where and why.
+struct ManifestError {
+  SourcePosition position;
+  std::string reason;
+  std::string ToString() const { return position.ToString() + ": " + reason; }
+  bool operator==(const ManifestError&) const = default;
+};
+
+}  // namespace mactl

@@ -1,0 +1,64 @@
+#pragma once
+
+// The heart of the controller: desired state + observed status → action.
+// A pure function with no I/O, so every row of the status table is tested directly.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/training_job_version.h"
+
+namespace mactl {
+
+// What an object looks like from outside (status, metrics `phase` label).
+enum class Phase {
+  kPending,    // not observed yet, or the status is not known
+  kStopping,   // a stop was sent or is under way (KILLING)
+  kConverged,  // observed state matches the desired state
+  kDrifted,    // desired Running, but the version is terminal or being killed
+  kError,      // the last attempt failed
+  kConflict,   // two manifests disagree about this version
+  kPaused,     // the paused annotation is set: observe and report only
+};
+std::string_view PhaseName(Phase p);
+inline constexpr Phase kAllPhases[] = {Phase::kPending, Phase::kStopping, Phase::kConverged,
+                                       Phase::kDrifted,  Phase::kError,    Phase::kConflict,
+                                       Phase::kPaused};
+
+enum class Action { kNone, kStop };
+std::string_view ActionName(Action a);
+
+// Which timer schedules the next look at this object.
+enum class NextCheck {
+  kResync,   // steady state: --resync, ±10 %
+  kPoll,     // something is changing: --poll
+  kBackoff,  // something is wrong: per-object exponential backoff
+};
+
+// Facts beyond desired/observed that change the decision; all come from the
+// reconciler's memory of its own actions or from the manifest set.
+struct DecisionContext {
+  bool paused = false;
+  bool conflict = false;
+  // A stop for this version was accepted earlier in this process's life. The
+  // controller never sends a second one; it waits for the API to show the effect.
+  bool stop_accepted = false;
+  // The last stop was refused (409 ModelArts.2796) while the version showed this
+  // status; while it still shows it, stopping again would only be refused again.
+  std::optional<int> stop_refused_at_status;
+};
+
+struct Decision {
+  Action action = Action::kNone;
+  Phase phase = Phase::kPending;
+  NextCheck next = NextCheck::kResync;
+  // CamelCase condition reason: Converged, Stopping, Killing, StopRequested,
+  // StopRefused, StatusUnknown, Drifted, Paused, Conflict.
+  std::string_view reason;
+  std::string message;  // one human sentence for /status and plan
+};
+
+Decision Decide(DesiredState desired, int observed_status, const DecisionContext& context);
+
+}  // namespace mactl

@@ -1,0 +1,1 @@
+// Placeholder so the library target exists until the simulator lands.

@@ -4,6 +4,7 @@
 // Decoding tolerates unknown fields, checks is_success on every answer and accepts
 // both spellings of the error text (error_message and error_msg).
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,6 +67,20 @@ struct Decoded {
   std::string decode_error;             // non-empty when the body could not be read
 };
 
+// Bodies longer than this are refused unparsed (decode_error), whatever the transport allowed.
+inline constexpr std::size_t kMaxDecodedBodyBytes = std::size_t{32} << 20;
+
+// Decoding rules shared by the four answers:
+// - is_success, when present, must be a boolean: false → api_error (error_code, and
+//   error_message or else error_msg); true → the fields are read.
+// - is_success missing (or null): a body with a non-empty error_code is an api_error; otherwise
+//   the body is a success only if every required field is present and well typed. The stop
+//   answer has no other field, so there is_success is required.
+// - Required: list → jobs (array; each job_id, version_id, status); version detail → job_id,
+//   version_id, status; version list → versions (array; each version_id, status).
+// - Ids and counts are non-negative int64, times are int64, status is an int; a float, a
+//   string, or a number out of range is a decode_error naming the field and what was found.
+//   null counts as absent. Unknown fields are ignored.
 Decoded<JobListPage> DecodeJobListPage(std::string_view body);
 Decoded<VersionDetail> DecodeVersionDetail(std::string_view body);
 Decoded<VersionListPage> DecodeVersionListPage(std::string_view body);

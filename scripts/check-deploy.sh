@@ -29,3 +29,238 @@ if ((${#missing[@]} > 0)); then
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+failures=()
+pass() { echo "check-deploy: $1: ok"; }
+fail() { echo "check-deploy: $1: FAILED" >&2; failures+=("$1"); }
+# Runs a check, shows its output indented, and records a failure instead of stopping, so one run
+# reports every broken file.
+run_check() {
+  local name=$1
+  shift
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  if [[ -n $out ]]; then sed 's/^/    /' <<<"$out"; fi
+  if ((rc == 0)); then pass "$name"; else fail "$name"; fi
+}
+
+# 1. YAML style (warnings count as errors).
+run_check "yamllint" yamllint -s -c .yamllint deploy .yamllint
+
+# 2. Alert rules: syntax, unit tests, and the example Prometheus configuration that loads them.
+run_check "promtool check rules" promtool check rules deploy/prometheus/alerts.yaml
+run_check "promtool test rules" promtool test rules deploy/prometheus/alerts_test.yaml
+run_check "promtool check config" promtool check config deploy/prometheus/scrape.yaml
+
+# 3. systemd unit. `systemd-analyze verify` refuses a unit whose ExecStart binary is missing, and
+# the daemon is not installed here, so verify a copy whose ExecStart points at a throw-away stub
+# (nothing is written outside a temporary directory). verify exits 0 on unknown keys and other
+# warnings, so any output counts as a failure.
+verify_unit() {
+  local tmp rc=0
+  tmp=$(mktemp -d)
+  printf '#!/bin/sh\nexit 0\n' >"$tmp/modelarts-controller"
+  chmod 0755 "$tmp/modelarts-controller"
+  sed "s#^ExecStart=/usr/local/bin/modelarts-controller #ExecStart=$tmp/modelarts-controller #" \
+    deploy/systemd/modelarts-controller.service >"$tmp/modelarts-controller.service"
+  if ! grep -q "^ExecStart=$tmp/modelarts-controller run " "$tmp/modelarts-controller.service"; then
+    echo "ExecStart no longer starts with /usr/local/bin/modelarts-controller run"
+    rc=1
+  else
+    local out
+    out=$(systemd-analyze verify "$tmp/modelarts-controller.service" 2>&1) || rc=$?
+    if [[ -n $out ]]; then
+      echo "$out"
+      rc=1
+    fi
+  fi
+  rm -rf "$tmp"
+  return "$rc"
+}
+run_check "systemd-analyze verify" verify_unit
+
+# 4. Consistency checks that no tool above makes: flags, metric names, runbook anchors, dashboard.
+consistency() {
+  /usr/bin/python3 - <<'PY'
+import json
+import pathlib
+import re
+import shlex
+import sys
+
+import yaml
+
+errors = []
+
+# Flags of `run` (contract §2, plus --token-file for credentials, contract §3).
+RUN_FLAGS = {
+    "--manifests", "--endpoint", "--project-id", "--listen", "--workers", "--qps", "--burst",
+    "--resync", "--poll", "--backoff-base", "--backoff-max", "--dry-run", "--log-format",
+    "--log-level", "--ca-file", "--insecure-skip-tls-verify", "--token-file",
+}
+BOOL_FLAGS = {"--dry-run", "--insecure-skip-tls-verify"}
+
+
+def check_args(where, args):
+    if not args or args[0] != "run":
+        errors.append(f"{where}: arguments must start with the subcommand 'run': {args[:1]}")
+        return
+    i = 1
+    while i < len(args):
+        flag, has_value, _ = args[i].partition("=")
+        if flag not in RUN_FLAGS:
+            errors.append(f"{where}: {args[i]!r} is not a flag of `modelarts-controller run`")
+        elif flag not in BOOL_FLAGS and not has_value:
+            i += 1  # the value is the next argument
+            if i >= len(args) or args[i].startswith("--"):
+                errors.append(f"{where}: {flag} needs a value")
+                continue
+        i += 1
+
+
+# Kubernetes Deployment: container args.
+deployment = yaml.safe_load(open("deploy/kubernetes/deployment.yaml"))
+for c in deployment["spec"]["template"]["spec"]["containers"]:
+    check_args(f"deployment.yaml container {c['name']}", c.get("args", []))
+
+# systemd unit: ExecStart after the binary, with the continuation lines joined.
+unit = open("deploy/systemd/modelarts-controller.service").read().replace("\\\n", " ")
+exec_start = re.search(r"^ExecStart=(\S+) (.*)$", unit, re.M)
+# An unbraced $VAR expands to zero or more extra flags (checked in the .env example below).
+unit_args = [a for a in shlex.split(exec_start.group(2)) if not re.fullmatch(r"\$[A-Za-z_]+", a)]
+check_args("modelarts-controller.service ExecStart", unit_args)
+
+# /etc/default example: extra flags, and no secret in plain environment.
+env_text = open("deploy/systemd/modelarts-controller.env").read()
+for line in env_text.splitlines():
+    m = re.match(r"^MODELARTS_CONTROLLER_ARGS=(.*)$", line)
+    if m:
+        check_args("modelarts-controller.env MODELARTS_CONTROLLER_ARGS", ["run"] + shlex.split(m.group(1)))
+    if re.match(r"^(OS_TOKEN|OS_SECRET_KEY|OS_PASSWORD|OS_ACCESS_KEY)=", line):
+        errors.append(f"modelarts-controller.env sets a secret in the environment: {line.split('=')[0]}")
+
+# Metric names used by alerts, their tests and the dashboard must be ones the daemon exports
+# (contract §5 plus the reload/queue/limiter metrics and the process collector).
+HISTOGRAMS = {"reconcile_duration_seconds", "workqueue_queue_duration_seconds",
+              "api_request_duration_seconds", "rate_limiter_wait_seconds"}
+OTHERS = {"reconcile_total", "workqueue_depth", "workqueue_adds_total", "workqueue_retries_total",
+          "api_requests_total", "objects", "manifest_errors", "build_info",
+          "manifests_last_reload_successful", "manifests_last_reload_success_timestamp_seconds",
+          "manifest_objects", "workqueue_longest_running_processor_seconds"}
+KNOWN = {"modelarts_controller_" + m for m in OTHERS}
+KNOWN |= {f"modelarts_controller_{h}{s}" for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
+KNOWN |= {"process_cpu_seconds_total", "process_resident_memory_bytes",
+          "process_start_time_seconds", "process_open_fds", "process_max_fds"}
+LABEL_VALUES = {
+    "phase": {"Pending", "Stopping", "Converged", "Drifted", "Error", "Conflict", "Paused"},
+    "result": {"success", "error", "requeue_after"},
+    "operation": {"list", "get_version", "list_versions", "stop", "auth"},
+}
+METRIC_RE = re.compile(r"\b((?:modelarts_controller|process)_[a-z_]+)")
+LABEL_RE = re.compile(r"\b(phase|result|operation)\s*=\s*\\?\"([^\"\\]*)\\?\"")
+
+
+def check_promql(where, text):
+    used = set(METRIC_RE.findall(text))
+    for name in sorted(used - KNOWN):
+        errors.append(f"{where}: unknown metric {name}")
+    for label, value in LABEL_RE.findall(text):
+        if value not in LABEL_VALUES[label]:
+            errors.append(f"{where}: {label}={value!r} is never exported")
+    return used
+
+
+alerts = yaml.safe_load(open("deploy/prometheus/alerts.yaml"))
+rules = [r for g in alerts["groups"] for r in g["rules"]]
+used = set()
+for r in rules:
+    used |= check_promql(f"alerts.yaml {r.get('alert')}", r["expr"])
+tests_text = open("deploy/prometheus/alerts_test.yaml").read()
+check_promql("alerts_test.yaml", tests_text)
+dashboard_text = open("deploy/grafana/dashboard.json").read()
+used |= check_promql("dashboard.json", dashboard_text)
+
+# PrometheusRule must carry exactly the rules of alerts.yaml.
+prometheus_rule = yaml.safe_load(open("deploy/kubernetes/prometheusrule.yaml"))
+if prometheus_rule.get("spec") != alerts:
+    errors.append("prometheusrule.yaml spec differs from deploy/prometheus/alerts.yaml")
+
+# Every alert: severity, summary, description, a runbook anchor that exists, and a firing test.
+ops = pathlib.Path("docs/operations.md")
+anchors = set()
+if ops.exists():
+    for line in ops.read_text().splitlines():
+        m = re.match(r"^#+\s+(.*?)\s*$", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).strip().lower()).replace(" ", "-")
+            anchors.add(slug)
+else:
+    errors.append("docs/operations.md is missing")
+tests = yaml.safe_load(tests_text)
+fired = {c["alertname"] for t in tests["tests"] for c in t.get("alert_rule_test", []) if c.get("exp_alerts")}
+quiet = {c["alertname"] for t in tests["tests"] for c in t.get("alert_rule_test", []) if not c.get("exp_alerts")}
+for r in rules:
+    name = r.get("alert")
+    if not name:
+        continue
+    if r.get("labels", {}).get("severity") not in {"critical", "warning", "info"}:
+        errors.append(f"{name}: severity must be critical, warning or info")
+    ann = r.get("annotations", {})
+    for key in ("summary", "description", "runbook_url"):
+        if not ann.get(key):
+            errors.append(f"{name}: annotation {key} is missing")
+    url = ann.get("runbook_url", "")
+    if not url.startswith("docs/operations.md#") or url.split("#", 1)[1] not in anchors:
+        errors.append(f"{name}: runbook_url {url!r} has no matching heading in docs/operations.md")
+    if name not in fired:
+        errors.append(f"{name}: alerts_test.yaml never expects it to fire")
+    if name not in quiet:
+        errors.append(f"{name}: alerts_test.yaml never expects it to stay quiet")
+
+# Grafana dashboard: structure Grafana needs to import it.
+dash = json.loads(dashboard_text)
+if not isinstance(dash.get("schemaVersion"), int) or dash["schemaVersion"] < 36:
+    errors.append("dashboard.json: schemaVersion missing or too old")
+for key in ("uid", "title", "panels", "templating"):
+    if not dash.get(key):
+        errors.append(f"dashboard.json: {key} missing")
+ids = [p.get("id") for p in dash.get("panels", [])]
+if len(ids) != len(set(ids)) or None in ids:
+    errors.append("dashboard.json: panel ids must be present and unique")
+for p in dash.get("panels", []):
+    g = p.get("gridPos", {})
+    if g.get("x", 0) + g.get("w", 0) > 24:
+        errors.append(f"dashboard.json: panel {p.get('title')!r} is wider than the grid")
+    if p.get("type") != "row" and not all(t.get("expr") for t in p.get("targets", [None]) if t):
+        errors.append(f"dashboard.json: panel {p.get('title')!r} has no query")
+for signal in ("modelarts_controller_objects", "modelarts_controller_reconcile_total",
+               "modelarts_controller_api_requests_total",
+               "modelarts_controller_api_request_duration_seconds_bucket",
+               "modelarts_controller_rate_limiter_wait_seconds_bucket",
+               "modelarts_controller_workqueue_depth",
+               "modelarts_controller_workqueue_queue_duration_seconds_bucket",
+               "modelarts_controller_manifest_errors", "process_cpu_seconds_total",
+               "process_resident_memory_bytes"):
+    if signal not in dashboard_text:
+        errors.append(f"dashboard.json: no panel shows {signal}")
+
+# kustomize: every listed resource exists; the placeholder Secret is never applied.
+kustomization = yaml.safe_load(open("deploy/kubernetes/kustomization.yaml"))
+for res in kustomization.get("resources", []):
+    if not pathlib.Path("deploy/kubernetes", res).exists():
+        errors.append(f"kustomization.yaml lists missing file {res}")
+if "secret.example.yaml" in kustomization.get("resources", []):
+    errors.append("kustomization.yaml must not apply the placeholder secret.example.yaml")
+
+for e in errors:
+    print(e)
+sys.exit(1 if errors else 0)
+PY
+}
+run_check "consistency (flags, metrics, runbooks, alert tests, dashboard, kustomize)" consistency
+
+if ((${#failures[@]} > 0)); then
+  echo "check-deploy: ${#failures[@]} check(s) failed: ${failures[*]}" >&2
+  exit 1
+fi
+echo "check-deploy: all checks passed"

@@ -1,0 +1,138 @@
+#pragma once
+
+// An in-memory CloudClient: versions with statuses, call counters, and scripted errors.
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/job_status.h"
+#include "controller/cloud_client.h"
+
+namespace mactl::testing {
+
+class FakeCloudClient final : public CloudClient {
+ public:
+  // Sets (or creates) a version's status.
+  void SetStatus(const VersionRef& ref, int status) {
+    std::lock_guard lock(mu_);
+    versions_[ref] = status;
+  }
+  int StatusOf(const VersionRef& ref) const {
+    std::lock_guard lock(mu_);
+    return versions_.at(ref);
+  }
+  // The next calls of an operation fail with these errors, in order.
+  void FailNext(const std::string& operation, Error error) {
+    std::lock_guard lock(mu_);
+    scripted_errors_[operation].push_back(std::move(error));
+  }
+  // Runs just before a stop is handled (e.g. the job completes meanwhile).
+  void BeforeStop(std::function<void(const VersionRef&)> hook) {
+    std::lock_guard lock(mu_);
+    before_stop_ = std::move(hook);
+  }
+
+  int Calls(const std::string& operation) const {
+    std::lock_guard lock(mu_);
+    const auto it = calls_.find(operation);
+    return it == calls_.end() ? 0 : it->second;
+  }
+  std::vector<VersionRef> Stops() const {
+    std::lock_guard lock(mu_);
+    return stops_;
+  }
+
+  Result<JobListPage> ListJobs(const std::string& project_id, int page, int per_page) override {
+    std::lock_guard lock(mu_);
+    ++calls_["list"];
+    if (auto e = Scripted("list")) return *e;
+    // Latest version per job in this project.
+    std::map<std::int64_t, std::pair<std::int64_t, int>> latest;
+    for (const auto& [ref, status] : versions_) {
+      if (ref.project_id != project_id) continue;
+      auto& row = latest[ref.job_id];
+      if (ref.version_id >= row.first) row = {ref.version_id, status};
+    }
+    JobListPage out;
+    out.job_total_count = static_cast<std::int64_t>(latest.size());
+    std::size_t index = 0;
+    const auto first = static_cast<std::size_t>((page - 1) * per_page);
+    for (const auto& [job, row] : latest) {
+      if (index >= first && index < first + static_cast<std::size_t>(per_page)) {
+        JobSummary s;
+        s.job_id = job;
+        s.version_id = row.first;
+        s.status = row.second;
+        out.jobs.push_back(s);
+      }
+      ++index;
+    }
+    return out;
+  }
+
+  Result<VersionDetail> GetVersion(const VersionRef& ref) override {
+    std::lock_guard lock(mu_);
+    ++calls_["get_version"];
+    if (auto e = Scripted("get_version")) return *e;
+    const auto it = versions_.find(ref);
+    if (it == versions_.end()) {
+      return MakeError(ErrorClass::kTerminal, "ModelArts.2775", "training job not found", 400);
+    }
+    VersionDetail d;
+    d.job_id = ref.job_id;
+    d.version_id = ref.version_id;
+    d.status = it->second;
+    return d;
+  }
+
+  Result<VersionListPage> ListVersions(const std::string&, std::int64_t, int, int) override {
+    std::lock_guard lock(mu_);
+    ++calls_["list_versions"];
+    return VersionListPage{};
+  }
+
+  Status StopVersion(const VersionRef& ref) override {
+    std::function<void(const VersionRef&)> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = before_stop_;
+    }
+    if (hook) hook(ref);
+    std::lock_guard lock(mu_);
+    ++calls_["stop"];
+    stops_.push_back(ref);
+    if (auto e = Scripted("stop")) return *e;
+    const auto it = versions_.find(ref);
+    if (it == versions_.end()) {
+      return MakeError(ErrorClass::kTerminal, "ModelArts.2775", "training job not found", 400);
+    }
+    if (ClassifyJobStatus(it->second) != StatusClass::kActive) {
+      return MakeError(ErrorClass::kNotAllowed, "ModelArts.2796", "job cannot be terminated", 409);
+    }
+    it->second = static_cast<int>(JobStatus::kKilling);
+    return OkStatus();
+  }
+
+ private:
+  std::optional<Error> Scripted(const std::string& operation) {
+    auto& queue = scripted_errors_[operation];
+    if (queue.empty()) return std::nullopt;
+    Error e = queue.front();
+    queue.pop_front();
+    return e;
+  }
+
+  mutable std::mutex mu_;
+  std::map<VersionRef, int> versions_;                        // guarded by mu_
+  std::map<std::string, int> calls_;                          // guarded by mu_
+  std::map<std::string, std::deque<Error>> scripted_errors_;  // guarded by mu_
+  std::vector<VersionRef> stops_;                             // guarded by mu_
+  std::function<void(const VersionRef&)> before_stop_;        // guarded by mu_
+};
+
+}  // namespace mactl::testing

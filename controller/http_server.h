@@ -1,0 +1,54 @@
+#pragma once
+
+// The daemon's own HTTP endpoint: /metrics, /healthz, /readyz, /status (contract §4).
+// Wraps httplib so its names and threads stay in one adapter.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "api/result.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace mactl {
+
+struct ProbeResult {
+  bool ok = false;
+  std::string body;
+};
+
+struct HttpHandlers {
+  std::function<std::string()> metrics;  // Prometheus text format 0.0.4
+  std::function<ProbeResult()> healthz;
+  std::function<ProbeResult()> readyz;
+  std::function<std::string()> status;  // JSON
+};
+
+class HttpServer {
+ public:
+  // Binds host:port (port 0 picks a free one) synchronously, then serves on a thread.
+  static Result<std::unique_ptr<HttpServer>> Start(const std::string& host, int port,
+                                                   HttpHandlers handlers);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  int port() const { return port_; }
+  void Stop();
+
+ private:
+  HttpServer(std::unique_ptr<httplib::Server> server, int port);
+
+  std::unique_ptr<httplib::Server> server_;
+  int port_;
+  std::thread thread_;
+};
+
+// Splits "host:port" (also "[::1]:8080" and ":8080" → 0.0.0.0).
+Result<std::pair<std::string, int>> ParseListenAddress(std::string_view address);
+
+}  // namespace mactl

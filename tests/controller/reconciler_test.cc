@@ -1,0 +1,220 @@
+#include "controller/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "api/job_status.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_cloud_client.h"
+#include "fakes/fake_random.h"
+
+namespace mactl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using testing::FakeClock;
+using testing::FakeCloudClient;
+using testing::FakeRandom;
+
+constexpr int kRunning = static_cast<int>(JobStatus::kRunning);
+constexpr int kKilling = static_cast<int>(JobStatus::kKilling);
+constexpr int kKilled = static_cast<int>(JobStatus::kKilled);
+constexpr int kCompleted = static_cast<int>(JobStatus::kCompleted);
+constexpr int kFailed = static_cast<int>(JobStatus::kFailed);
+
+const VersionRef kRef{"p", 10, 10};
+const std::string kKey = kRef.Key();
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() { SetDesired(DesiredState::kStopped); }
+
+  void SetDesired(DesiredState desired, bool paused = false) {
+    TrainingJobVersion o;
+    o.name = "bert";
+    o.job_id = kRef.job_id;
+    o.version_id = kRef.version_id;
+    o.desired_state = desired;
+    o.paused = paused;
+    std::vector<TrainingJobVersion> objects{o};
+    snapshot_ =
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+  }
+  void Remove() { snapshot_ = std::make_shared<const DesiredSnapshot>(); }
+  Reconciler Make(bool dry_run = false) {
+    ReconcilerOptions options;
+    options.resync = minutes(5);
+    options.poll = seconds(10);
+    options.dry_run = dry_run;
+    return Reconciler(
+        options, [this] { return snapshot_; }, client_, observer_, backoff_, random_, clock_,
+        nullptr);
+  }
+
+  FakeClock clock_;
+  FakeRandom random_{{0.5}};  // 0.5 → no jitter: delays are exact
+  FakeCloudClient client_;
+  Observer observer_{client_, clock_};
+  ItemBackoff backoff_{BackoffPolicy{seconds(1), minutes(5), 0.1}, random_};
+  std::shared_ptr<const DesiredSnapshot> snapshot_;
+};
+
+TEST_F(ReconcilerTest, RunningVersionIsStoppedOnceThenPolledUntilTerminal) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+
+  ReconcileResult first = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(first.requeue_after, seconds(10));
+  EXPECT_EQ(first.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
+
+  clock_.Advance(seconds(10));
+  ReconcileResult second = r.Reconcile(kKey);  // the fake moved it to KILLING
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "Killing");
+  EXPECT_EQ(second.requeue_after, seconds(10));
+
+  client_.SetStatus(kRef, kKilled);
+  clock_.Advance(seconds(10));
+  ReconcileResult third = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+  EXPECT_TRUE(r.State(kKey)->ready.status);
+  EXPECT_EQ(third.requeue_after, minutes(5));
+  EXPECT_EQ(third.priority, Priority::kLow);
+  EXPECT_EQ(third.outcome, ReconcileOutcome::kSuccess);
+}
+
+TEST_F(ReconcilerTest, AcceptedStopIsNeverRepeatedEvenIfTheApiStillShowsRunning) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  client_.SetStatus(kRef, kRunning);  // the API has not caught up
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(seconds(10));
+    r.Reconcile(kKey);
+  }
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
+}
+
+TEST_F(ReconcilerTest, CompletedAndKillingVersionsAreNeverStopped) {
+  for (int status : {kCompleted, kKilling, kFailed}) {
+    client_.SetStatus(kRef, status);
+    Reconciler r = Make();
+    r.Reconcile(kKey);
+  }
+  EXPECT_TRUE(client_.Stops().empty());
+  EXPECT_EQ(client_.Calls("stop"), 0);
+}
+
+TEST_F(ReconcilerTest, DesiredRunningIsObserveOnlyAndReportsDrift) {
+  SetDesired(DesiredState::kRunning);
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+  client_.SetStatus(kRef, kFailed);
+  clock_.Advance(minutes(5));
+  r.Reconcile(kKey);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kDrifted);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "Drifted");
+  EXPECT_EQ(client_.Calls("stop"), 0);
+}
+
+TEST_F(ReconcilerTest, AJobThatFinishesBetweenObserveAndStopConvergesWithoutASecondStop) {
+  client_.SetStatus(kRef, kRunning);
+  client_.BeforeStop([this](const VersionRef& ref) { client_.SetStatus(ref, kCompleted); });
+  Reconciler r = Make();
+  ReconcileResult refused = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(refused.requeue_after, Duration{0});  // re-observe at once
+  const int details_before = client_.Calls("get_version");
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Calls("get_version"), details_before + 1);  // exact, not a cached list
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+}
+
+TEST_F(ReconcilerTest, ARefusedStopWithUnchangedStatusBacksOffInsteadOfHammering) {
+  client_.SetStatus(kRef, kRunning);
+  client_.FailNext("stop", MakeError(ErrorClass::kNotAllowed, "ModelArts.2796", "no", 409));
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  ReconcileResult next = r.Reconcile(kKey);  // still RUNNING: do not stop again
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(next.outcome, ReconcileOutcome::kError);
+  EXPECT_EQ(next.requeue_after, seconds(1));
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRefused");
+}
+
+TEST_F(ReconcilerTest, RetryableErrorsBackOffExponentiallyHonourRetryAfterAndResetOnSuccess) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
+  Error throttled = MakeError(ErrorClass::kRetryable, "ModelArts.2799", "slow down", 429);
+  throttled.retry_after = milliseconds(7000);
+  client_.FailNext("stop", throttled);
+
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(1));
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(2));
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(7));  // Retry-After beats 4 s
+  EXPECT_EQ(r.State(kKey)->synced.reason, "RetryableError");
+  EXPECT_EQ(client_.Stops().size(), 3u);  // each failed attempt was a real failed send
+
+  ReconcileResult ok = r.Reconcile(kKey);
+  EXPECT_EQ(ok.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_EQ(backoff_.Failures(kKey), 0);
+  EXPECT_TRUE(r.State(kKey)->synced.status);
+}
+
+TEST_F(ReconcilerTest, TerminalErrorsWaitForAChangeAtResyncPace) {
+  Reconciler r = Make();  // version unknown to the API → 400 ModelArts.2775
+  ReconcileResult result = r.Reconcile(kKey);
+  EXPECT_EQ(result.outcome, ReconcileOutcome::kError);
+  EXPECT_EQ(result.requeue_after, minutes(5));
+  EXPECT_EQ(r.State(kKey)->synced.reason, "TerminalError");
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kError);
+  EXPECT_NE(r.State(kKey)->last_error->ToString().find("ModelArts.2775"), std::string::npos);
+}
+
+TEST_F(ReconcilerTest, PausedAndDryRunNeverCallStop) {
+  client_.SetStatus(kRef, kRunning);
+  SetDesired(DesiredState::kStopped, /*paused=*/true);
+  Reconciler paused = Make();
+  paused.Reconcile(kKey);
+  EXPECT_EQ(paused.State(kKey)->phase, Phase::kPaused);
+
+  SetDesired(DesiredState::kStopped);
+  Reconciler dry = Make(/*dry_run=*/true);
+  dry.Reconcile(kKey);
+  EXPECT_EQ(dry.State(kKey)->ready.reason, "DryRun");
+  EXPECT_EQ(client_.Calls("stop"), 0);
+}
+
+TEST_F(ReconcilerTest, DeletedManifestStopsManagementWithoutStoppingTheJob) {
+  client_.SetStatus(kRef, kRunning);
+  Remove();
+  Reconciler r = Make();
+  ReconcileResult result = r.Reconcile(kKey);
+  EXPECT_TRUE(result.forget);
+  EXPECT_EQ(client_.Calls("stop"), 0);
+  EXPECT_FALSE(r.State(kKey).has_value());
+}
+
+TEST_F(ReconcilerTest, ResyncJitterStaysWithinTenPercent) {
+  client_.SetStatus(kRef, kCompleted);
+  random_.Set({0.0});
+  Reconciler low = Make();
+  EXPECT_EQ(low.Reconcile(kKey).requeue_after, std::chrono::seconds(270));
+  random_.Set({1.0});
+  Reconciler high = Make();
+  EXPECT_EQ(high.Reconcile(kKey).requeue_after, std::chrono::seconds(330));
+}
+
+}  // namespace
+}  // namespace mactl

@@ -11,6 +11,9 @@ declare -A tool_package=(
   [yamllint]=yamllint
   [systemd-analyze]=systemd
   [/usr/bin/python3]=python3
+  # The unit's ExecReload= runs /bin/kill; systemd-analyze verify fails when it is missing (it is in
+  # every standard Debian install, but not in minimal images).
+  [/bin/kill]=procps
 )
 
 missing=()

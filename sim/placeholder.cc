@@ -1,1 +1,0 @@
-// Placeholder so the library target exists until the simulator lands.

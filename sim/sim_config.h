@@ -1,0 +1,52 @@
+#pragma once
+
+// modelarts-sim's command line, parsed into a value, plus the start-up steps that turn it
+// into simulator contents. Kept out of main so it is tested.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/result.h"
+#include "controller/clock.h"
+#include "sim/fault_injector.h"
+#include "sim/sim_state.h"
+
+namespace mactl::sim {
+
+inline constexpr const char* kDefaultProjectId = "0123456789abcdef0123456789abcdef";
+
+struct SimConfig {
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 0;
+  std::string port_file;  // empty: none
+  std::string seed_file;  // empty: none
+  int generate = 0;
+  std::string project_id = kDefaultProjectId;
+  std::uint64_t random_seed = 1;
+  std::optional<std::string> token;  // --token
+  std::string token_file;            // --token-file, read at start
+  Duration kill_delay = std::chrono::seconds(3);
+  std::vector<FaultRule> faults;
+  std::string log_level = "info";
+  bool help = false;
+};
+
+// args excludes argv[0]. Accepts "--flag value" and "--flag=value". The error is one line.
+Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args);
+std::string SimUsage();
+
+// The token to require: --token, or the first line of --token-file (trailing whitespace
+// removed; an empty file is an error), or nullopt when neither is set.
+Result<std::optional<std::string>> ResolveToken(const SimConfig& config);
+
+// Creates the --project-id project, then adds the seed file's jobs and --generate N jobs
+// (ids after the project's highest).
+Status PopulateState(SimState& state, const SimConfig& config);
+
+// Writes the port as text to path through a temporary file and rename, so a reader never
+// sees a partial file.
+Status WritePortFile(const std::string& path, int port);
+
+}  // namespace mactl::sim

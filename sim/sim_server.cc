@@ -1,0 +1,580 @@
+#include "sim/sim_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "api/job_status.h"
+#include "httplib.h"
+#include "nlohmann/json.hpp"
+
+namespace mactl::sim {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json";
+
+// What the path and method address.
+struct Route {
+  Operation operation = Operation::kOther;
+  bool is_v1 = false;
+  std::string project_id;
+  std::string job_text;  // raw path segments; validated per operation
+  std::string version_text;
+};
+
+std::vector<std::string_view> SplitPath(std::string_view path) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 1;  // skip the leading '/'
+  while (start <= path.size()) {
+    const std::size_t slash = path.find('/', start);
+    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
+    parts.push_back(path.substr(start, end - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return parts;
+}
+
+Route Classify(const std::string& method, const std::string& path) {
+  Route r;
+  const std::vector<std::string_view> p = SplitPath(path);
+  if (p.size() == 3 && p[0] == "v3" && p[1] == "auth" && p[2] == "tokens") {
+    if (method == "POST") r.operation = Operation::kAuth;
+    return r;
+  }
+  if (p.empty() || p[0] != "v1") return r;
+  r.is_v1 = true;
+  if (p.size() < 3 || p[1].empty() || p[2] != "training-jobs") return r;
+  r.project_id = std::string(p[1]);
+  const bool get = method == "GET";
+  if (p.size() == 3) {
+    if (get) r.operation = Operation::kList;
+    return r;
+  }
+  if (p.size() < 5 || p[4] != "versions" || p[3].empty()) return r;
+  r.job_text = std::string(p[3]);
+  if (p.size() == 5) {
+    if (get) r.operation = Operation::kListVersions;
+    return r;
+  }
+  if (p[5].empty()) return r;
+  r.version_text = std::string(p[5]);
+  if (p.size() == 6 && get) r.operation = Operation::kGetVersion;
+  if (p.size() == 7 && p[6] == "stop" && method == "POST") r.operation = Operation::kStop;
+  return r;
+}
+
+// A whole-string decimal integer, or nullopt.
+std::optional<std::int64_t> ParseInt(std::string_view s) {
+  std::int64_t value = 0;
+  const char* end = s.data() + s.size();
+  const auto [ptr, ec] = std::from_chars(s.data(), end, value);
+  if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+std::optional<std::int64_t> ParseId(std::string_view s) {
+  const auto v = ParseInt(s);
+  if (!v || *v < 1) return std::nullopt;
+  return v;
+}
+
+void SendJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), kJson);
+}
+
+void SendError(httplib::Response& res, int status, const std::string& code,
+               const std::string& message) {
+  SendJson(res, status, {{"is_success", false}, {"error_code", code}, {"error_message", message}});
+}
+
+// Reads an integer query parameter within [lo, hi]; the error text names the parameter.
+Result<int> IntParam(const httplib::Request& req, const char* name, int fallback, int lo, int hi) {
+  if (!req.has_param(name)) return fallback;
+  const auto v = ParseInt(req.get_param_value(name));
+  if (!v || *v < lo || *v > hi) {
+    return MakeError(ErrorClass::kTerminal, "ModelArts.2764",
+                     std::string("invalid query parameter ") + name + ": must be an integer in [" +
+                         std::to_string(lo) + ", " + std::to_string(hi) + "]",
+                     400);
+  }
+  return static_cast<int>(*v);
+}
+
+std::optional<SortKey> ParseSortKey(std::string_view s) {
+  if (s == "job_name") return SortKey::kJobName;
+  if (s == "job_desc") return SortKey::kJobDesc;
+  if (s == "status") return SortKey::kStatus;
+  if (s == "duration") return SortKey::kDuration;
+  if (s == "version_count") return SortKey::kVersionCount;
+  if (s == "create_time") return SortKey::kCreateTime;
+  return std::nullopt;
+}
+
+Result<ListQuery> ParseListQuery(const httplib::Request& req) {
+  ListQuery q;
+  auto per_page = IntParam(req, "per_page", 10, 1, 1000);
+  if (!per_page) return per_page.error();
+  q.per_page = *per_page;
+  auto page = IntParam(req, "page", 1, 1, 65535);
+  if (!page) return page.error();
+  q.page = *page;
+  if (req.has_param("status")) {
+    auto status = IntParam(req, "status", 0, 0, kMaxKnownJobStatus);
+    if (!status) return status.error();
+    q.status = *status;
+  }
+  // The documented wire name is sortBy (AK/SK) or sort_by (token auth); accept both.
+  const char* sort_name = req.has_param("sortBy") ? "sortBy" : "sort_by";
+  if (req.has_param(sort_name)) {
+    const std::string value = req.get_param_value(sort_name);
+    const auto key = ParseSortKey(value);
+    if (!key) {
+      return MakeError(ErrorClass::kTerminal, "ModelArts.2790",
+                       "unsupported sort item \"" + value +
+                           "\" (job_name, job_desc, status, duration, version_count, create_time)",
+                       400);
+    }
+    q.sort_by = *key;
+  }
+  if (req.has_param("order")) {
+    const std::string order = req.get_param_value("order");
+    if (order != "asc" && order != "desc") {
+      return MakeError(ErrorClass::kTerminal, "ModelArts.2764",
+                       "invalid query parameter order: must be asc or desc", 400);
+    }
+    q.descending = order == "desc";
+  }
+  if (req.has_param("search_content")) {
+    q.search_content = req.get_param_value("search_content");
+    if (q.search_content.size() > 64) {
+      return MakeError(ErrorClass::kTerminal, "ModelArts.2764",
+                       "invalid query parameter search_content: at most 64 characters", 400);
+    }
+  }
+  if (req.has_param("workspace_id")) q.workspace_id = req.get_param_value("workspace_id");
+  return q;
+}
+
+struct Engine {
+  int type;
+  const char* name;
+  int id;
+  const char* version;
+};
+
+// Deterministic, plausible per-job details for the fields the controller never reads.
+json VersionJson(const VersionView& v) {
+  static constexpr std::array<Engine, 3> kEngines = {{
+      {1, "TensorFlow", 3, "TF-2.1.0-python3.6"},
+      {4, "PyTorch", 42, "PyTorch-1.8.0-python3.7"},
+      {2, "MXNet", 2, "MXNet-1.2.1-python3.6"},
+  }};
+  const Engine& e = kEngines[static_cast<std::size_t>(v.job_id % 3)];
+  const std::string base = "/modelarts-sim/" + v.job_name + "/" + v.version_name;
+  return {
+      {"job_id", v.job_id},
+      {"job_name", v.job_name},
+      {"job_desc", v.job_desc},
+      {"version_id", v.version_id},
+      {"version_name", v.version_name},
+      {"pre_version_id", v.pre_version_id},
+      {"engine_type", e.type},
+      {"engine_name", e.name},
+      {"engine_id", e.id},
+      {"engine_version", e.version},
+      {"status", v.status},
+      {"app_url", "/modelarts-sim/" + v.job_name + "/code/"},
+      {"boot_file_url", "/modelarts-sim/" + v.job_name + "/code/train.py"},
+      {"create_time", v.create_time_ms},
+      {"start_time", v.start_time_ms},
+      {"duration", v.duration_ms},
+      {"parameter", json::array({{{"label", "learning_rate"}, {"value", "0.001"}},
+                                 {{"label", "batch_size"}, {"value", "32"}}})},
+      {"spec_id", 1},
+      {"spec_code", "modelarts.vm.gpu.v100"},
+      {"core", "8"},
+      {"cpu", "64"},
+      {"gpu_num", 1},
+      {"gpu_type", "nvidia-v100"},
+      {"worker_server_num", 1},
+      {"data_url", "/modelarts-sim/datasets/" + v.job_name + "/"},
+      {"train_url", base + "/output/"},
+      {"log_url", base + "/log/"},
+      {"dataset_version_id", ""},
+      {"dataset_id", ""},
+      {"dataset_name", ""},
+      {"dataset_version_name", ""},
+      {"data_source", json::array()},
+      {"model_id", 0},
+      {"model_metric_list", "{}"},  // documented as a JSON string, not an object
+      {"system_metric_list",
+       {{"cpuUsage", json::array()}, {"memUsage", json::array()}, {"gpuUtil", json::array()}}},
+      {"user_image_url", ""},
+      {"user_command", ""},
+      {"resource_id", "sim-resource-" + std::to_string(v.job_id)},
+      {"volumes", json::array()},
+      {"pool_name", ""},
+      {"pool_id", ""},
+      {"nas_mount_path", ""},
+      {"nas_share_addr", ""},
+      {"nas_type", "efs"},
+  };
+}
+
+std::string DefaultFaultCode(int http_status) {
+  switch (http_status) {
+    case 400:
+      return "ModelArts.0104";
+    case 401:
+      return "ModelArts.0203";
+    case 403:
+      return "ModelArts.0108";
+    case 404:
+      return "APIGW.0101";
+    case 409:
+      return "ModelArts.2878";
+    case 429:
+      return "ModelArts.2799";
+    default:
+      return "ModelArts.0010";
+  }
+}
+
+void ApplyStatusFault(const FaultRule& rule, httplib::Response& res) {
+  res.headers.clear();
+  SendError(res, rule.http_status,
+            rule.error_code.empty() ? DefaultFaultCode(rule.http_status) : rule.error_code,
+            "injected fault: HTTP " + std::to_string(rule.http_status));
+  if (rule.retry_after_s) res.set_header("Retry-After", std::to_string(*rule.retry_after_s));
+}
+
+void ApplyMalformedFault(httplib::Response& res) {
+  std::string body = res.body.empty() ? std::string(R"({"is_success":true})") : res.body;
+  body.resize(body.size() / 2);  // cut mid-token: never valid JSON
+  res.headers.clear();
+  res.status = 200;
+  res.set_content(body, kJson);
+}
+
+// Headers go out, then the body provider fails, so httplib closes the connection without
+// a complete answer: the client sees a transport error, never an HTTP status.
+void ApplyDropFault(httplib::Response& res) {
+  res.headers.clear();
+  res.body.clear();
+  res.status = 200;
+  res.set_content_provider(64, kJson,
+                           [](std::size_t, std::size_t, httplib::DataSink&) { return false; });
+}
+
+json StatusOnly(bool ok) { return {{"is_success", ok}}; }
+
+}  // namespace
+
+SimServer::SimServer(SimState& state, FaultInjector& faults, RequestLog& log, const SimAuth& auth,
+                     const Clock& clock, Sleeper& sleeper, SimServerOptions options)
+    : state_(state),
+      faults_(faults),
+      log_(log),
+      auth_(auth),
+      clock_(clock),
+      sleeper_(sleeper),
+      options_(options),
+      started_(clock.Now()),
+      server_(std::make_unique<httplib::Server>()) {
+  const int threads = options_.threads;
+  server_->new_task_queue = [threads] {
+    return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+  };
+  server_->set_keep_alive_timeout(options_.keep_alive_timeout.count());
+  server_->set_payload_max_length(1 << 20);
+  const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    Handle(req, res);
+  };
+  // One catch-all per method: routing, auth, faults and logging live in Handle().
+  server_->Get(".*", handler);
+  server_->Post(".*", handler);
+  server_->Put(".*", handler);
+  server_->Patch(".*", handler);
+  server_->Delete(".*", handler);
+  server_->Options(".*", handler);
+  // httplib 0.11.4 answers 400 to a POST without Content-Length before any handler runs,
+  // but the real stop call has no body and clients may omit the header. Body-less requests
+  // are therefore served before routing; ones with a body go through the handlers above so
+  // the body is read off the connection first.
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    const bool has_body =
+        req.has_header("Transfer-Encoding") ||
+        (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+    if (has_body) return httplib::Server::HandlerResponse::Unhandled;
+    Handle(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server_->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        SendError(res, 500, "ModelArts.0010", "internal simulator error");
+      });
+}
+
+SimServer::~SimServer() { Stop(); }
+
+Result<int> SimServer::Start(const std::string& host, int port) {
+  if (thread_.joinable()) {
+    return MakeError(ErrorClass::kTerminal, "Sim.AlreadyStarted", "server already started");
+  }
+  int bound = port;
+  if (port == 0) {
+    bound = server_->bind_to_any_port(host);
+    if (bound < 0) bound = 0;
+  } else if (!server_->bind_to_port(host, port)) {
+    bound = 0;
+  }
+  if (bound <= 0) {
+    return MakeError(ErrorClass::kTerminal, "Sim.Bind",
+                     "cannot listen on " + host + ":" + std::to_string(port));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // httplib's stop() is a no-op until the loop runs, so Start returns only once it does.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    Stop();
+    return MakeError(ErrorClass::kTerminal, "Sim.Start", "server did not start");
+  }
+  return bound;
+}
+
+void SimServer::Stop() {
+  if (!thread_.joinable()) return;
+  server_->stop();
+  thread_.join();
+}
+
+void SimServer::Handle(const httplib::Request& req, httplib::Response& res) {
+  if (req.path == "/_sim" || req.path.rfind("/_sim/", 0) == 0) {
+    HandleControl(req, res);
+    return;
+  }
+  HandleApi(req, res);
+}
+
+void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
+  const Route route = Classify(req.method, req.path);
+  RequestRecord record;
+  record.method = req.method;
+  record.path = req.path;
+  for (const auto& [key, value] : req.params) record.query.try_emplace(key, value);
+  record.operation = OperationName(route.operation);
+  record.has_auth_token = req.has_header("X-Auth-Token");
+  record.has_authorization = req.has_header("Authorization");
+  record.time_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - started_).count();
+  const std::uint64_t seq = log_.Begin(std::move(record));
+
+  const std::optional<FaultRule> fault =
+      faults_.Match({route.operation, ParseId(route.job_text), ParseId(route.version_text)});
+  std::optional<std::string> fault_name;
+  if (fault) fault_name = FaultTypeName(fault->type);
+  const bool replaces_answer =
+      fault && (fault->type == FaultType::kStatus || fault->type == FaultType::kDrop ||
+                fault->type == FaultType::kMalformed);
+  if (fault && fault->type == FaultType::kLatency) {
+    sleeper_.SleepFor(std::chrono::milliseconds(fault->latency_ms));
+  }
+
+  if (!replaces_answer || fault->process) {
+    const bool complete_first = fault && fault->type == FaultType::kCompleteBeforeStop;
+    [&] {
+      if (route.is_v1) {
+        const AuthDecision auth = auth_.Authenticate(req);
+        if (!auth.allowed) return SendError(res, auth.http_status, auth.error_code, auth.message);
+      }
+      if (route.operation == Operation::kOther) {
+        return SendError(
+            res, 404, "APIGW.0101",
+            "no API " + req.method + " " + req.path + " in the ModelArts v1 simulator");
+      }
+      if (route.operation == Operation::kAuth) {
+        return SendError(res, 404, "APIGW.0101", "IAM token issuing is not simulated yet");
+      }
+      if (!state_.HasProject(route.project_id)) {
+        return SendError(res, 403, "ModelArts.0210", "invalid project ID");
+      }
+      if (route.operation == Operation::kList) {
+        auto query = ParseListQuery(req);
+        if (!query) return SendError(res, 400, query.error().code, query.error().message);
+        const JobListResult list = state_.ListJobs(route.project_id, *query);
+        json jobs = json::array();
+        for (const JobView& j : list.jobs) {
+          jobs.push_back({{"job_id", j.job_id},
+                          {"job_name", j.job_name},
+                          {"version_id", j.latest.version_id},
+                          {"status", j.latest.status},
+                          {"create_time", j.create_time_ms},
+                          {"duration", j.latest.duration_ms},
+                          {"job_desc", j.job_desc},
+                          {"version_count", j.version_count}});
+        }
+        return SendJson(
+            res, 200,
+            {{"is_success", true},
+             {"job_total_count", list.total},
+             {"job_count_limit", std::max<std::int64_t>(0, state_.job_quota() - list.project_jobs)},
+             {"quotas", state_.job_quota()},
+             {"jobs", jobs}});
+      }
+      const std::optional<std::int64_t> job_id = ParseId(route.job_text);
+      if (!job_id)
+        return SendError(res, 400, "ModelArts.0104", "job_id must be a positive integer");
+      if (route.operation == Operation::kListVersions) {
+        auto per_page = IntParam(req, "per_page", 10, 1, 1000);
+        if (!per_page) return SendError(res, 400, per_page.error().code, per_page.error().message);
+        auto page = IntParam(req, "page", 0, 0, 65535);
+        if (!page) return SendError(res, 400, page.error().code, page.error().message);
+        const auto list = state_.ListVersions(route.project_id, *job_id, *per_page, *page);
+        if (!list) return SendError(res, 400, "ModelArts.2775", "training job not found");
+        json versions = json::array();
+        for (const VersionView& v : list->versions) versions.push_back(VersionJson(v));
+        return SendJson(res, 200,
+                        {{"is_success", true},
+                         {"job_id", list->job_id},
+                         {"job_name", list->job_name},
+                         {"job_desc", list->job_desc},
+                         {"version_count", list->version_count},
+                         {"versions", versions}});
+      }
+      const std::optional<std::int64_t> version_id = ParseId(route.version_text);
+      if (!version_id) {
+        return SendError(res, 400, "ModelArts.0104", "version_id must be a positive integer");
+      }
+      if (route.operation == Operation::kGetVersion) {
+        const auto v = state_.GetVersion(route.project_id, *job_id, *version_id);
+        if (!v) return SendError(res, 400, "ModelArts.2775", "training job not found");
+        json body = VersionJson(*v);
+        body["is_success"] = true;
+        return SendJson(res, 200, body);
+      }
+      switch (state_.Stop(route.project_id, *job_id, *version_id, complete_first)) {
+        case StopOutcome::kAccepted:
+          return SendJson(res, 200, StatusOnly(true));
+        case StopOutcome::kNotAllowed:
+          return SendError(res, 409, "ModelArts.2796",
+                           "the job cannot be terminated in its current status");
+        case StopOutcome::kNotFound:
+          return SendError(res, 400, "ModelArts.2775", "training job not found");
+      }
+    }();
+  }
+
+  int sent_status = res.status;
+  if (replaces_answer) {
+    switch (fault->type) {
+      case FaultType::kStatus:
+        ApplyStatusFault(*fault, res);
+        sent_status = res.status;
+        break;
+      case FaultType::kMalformed:
+        ApplyMalformedFault(res);
+        sent_status = 200;
+        break;
+      default:
+        ApplyDropFault(res);
+        sent_status = 0;
+        break;
+    }
+  }
+  log_.Finish(seq, sent_status, fault_name);
+  spdlog::debug("{} {} -> {} ({}{}{})", req.method, req.path, sent_status,
+                OperationName(route.operation), fault_name ? ", fault " : "",
+                fault_name ? *fault_name : "");
+}
+
+void SimServer::HandleControl(const httplib::Request& req, httplib::Response& res) {
+  const std::vector<std::string_view> p = SplitPath(req.path);  // p[0] == "_sim"
+  const std::string_view what = p.size() > 1 ? p[1] : std::string_view();
+  if (what == "requests" && p.size() == 2) {
+    if (req.method == "GET") {
+      json out = json::array();
+      for (const RequestRecord& r : log_.Snapshot()) out.push_back(RequestRecordToJson(r));
+      return SendJson(res, 200, out);
+    }
+    if (req.method == "DELETE") {
+      log_.Clear();
+      return SendJson(res, 200, StatusOnly(true));
+    }
+  }
+  if (what == "versions" && p.size() == 2 && req.method == "GET") {
+    json out = json::array();
+    for (const VersionView& v : state_.AllVersions()) {
+      out.push_back({{"project_id", v.project_id},
+                     {"job_id", v.job_id},
+                     {"version_id", v.version_id},
+                     {"status", v.status},
+                     {"status_name", JobStatusName(v.status)},
+                     {"stop_calls", v.stop_calls},
+                     {"stops_accepted", v.stops_accepted},
+                     {"stop_received_while", v.stop_received_while}});
+    }
+    return SendJson(res, 200, out);
+  }
+  if (what == "versions" && p.size() == 5 && req.method == "POST") {
+    const auto job_id = ParseId(p[3]);
+    const auto version_id = ParseId(p[4]);
+    if (p[2].empty() || !job_id || !version_id) {
+      return SendError(res, 400, "Sim.BadPath",
+                       "expected /_sim/versions/{project}/{job}/{version}");
+    }
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("status") || !body["status"].is_number_integer()) {
+      return SendError(res, 400, "Sim.BadBody", R"(expected {"status": <integer>})");
+    }
+    const auto status = body["status"].get<std::int64_t>();
+    if (status < 0 || status > 1000) {
+      return SendError(res, 400, "Sim.BadBody", "status must be in [0, 1000]");
+    }
+    bool sticky = false;
+    if (body.contains("sticky")) {
+      if (!body["sticky"].is_boolean()) {
+        return SendError(res, 400, "Sim.BadBody", "sticky must be true or false");
+      }
+      sticky = body["sticky"].get<bool>();
+    }
+    state_.ForceStatus(std::string(p[2]), *job_id, *version_id, static_cast<int>(status), sticky);
+    return SendJson(res, 200, StatusOnly(true));
+  }
+  if (what == "faults" && p.size() == 2) {
+    if (req.method == "GET") {
+      json rules = json::array();
+      for (const FaultRule& r : faults_.Rules()) rules.push_back(FaultRuleToJson(r));
+      return SendJson(res, 200, {{"rules", rules}});
+    }
+    if (req.method == "DELETE") {
+      faults_.Clear();
+      return SendJson(res, 200, StatusOnly(true));
+    }
+    if (req.method == "POST") {
+      const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+      if (body.is_discarded() || !body.is_object() || !body.contains("rules")) {
+        return SendError(res, 400, "Sim.BadBody", R"(expected {"rules": [...]})");
+      }
+      auto rules = ParseFaultRules(body);
+      if (!rules) return SendError(res, 400, "Sim.BadBody", rules.error().message);
+      const std::size_t added = rules->size();
+      faults_.Add(std::move(rules).value());
+      return SendJson(res, 200, {{"is_success", true}, {"added", added}});
+    }
+  }
+  SendError(res, 404, "Sim.NotFound", "no control endpoint " + req.method + " " + req.path);
+}
+
+}  // namespace mactl::sim

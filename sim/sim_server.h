@@ -1,0 +1,66 @@
+#pragma once
+
+// The simulator's HTTP front: the ModelArts v1 training-job API (list, version detail,
+// version list, stop) over SimState, with token checking, fault injection and a request
+// log, plus the unauthenticated test/control endpoints under /_sim/.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "api/result.h"
+#include "controller/clock.h"
+#include "sim/fault_injector.h"
+#include "sim/request_log.h"
+#include "sim/sim_auth.h"
+#include "sim/sim_state.h"
+#include "sim/sleeper.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace mactl::sim {
+
+struct SimServerOptions {
+  int threads = 16;                            // request threads; a kept-alive connection holds one
+  std::chrono::seconds keep_alive_timeout{1};  // short, so Stop() is quick
+};
+
+class SimServer {
+ public:
+  // Every reference must outlive the server.
+  SimServer(SimState& state, FaultInjector& faults, RequestLog& log, const SimAuth& auth,
+            const Clock& clock, Sleeper& sleeper, SimServerOptions options = {});
+  ~SimServer();
+
+  SimServer(const SimServer&) = delete;
+  SimServer& operator=(const SimServer&) = delete;
+
+  // Binds host:port (port 0 picks a free one), starts serving on a background thread and
+  // returns once requests are accepted. Returns the bound port.
+  Result<int> Start(const std::string& host, int port);
+  // Stops serving and joins the thread. Idempotent.
+  void Stop();
+
+ private:
+  void Handle(const httplib::Request& req, httplib::Response& res);
+  void HandleApi(const httplib::Request& req, httplib::Response& res);
+  void HandleControl(const httplib::Request& req, httplib::Response& res);
+
+  SimState& state_;
+  FaultInjector& faults_;
+  RequestLog& log_;
+  const SimAuth& auth_;
+  const Clock& clock_;
+  Sleeper& sleeper_;
+  const SimServerOptions options_;
+  const SteadyTime started_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;  // runs listen_after_bind; joined by Stop()
+};
+
+}  // namespace mactl::sim

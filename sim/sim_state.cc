@@ -1,0 +1,357 @@
+#include "sim/sim_state.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
+#include <set>
+#include <tuple>
+
+#include "api/job_status.h"
+
+namespace mactl::sim {
+namespace {
+
+constexpr int kKilling = static_cast<int>(JobStatus::kKilling);
+constexpr int kKilled = static_cast<int>(JobStatus::kKilled);
+constexpr int kCompleted = static_cast<int>(JobStatus::kCompleted);
+
+constexpr std::int64_t kHourMs = 3600 * 1000;
+constexpr std::int64_t kStartLagMs = 30 * 1000;        // queueing before a seeded version starts
+constexpr std::int64_t kSeededRunMs = 20 * 60 * 1000;  // how long a seeded finished version ran
+
+// Statuses in which the version has not (yet) started running.
+bool NotStarted(int status) {
+  switch (static_cast<JobStatus>(status)) {
+    case JobStatus::kUnknown:
+    case JobStatus::kInit:
+    case JobStatus::kImageCreating:
+    case JobStatus::kImageFailed:
+    case JobStatus::kSubmitTrying:
+    case JobStatus::kSubmitFailed:
+    case JobStatus::kWaiting:
+      return true;
+    default:
+      return status < 0 || status > kMaxKnownJobStatus;
+  }
+}
+
+bool Ended(int status) { return ClassifyJobStatus(status) == StatusClass::kTerminal; }
+
+std::string DefaultVersionName(std::size_t ordinal) {
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "V%03zu", ordinal);
+  return buf;
+}
+
+std::int64_t ToMs(Duration d) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
+}
+
+}  // namespace
+
+SimState::SimState(const Clock& clock, Duration kill_delay, std::int64_t job_quota)
+    : clock_(clock), kill_delay_(kill_delay), job_quota_(job_quota) {}
+
+std::int64_t SimState::WallMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock_.WallNow().time_since_epoch())
+      .count();
+}
+
+void SimState::Settle(Version& v) const {
+  if (v.status == kKilling && v.kill_done_at && clock_.Now() >= *v.kill_done_at) {
+    v.status = kKilled;
+    v.end_time_ms = v.kill_done_wall_ms;
+    v.kill_done_at.reset();
+  }
+}
+
+void SimState::SetStatus(Version& v, int status, bool sticky) const {
+  const std::int64_t now_ms = WallMs();
+  v.status = status;
+  v.kill_done_at.reset();
+  if (status == kKilling && !sticky) {
+    v.kill_done_at = clock_.Now() + kill_delay_;
+    v.kill_done_wall_ms = now_ms + ToMs(kill_delay_);
+  }
+  if (NotStarted(status)) {
+    v.start_time_ms = 0;
+  } else if (v.start_time_ms == 0) {
+    v.start_time_ms = now_ms;
+  }
+  if (Ended(status)) {
+    if (v.end_time_ms == 0) v.end_time_ms = now_ms;
+  } else {
+    v.end_time_ms = 0;
+  }
+}
+
+VersionView SimState::View(const std::string& project_id, const Job& job, const Version& v) const {
+  VersionView out;
+  out.project_id = project_id;
+  out.job_id = job.job_id;
+  out.job_name = job.job_name;
+  out.job_desc = job.job_desc;
+  out.version_id = v.version_id;
+  out.version_name = v.version_name;
+  const auto it = job.versions.find(v.version_id);
+  if (it != job.versions.begin() && it != job.versions.end()) {
+    out.pre_version_id = std::prev(it)->first;
+  }
+  out.status = v.status;
+  out.create_time_ms = v.create_time_ms;
+  out.start_time_ms = v.start_time_ms;
+  if (v.start_time_ms != 0) {
+    const std::int64_t until = v.end_time_ms != 0 ? v.end_time_ms : WallMs();
+    out.duration_ms = std::max<std::int64_t>(0, until - v.start_time_ms);
+  }
+  out.stop_calls = v.stop_calls;
+  out.stops_accepted = v.stops_accepted;
+  out.stop_received_while = v.stop_received_while;
+  return out;
+}
+
+JobView SimState::ViewJob(const std::string& project_id, Job& job) const {
+  JobView out;
+  out.job_id = job.job_id;
+  out.job_name = job.job_name;
+  out.job_desc = job.job_desc;
+  out.workspace_id = job.workspace_id;
+  out.create_time_ms = job.create_time_ms;
+  out.version_count = static_cast<std::int64_t>(job.versions.size());
+  Version& latest = job.versions.rbegin()->second;
+  Settle(latest);
+  out.latest = View(project_id, job, latest);
+  return out;
+}
+
+SimState::Job* SimState::FindJob(const std::string& project_id, std::int64_t job_id) {
+  const auto p = projects_.find(project_id);
+  if (p == projects_.end()) return nullptr;
+  const auto j = p->second.find(job_id);
+  return j == p->second.end() ? nullptr : &j->second;
+}
+
+void SimState::AddProject(const std::string& project_id) {
+  std::lock_guard lock(mu_);
+  projects_[project_id];
+}
+
+Status SimState::AddJob(const std::string& project_id, const JobSeed& seed) {
+  const auto fail = [&](const std::string& why) {
+    return MakeError(ErrorClass::kTerminal, "InvalidSeed",
+                     "project " + project_id + " job " + std::to_string(seed.job_id) + ": " + why);
+  };
+  if (project_id.empty()) return fail("empty project id");
+  if (seed.job_id < 1) return fail("job_id must be >= 1");
+  if (seed.versions.empty()) return fail("a job needs at least one version");
+  std::set<std::int64_t> ids;
+  for (const VersionSeed& v : seed.versions) {
+    if (v.version_id < 1) return fail("version_id must be >= 1");
+    if (!ids.insert(v.version_id).second) {
+      return fail("duplicate version_id " + std::to_string(v.version_id));
+    }
+  }
+  std::vector<VersionSeed> ordered = seed.versions;
+  std::sort(ordered.begin(), ordered.end(),
+            [](const VersionSeed& a, const VersionSeed& b) { return a.version_id < b.version_id; });
+
+  std::lock_guard lock(mu_);
+  Project& project = projects_[project_id];
+  if (project.count(seed.job_id) != 0) {
+    return fail("duplicate job_id");
+  }
+  const std::int64_t now_ms = WallMs();
+  const auto n = static_cast<std::int64_t>(ordered.size());
+  Job job;
+  job.job_id = seed.job_id;
+  job.job_name = seed.job_name.empty() ? "job-" + std::to_string(seed.job_id) : seed.job_name;
+  job.job_desc = seed.job_desc;
+  job.workspace_id = seed.workspace_id.empty() ? "0" : seed.workspace_id;
+  // Older versions were created earlier: one hour apart, the newest an hour ago.
+  for (std::int64_t i = 0; i < n; ++i) {
+    const VersionSeed& s = ordered[static_cast<std::size_t>(i)];
+    Version v;
+    v.version_id = s.version_id;
+    v.version_name = s.version_name.empty() ? DefaultVersionName(static_cast<std::size_t>(i + 1))
+                                            : s.version_name;
+    v.status = s.status;
+    v.create_time_ms = now_ms - (n - i) * kHourMs;
+    if (!NotStarted(s.status)) v.start_time_ms = v.create_time_ms + kStartLagMs;
+    if (Ended(s.status)) {
+      v.end_time_ms = (v.start_time_ms != 0 ? v.start_time_ms : v.create_time_ms) + kSeededRunMs;
+    }
+    if (s.status == kKilling) {
+      v.kill_done_at = clock_.Now() + kill_delay_;
+      v.kill_done_wall_ms = now_ms + ToMs(kill_delay_);
+    }
+    job.versions.emplace(v.version_id, std::move(v));
+  }
+  job.create_time_ms = job.versions.begin()->second.create_time_ms;
+  project.emplace(seed.job_id, std::move(job));
+  return OkStatus();
+}
+
+bool SimState::HasProject(const std::string& project_id) const {
+  std::lock_guard lock(mu_);
+  return projects_.count(project_id) != 0;
+}
+
+std::vector<std::string> SimState::ProjectIds() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, project] : projects_) out.push_back(id);
+  return out;
+}
+
+std::int64_t SimState::MaxJobId(const std::string& project_id) const {
+  std::lock_guard lock(mu_);
+  const auto p = projects_.find(project_id);
+  if (p == projects_.end() || p->second.empty()) return 0;
+  return p->second.rbegin()->first;
+}
+
+JobListResult SimState::ListJobs(const std::string& project_id, const ListQuery& query) {
+  std::lock_guard lock(mu_);
+  JobListResult result;
+  const auto p = projects_.find(project_id);
+  if (p == projects_.end()) return result;
+  result.project_jobs = static_cast<std::int64_t>(p->second.size());
+  std::vector<JobView> matching;
+  for (auto& [job_id, job] : p->second) {
+    JobView view = ViewJob(project_id, job);
+    if (query.status && view.latest.status != *query.status) continue;
+    if (query.workspace_id && view.workspace_id != *query.workspace_id) continue;
+    if (!query.search_content.empty() &&
+        view.job_name.find(query.search_content) == std::string::npos) {
+      continue;
+    }
+    matching.push_back(std::move(view));
+  }
+  // Ties are broken by job id so pages are stable.
+  const auto key_less = [&](const JobView& a, const JobView& b) {
+    switch (query.sort_by) {
+      case SortKey::kJobName:
+        return a.job_name < b.job_name;
+      case SortKey::kJobDesc:
+        return a.job_desc < b.job_desc;
+      case SortKey::kStatus:
+        return a.latest.status < b.latest.status;
+      case SortKey::kDuration:
+        return a.latest.duration_ms < b.latest.duration_ms;
+      case SortKey::kVersionCount:
+        return a.version_count < b.version_count;
+      case SortKey::kCreateTime:
+        return a.create_time_ms < b.create_time_ms;
+    }
+    return false;
+  };
+  std::stable_sort(matching.begin(), matching.end(), [&](const JobView& a, const JobView& b) {
+    if (key_less(a, b)) return !query.descending;
+    if (key_less(b, a)) return query.descending;
+    return a.job_id < b.job_id;
+  });
+  result.total = static_cast<std::int64_t>(matching.size());
+  const std::int64_t offset =
+      static_cast<std::int64_t>(query.page - 1) * static_cast<std::int64_t>(query.per_page);
+  for (std::int64_t i = offset; i < result.total && i < offset + query.per_page; ++i) {
+    result.jobs.push_back(std::move(matching[static_cast<std::size_t>(i)]));
+  }
+  return result;
+}
+
+std::optional<VersionView> SimState::GetVersion(const std::string& project_id, std::int64_t job_id,
+                                                std::int64_t version_id) {
+  std::lock_guard lock(mu_);
+  Job* job = FindJob(project_id, job_id);
+  if (job == nullptr) return std::nullopt;
+  const auto v = job->versions.find(version_id);
+  if (v == job->versions.end()) return std::nullopt;
+  Settle(v->second);
+  return View(project_id, *job, v->second);
+}
+
+std::optional<VersionListResult> SimState::ListVersions(const std::string& project_id,
+                                                        std::int64_t job_id, int per_page,
+                                                        int page) {
+  std::lock_guard lock(mu_);
+  Job* job = FindJob(project_id, job_id);
+  if (job == nullptr) return std::nullopt;
+  VersionListResult out;
+  out.job_id = job->job_id;
+  out.job_name = job->job_name;
+  out.job_desc = job->job_desc;
+  out.version_count = static_cast<std::int64_t>(job->versions.size());
+  std::int64_t first = 0;
+  std::int64_t last = out.version_count;  // exclusive
+  if (page > 0) {
+    first = static_cast<std::int64_t>(page - 1) * per_page;
+    last = std::min(out.version_count, first + per_page);
+  }
+  std::int64_t index = 0;
+  for (auto it = job->versions.rbegin(); it != job->versions.rend(); ++it, ++index) {
+    if (index < first || index >= last) continue;
+    Settle(it->second);
+    out.versions.push_back(View(project_id, *job, it->second));
+  }
+  return out;
+}
+
+StopOutcome SimState::Stop(const std::string& project_id, std::int64_t job_id,
+                           std::int64_t version_id, bool complete_first) {
+  std::lock_guard lock(mu_);
+  Job* job = FindJob(project_id, job_id);
+  if (job == nullptr) return StopOutcome::kNotFound;
+  const auto it = job->versions.find(version_id);
+  if (it == job->versions.end()) return StopOutcome::kNotFound;
+  Version& v = it->second;
+  Settle(v);
+  if (complete_first && ClassifyJobStatus(v.status) == StatusClass::kActive) {
+    SetStatus(v, kCompleted, false);
+  }
+  ++v.stop_calls;
+  v.stop_received_while.push_back(v.status);
+  if (ClassifyJobStatus(v.status) != StatusClass::kActive) return StopOutcome::kNotAllowed;
+  SetStatus(v, kKilling, false);
+  ++v.stops_accepted;
+  return StopOutcome::kAccepted;
+}
+
+void SimState::ForceStatus(const std::string& project_id, std::int64_t job_id,
+                           std::int64_t version_id, int status, bool sticky) {
+  std::lock_guard lock(mu_);
+  Project& project = projects_[project_id];
+  auto [job_it, job_created] = project.try_emplace(job_id);
+  Job& job = job_it->second;
+  const std::int64_t now_ms = WallMs();
+  if (job_created) {
+    job.job_id = job_id;
+    job.job_name = "job-" + std::to_string(job_id);
+    job.workspace_id = "0";
+    job.create_time_ms = now_ms;
+  }
+  auto [v_it, v_created] = job.versions.try_emplace(version_id);
+  Version& v = v_it->second;
+  if (v_created) {
+    v.version_id = version_id;
+    v.version_name = DefaultVersionName(job.versions.size());
+    v.create_time_ms = now_ms;
+  }
+  Settle(v);
+  SetStatus(v, status, sticky);
+}
+
+std::vector<VersionView> SimState::AllVersions() {
+  std::lock_guard lock(mu_);
+  std::vector<VersionView> out;
+  for (auto& [project_id, project] : projects_) {
+    for (auto& [job_id, job] : project) {
+      for (auto& [version_id, v] : job.versions) {
+        Settle(v);
+        out.push_back(View(project_id, job, v));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace mactl::sim

@@ -255,6 +255,71 @@ for res in kustomization.get("resources", []):
 if "secret.example.yaml" in kustomization.get("resources", []):
     errors.append("kustomization.yaml must not apply the placeholder secret.example.yaml")
 
+# Every Kubernetes file is a well-formed object, and the pod keeps the properties the docs promise.
+for path in sorted(pathlib.Path("deploy/kubernetes").glob("*.yaml")):
+    if path.name == "kustomization.yaml":
+        continue
+    obj = yaml.safe_load(path.read_text())
+    if not isinstance(obj, dict) or not all(obj.get(k) for k in ("apiVersion", "kind", "metadata")):
+        errors.append(f"{path.name}: not a Kubernetes object (apiVersion, kind, metadata)")
+    elif not obj["metadata"].get("name"):
+        errors.append(f"{path.name}: metadata.name missing")
+spec = deployment["spec"]
+pod = spec["template"]["spec"]
+ctr = pod["containers"][0]
+expect = {
+    "replicas 1": spec.get("replicas") == 1,
+    "strategy Recreate": spec.get("strategy", {}).get("type") == "Recreate",
+    "runAsNonRoot": pod.get("securityContext", {}).get("runAsNonRoot") is True,
+    "runAsUser/Group/fsGroup 65532": all(pod.get("securityContext", {}).get(k) == 65532
+                                         for k in ("runAsUser", "runAsGroup", "fsGroup")),
+    "seccomp RuntimeDefault":
+        pod.get("securityContext", {}).get("seccompProfile", {}).get("type") == "RuntimeDefault",
+    "no service-account token": pod.get("automountServiceAccountToken") is False,
+    "allowPrivilegeEscalation false": ctr["securityContext"].get("allowPrivilegeEscalation") is False,
+    "readOnlyRootFilesystem": ctr["securityContext"].get("readOnlyRootFilesystem") is True,
+    "drop ALL": ctr["securityContext"].get("capabilities", {}).get("drop") == ["ALL"],
+    "memory limit": bool(ctr.get("resources", {}).get("limits", {}).get("memory")),
+    "no subPath mounts": all("subPath" not in m for m in ctr.get("volumeMounts", [])),
+    "probes on http-metrics": all(ctr.get(p, {}).get("httpGet", {}).get("port") == "http-metrics"
+                                  for p in ("livenessProbe", "readinessProbe")),
+    "secret mode 0440": any(v.get("secret", {}).get("defaultMode") == 0o440
+                            for v in pod.get("volumes", [])),
+}
+for what, ok in expect.items():
+    if not ok:
+        errors.append(f"deployment.yaml: expected {what}")
+
+# The example manifests in the ConfigMap follow the TrainingJobVersion schema (contract §1).
+configmap = yaml.safe_load(open("deploy/kubernetes/configmap-manifests.yaml"))
+data = configmap.get("data") or {}
+if not data:
+    errors.append("configmap-manifests.yaml: no manifests under data")
+names = set()
+for key, text in data.items():
+    if not re.search(r"\.ya?ml$", key):
+        errors.append(f"configmap-manifests.yaml: {key} does not end in .yaml/.yml (the daemon skips it)")
+    for doc in yaml.safe_load_all(text):
+        where = f"configmap-manifests.yaml {key}"
+        meta, spec_ = doc.get("metadata", {}), doc.get("spec", {})
+        if doc.get("apiVersion") != "modelarts-controller.io/v1" or doc.get("kind") != "TrainingJobVersion":
+            errors.append(f"{where}: apiVersion/kind must be modelarts-controller.io/v1 TrainingJobVersion")
+        if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", str(meta.get("name", ""))):
+            errors.append(f"{where}: metadata.name must be a DNS-1123 label")
+        elif meta["name"] in names:
+            errors.append(f"{where}: duplicate name {meta['name']}")
+        names.add(meta.get("name"))
+        for field in ("jobId", "versionId"):
+            if not isinstance(spec_.get(field), int) or isinstance(spec_.get(field), bool) or spec_[field] < 1:
+                errors.append(f"{where}: spec.{field} must be an integer >= 1")
+        if spec_.get("desiredState") not in ("Stopped", "Running"):
+            errors.append(f"{where}: spec.desiredState must be Stopped or Running")
+        unknown = set(spec_) - {"projectId", "jobId", "versionId", "desiredState"}
+        unknown |= set(meta) - {"name", "labels", "annotations"}
+        unknown |= set(doc) - {"apiVersion", "kind", "metadata", "spec"}
+        if unknown:
+            errors.append(f"{where}: unknown fields {sorted(unknown)}")
+
 for e in errors:
     print(e)
 sys.exit(1 if errors else 0)

@@ -43,7 +43,9 @@ run_check() {
   shift
   local out rc=0
   out=$("$@" 2>&1) || rc=$?
-  if [[ -n $out ]]; then sed 's/^/    /' <<<"$out"; fi
+  # Indent every line of the tool output (not a single substitution, hence sed).
+  # shellcheck disable=SC2001
+  if [[ -n $out ]]; then sed "s/^/    /" <<<"$out"; fi
   if ((rc == 0)); then pass "$name"; else fail "$name"; fi
 }
 

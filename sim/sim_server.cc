@@ -1,6 +1,7 @@
 #include "sim/sim_server.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
 #include <array>
 #include <charconv>
@@ -296,6 +297,12 @@ SimServer::SimServer(SimState& state, FaultInjector& faults, RequestLog& log, co
   };
   server_->set_keep_alive_timeout(options_.keep_alive_timeout.count());
   server_->set_payload_max_length(1 << 20);
+  // httplib's default also sets SO_REUSEPORT, which lets a second process share a busy
+  // port silently; a simulator on a fixed port must fail to start instead.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   const auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     Handle(req, res);
   };

@@ -1,0 +1,316 @@
+#include "api/manifest_decoder.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <limits>
+#include <optional>
+
+#include "api/yaml_tree.h"
+
+namespace mactl {
+namespace {
+
+// Collects the errors of one document.
+class Checker {
+ public:
+  Checker(const std::string& file, std::vector<ManifestError>& errors)
+      : file_(file), errors_(errors) {}
+
+  void Fail(int line, int column, std::string reason) {
+    errors_.push_back(ManifestError{SourcePosition{file_, std::max(line, 1), std::max(column, 1)},
+                                    std::move(reason)});
+    ++count_;
+  }
+  void Fail(const YamlNode& at, std::string reason) { Fail(at.line, at.column, std::move(reason)); }
+  std::size_t count() const { return count_; }
+
+ private:
+  const std::string& file_;
+  std::vector<ManifestError>& errors_;
+  std::size_t count_ = 0;
+};
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s.substr(0, 80)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += "?";
+    } else {
+      out += c;
+    }
+  }
+  if (s.size() > 80) out += "...";
+  return out + "\"";
+}
+
+// Describes what was found where a value of some kind was expected.
+std::string Found(const YamlNode& node) {
+  if (node.kind == YamlNode::Kind::kScalar) return Quote(node.value);
+  return std::string(node.KindName());
+}
+
+// Map entries by key, reporting non-scalar keys, duplicates and unknown fields.
+struct Fields {
+  std::vector<std::pair<std::string, const YamlNode*>> entries;
+  const YamlNode* Get(std::string_view key) const {
+    for (const auto& [k, v] : entries) {
+      if (k == key) return v;
+    }
+    return nullptr;
+  }
+};
+
+std::optional<Fields> ReadMap(const YamlNode& node, const std::string& path, Checker& check,
+                              const std::vector<std::string_view>& known) {
+  if (node.kind != YamlNode::Kind::kMap) {
+    check.Fail(node, path + ": must be a mapping, got " + Found(node));
+    return std::nullopt;
+  }
+  Fields fields;
+  for (const auto& [key, value] : node.entries) {
+    if (key.kind != YamlNode::Kind::kScalar) {
+      check.Fail(key, path + ": keys must be plain strings, got " + Found(key));
+      continue;
+    }
+    const std::string field = path.empty() ? key.value : path + "." + key.value;
+    if (fields.Get(key.value) != nullptr) {
+      check.Fail(key, field + ": duplicate key");
+      continue;
+    }
+    if (!known.empty() &&
+        std::find(known.begin(), known.end(), std::string_view(key.value)) == known.end()) {
+      std::string allowed;
+      for (std::string_view k : known) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
+      check.Fail(key, field + ": unknown field (allowed: " + allowed + ")");
+      continue;
+    }
+    fields.entries.emplace_back(key.value, &value);
+  }
+  return fields;
+}
+
+const YamlNode* Required(const Fields& fields, std::string_view key, const std::string& path,
+                         const YamlNode& parent, Checker& check) {
+  const YamlNode* node = fields.Get(key);
+  if (node == nullptr || node->kind == YamlNode::Kind::kNull) {
+    check.Fail(node == nullptr ? parent : *node,
+               "missing required field " + path + (path.empty() ? "" : ".") + std::string(key));
+    return nullptr;
+  }
+  return node;
+}
+
+std::optional<std::string> ReadString(const YamlNode& node, const std::string& path,
+                                      Checker& check) {
+  if (node.kind != YamlNode::Kind::kScalar) {
+    check.Fail(node, path + ": must be a string, got " + Found(node));
+    return std::nullopt;
+  }
+  return node.value;
+}
+
+bool IsDns1123Label(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+bool IsProjectId(const std::string& s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+  });
+}
+
+std::optional<std::int64_t> ReadId(const YamlNode& node, const std::string& path, Checker& check) {
+  const std::string want = path + ": must be an integer >= 1";
+  if (node.kind != YamlNode::Kind::kScalar) {
+    check.Fail(node, want + ", got " + Found(node));
+    return std::nullopt;
+  }
+  const std::string& v = node.value;
+  if (node.quoted) {
+    check.Fail(node, want + " written without quotes, got the string " + Quote(v));
+    return std::nullopt;
+  }
+  const bool digits =
+      !v.empty() && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits) {
+    check.Fail(node, want + ", got " + Quote(v));
+    return std::nullopt;
+  }
+  if (v.size() > 1 && v.front() == '0') {
+    check.Fail(node, want + " without leading zeros (YAML 1.1 reads " + Quote(v) +
+                         " as an octal number), got " + Quote(v));
+    return std::nullopt;
+  }
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), value);
+  if (ec == std::errc::result_out_of_range) {
+    check.Fail(node, path + ": " + Quote(v) + " is out of range (largest is " +
+                         std::to_string(std::numeric_limits<std::int64_t>::max()) + ")");
+    return std::nullopt;
+  }
+  if (ec != std::errc() || end != v.data() + v.size() || value < 1) {
+    check.Fail(node, want + ", got " + Quote(v));
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::map<std::string, std::string> ReadStringMap(const YamlNode& node, const std::string& path,
+                                                 const DecodeLimits& limits, Checker& check) {
+  std::map<std::string, std::string> out;
+  std::optional<Fields> fields = ReadMap(node, path, check, {});
+  if (!fields) return out;
+  if (fields->entries.size() > limits.max_map_entries) {
+    check.Fail(node, path + ": more than " + std::to_string(limits.max_map_entries) + " entries");
+    return out;
+  }
+  for (const auto& [key, value] : fields->entries) {
+    if (value->kind == YamlNode::Kind::kNull) {
+      out[key] = "";
+      continue;
+    }
+    if (std::optional<std::string> s = ReadString(*value, path + "." + key, check)) out[key] = *s;
+  }
+  return out;
+}
+
+void DecodeDocument(const YamlDocument& doc, const std::string& file, const DecodeLimits& limits,
+                    DecodeResult& result) {
+  Checker check(file, result.errors);
+  for (const YamlProblem& p : doc.problems) check.Fail(p.line, p.column, p.reason);
+  if (check.count() > 0) return;
+
+  const YamlNode& root = doc.root;
+  std::optional<Fields> top = ReadMap(root, "", check, {"apiVersion", "kind", "metadata", "spec"});
+  if (!top) return;
+  TrainingJobVersion object;
+  object.source = SourcePosition{file, doc.line, doc.column};
+
+  if (const YamlNode* n = Required(*top, "apiVersion", "", root, check)) {
+    if (std::optional<std::string> v = ReadString(*n, "apiVersion", check);
+        v && *v != kApiVersion) {
+      check.Fail(*n, "apiVersion: must be " + std::string(kApiVersion) + ", got " + Quote(*v));
+    }
+  }
+  if (const YamlNode* n = Required(*top, "kind", "", root, check)) {
+    if (std::optional<std::string> v = ReadString(*n, "kind", check); v && *v != kKind) {
+      check.Fail(*n, "kind: must be " + std::string(kKind) + ", got " + Quote(*v));
+    }
+  }
+  if (const YamlNode* metadata = Required(*top, "metadata", "", root, check)) {
+    if (std::optional<Fields> m =
+            ReadMap(*metadata, "metadata", check, {"name", "labels", "annotations"})) {
+      if (const YamlNode* n = Required(*m, "name", "metadata", *metadata, check)) {
+        if (std::optional<std::string> name = ReadString(*n, "metadata.name", check)) {
+          if (IsDns1123Label(*name)) {
+            object.name = *name;
+          } else {
+            check.Fail(*n,
+                       "metadata.name: must be a DNS-1123 label (lower-case letters, digits "
+                       "and '-', starting and ending with a letter or digit, at most 63 "
+                       "characters), got " +
+                           Quote(*name));
+          }
+        }
+      }
+      if (const YamlNode* n = m->Get("labels"); n && n->kind != YamlNode::Kind::kNull) {
+        object.labels = ReadStringMap(*n, "metadata.labels", limits, check);
+      }
+      if (const YamlNode* n = m->Get("annotations"); n && n->kind != YamlNode::Kind::kNull) {
+        object.annotations = ReadStringMap(*n, "metadata.annotations", limits, check);
+        if (const auto paused = object.annotations.find(std::string(kPausedAnnotation));
+            paused != object.annotations.end()) {
+          if (paused->second == "true") {
+            object.paused = true;
+          } else if (paused->second != "false") {
+            // Find the value node for the position.
+            const YamlNode* at = n;
+            for (const auto& [k, v] : n->entries) {
+              if (k.value == kPausedAnnotation) at = &v;
+            }
+            check.Fail(*at, "metadata.annotations." + std::string(kPausedAnnotation) +
+                                ": must be \"true\" or \"false\", got " + Quote(paused->second) +
+                                " (YAML 1.1 words like yes/on are not accepted: write \"true\")");
+          }
+        }
+      }
+    }
+  }
+  if (const YamlNode* spec = Required(*top, "spec", "", root, check)) {
+    if (std::optional<Fields> s =
+            ReadMap(*spec, "spec", check, {"projectId", "jobId", "versionId", "desiredState"})) {
+      if (const YamlNode* n = s->Get("projectId"); n && n->kind != YamlNode::Kind::kNull) {
+        if (std::optional<std::string> p = ReadString(*n, "spec.projectId", check)) {
+          if (IsProjectId(*p)) {
+            object.project_id = *p;
+          } else {
+            check.Fail(
+                *n, "spec.projectId: must be 1-64 letters, digits, '-' or '_', got " + Quote(*p));
+          }
+        }
+      }
+      if (const YamlNode* n = Required(*s, "jobId", "spec", *spec, check)) {
+        if (auto id = ReadId(*n, "spec.jobId", check)) object.job_id = *id;
+      }
+      if (const YamlNode* n = Required(*s, "versionId", "spec", *spec, check)) {
+        if (auto id = ReadId(*n, "spec.versionId", check)) object.version_id = *id;
+      }
+      if (const YamlNode* n = Required(*s, "desiredState", "spec", *spec, check)) {
+        if (std::optional<std::string> v = ReadString(*n, "spec.desiredState", check)) {
+          if (std::optional<DesiredState> d = ParseDesiredState(*v)) {
+            object.desired_state = *d;
+          } else {
+            std::string hint;
+            std::string lower = *v;
+            std::transform(lower.begin(), lower.end(), lower.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (lower == "stopped") hint = " (did you mean Stopped?)";
+            if (lower == "running") hint = " (did you mean Running?)";
+            check.Fail(*n,
+                       "spec.desiredState: must be Stopped or Running, got " + Quote(*v) + hint);
+          }
+        }
+      }
+    }
+  }
+  if (check.count() == 0) result.objects.push_back(std::move(object));
+}
+
+}  // namespace
+
+DecodeResult DecodeManifests(std::string_view content, const std::string& file,
+                             const DecodeLimits& limits) {
+  DecodeResult result;
+  if (content.size() > limits.max_file_bytes) {
+    result.errors.push_back(
+        ManifestError{SourcePosition{file, 1, 1},
+                      "file is larger than " + std::to_string(limits.max_file_bytes) + " bytes"});
+    return result;
+  }
+  if (content.find('\0') != std::string_view::npos) {
+    result.errors.push_back(
+        ManifestError{SourcePosition{file, 1, 1}, "file contains NUL bytes; not a YAML text"});
+    return result;
+  }
+  YamlLimits yaml_limits;
+  yaml_limits.max_documents = limits.max_documents;
+  yaml_limits.max_nodes_per_document = limits.max_nodes_per_document;
+  yaml_limits.max_depth = limits.max_depth;
+  yaml_limits.max_scalar_bytes = limits.max_scalar_bytes;
+  const YamlParseResult parsed = ParseYaml(content, yaml_limits);
+  for (const YamlDocument& doc : parsed.documents) DecodeDocument(doc, file, limits, result);
+  if (parsed.syntax_error) {
+    result.errors.push_back(ManifestError{
+        SourcePosition{file, std::max(parsed.error.line, 1), std::max(parsed.error.column, 1)},
+        parsed.error.reason});
+  }
+  return result;
+}
+
+}  // namespace mactl

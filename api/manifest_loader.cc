@@ -1,0 +1,204 @@
+#include "api/manifest_loader.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <system_error>
+
+namespace mactl {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool IsManifestName(const std::string& name) {
+  auto ends = [&](std::string_view suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends(".yaml") || ends(".yml");
+}
+
+// Hidden entries, editor backups and swap files are never manifests.
+bool Skipped(const std::string& name) {
+  if (name.empty() || name.front() == '.') return true;
+  if (name.back() == '~') return true;
+  if (name.size() > 4 && (name.compare(name.size() - 4, 4, ".swp") == 0 ||
+                          name.compare(name.size() - 4, 4, ".tmp") == 0)) {
+    return true;
+  }
+  return false;
+}
+
+struct Candidate {
+  std::string relative;  // label in positions
+  fs::path path;
+};
+
+ManifestError FileError(const std::string& relative, std::string reason) {
+  return ManifestError{SourcePosition{relative, 1, 1}, std::move(reason)};
+}
+
+// Collects manifest files below dir without following symlinks.
+void Walk(const fs::path& dir, const std::string& prefix, std::vector<Candidate>& out,
+          std::vector<ManifestError>& errors, std::size_t max_files) {
+  std::error_code ec;
+  std::vector<fs::directory_entry> entries;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    entries.push_back(*it);
+  }
+  if (ec) {
+    errors.push_back(
+        FileError(prefix.empty() ? "." : prefix, "cannot read directory: " + ec.message()));
+    return;
+  }
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+  for (const fs::directory_entry& entry : entries) {
+    const std::string name = entry.path().filename().string();
+    if (Skipped(name)) continue;
+    const std::string relative = prefix.empty() ? name : prefix + "/" + name;
+    std::error_code type_ec;
+    const fs::file_status status = entry.symlink_status(type_ec);
+    if (fs::is_symlink(status)) continue;  // only top-level links are followed
+    if (fs::is_directory(status)) {
+      Walk(entry.path(), relative, out, errors, max_files);
+    } else if (IsManifestName(name) && fs::is_regular_file(status)) {
+      if (out.size() >= max_files) {
+        errors.push_back(FileError(relative, "more than " + std::to_string(max_files) +
+                                                 " manifest files; the rest are ignored"));
+        return;
+      }
+      out.push_back(Candidate{relative, entry.path()});
+    }
+  }
+}
+
+}  // namespace
+
+ManifestLoader::ManifestLoader(std::filesystem::path root, LoadOptions options)
+    : root_(std::move(root)), options_(std::move(options)) {}
+
+ManifestSet ManifestLoader::Load() {
+  ManifestSet set;
+  std::vector<Candidate> candidates;
+  std::vector<ManifestError> walk_errors;
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) {
+    set.errors.push_back(FileError(root_.string(),
+                                   "manifest directory does not exist or is "
+                                   "not a directory"));
+    cache_.clear();
+    return set;
+  }
+
+  // Top level: like Walk, but non-hidden symlinks are followed (ConfigMap volumes).
+  std::vector<fs::directory_entry> top;
+  for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+    top.push_back(*it);
+  }
+  std::sort(top.begin(), top.end(),
+            [](const auto& a, const auto& b) { return a.path().filename() < b.path().filename(); });
+  for (const fs::directory_entry& entry : top) {
+    const std::string name = entry.path().filename().string();
+    if (Skipped(name)) continue;
+    std::error_code status_ec;
+    const fs::file_status target = fs::status(entry.path(), status_ec);  // follows links
+    if (status_ec || !fs::exists(target)) {
+      if (IsManifestName(name)) {
+        walk_errors.push_back(FileError(name, "cannot read: dangling symlink or missing file"));
+      }
+      continue;
+    }
+    if (fs::is_directory(target)) {
+      Walk(entry.path(), name, candidates, walk_errors, options_.max_files);
+    } else if (IsManifestName(name) && fs::is_regular_file(target)) {
+      candidates.push_back(Candidate{name, entry.path()});
+    }
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Candidate& a, const Candidate& b) { return a.relative < b.relative; });
+  if (candidates.size() > options_.max_files) {
+    walk_errors.push_back(FileError(candidates[options_.max_files].relative,
+                                    "more than " + std::to_string(options_.max_files) +
+                                        " manifest files; this and later files are ignored"));
+    candidates.resize(options_.max_files);
+  }
+
+  std::map<std::string, CachedFile> next_cache;
+  std::size_t total_bytes = 0;
+  for (const Candidate& candidate : candidates) {
+    struct stat st {};
+    if (::stat(candidate.path.c_str(), &st) != 0) {
+      walk_errors.push_back(FileError(candidate.relative, "cannot read: file vanished"));
+      continue;
+    }
+    const FileStamp stamp{
+        static_cast<std::uintmax_t>(st.st_size),
+        static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+        static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)};
+    total_bytes += stamp.size;
+    if (total_bytes > options_.max_total_bytes) {
+      walk_errors.push_back(FileError(
+          candidate.relative, "manifests exceed " + std::to_string(options_.max_total_bytes) +
+                                  " bytes in total; this and later files are ignored"));
+      break;
+    }
+    const auto cached = cache_.find(candidate.relative);
+    if (cached != cache_.end() && cached->second.stamp == stamp) {
+      next_cache.insert(*cached);
+    } else {
+      CachedFile file{stamp, {}};
+      if (stamp.size > options_.limits.max_file_bytes) {
+        file.decoded.errors.push_back(FileError(
+            candidate.relative,
+            "file is larger than " + std::to_string(options_.limits.max_file_bytes) + " bytes"));
+      } else {
+        std::ifstream in(candidate.path, std::ios::binary);
+        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (!in.good() && !in.eof()) {
+          file.decoded.errors.push_back(FileError(candidate.relative, "cannot read file"));
+        } else {
+          file.decoded = DecodeManifests(content, candidate.relative, options_.limits);
+        }
+      }
+      next_cache.emplace(candidate.relative, std::move(file));
+    }
+    ++set.files;
+  }
+  cache_ = std::move(next_cache);
+
+  // Merge in path order; the first definition of a name wins.
+  std::map<std::string, SourcePosition> first_seen;
+  set.errors = std::move(walk_errors);
+  for (const auto& [relative, file] : cache_) {
+    set.errors.insert(set.errors.end(), file.decoded.errors.begin(), file.decoded.errors.end());
+    for (const TrainingJobVersion& object : file.decoded.objects) {
+      const auto [it, inserted] = first_seen.emplace(object.name, object.source);
+      if (!inserted) {
+        set.errors.push_back(ManifestError{
+            object.source, "duplicate metadata.name \"" + object.name + "\" (first defined at " +
+                               it->second.ToString() + ")"});
+        continue;
+      }
+      if (object.project_id.empty() && options_.default_project_id.empty()) {
+        set.errors.push_back(ManifestError{
+            object.source, "spec.projectId is not set and no --project-id default was given"});
+        first_seen.erase(it);
+        continue;
+      }
+      set.objects.push_back(object);
+    }
+  }
+  std::stable_sort(set.errors.begin(), set.errors.end(),
+                   [](const ManifestError& a, const ManifestError& b) {
+                     return std::tie(a.position.file, a.position.line, a.position.column) <
+                            std::tie(b.position.file, b.position.line, b.position.column);
+                   });
+  return set;
+}
+
+}  // namespace mactl

@@ -1,0 +1,191 @@
+#include "api/manifest_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+namespace mactl {
+namespace {
+
+constexpr char kValid[] = R"(apiVersion: modelarts-controller.io/v1
+kind: TrainingJobVersion
+metadata:
+  name: bert-finetune-v10
+  labels: {team: nlp}
+  annotations:
+    modelarts-controller.io/paused: "true"
+spec:
+  projectId: 0f1e2d3c
+  jobId: 10
+  versionId: 11
+  desiredState: Stopped
+)";
+
+std::string Doc(const std::string& spec_lines, const std::string& name = "a") {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n  name: " +
+         name + "\nspec:\n" + spec_lines;
+}
+
+// Decodes and expects exactly one error at line:column containing `needle`.
+void ExpectOneError(const std::string& yaml, int line, int column, const std::string& needle) {
+  const DecodeResult r = DecodeManifests(yaml, "dir/m.yaml");
+  EXPECT_TRUE(r.objects.empty());
+  ASSERT_EQ(r.errors.size(), 1u) << (r.errors.empty() ? "" : r.errors[0].ToString());
+  EXPECT_EQ(r.errors[0].position.file, "dir/m.yaml");
+  EXPECT_EQ(r.errors[0].position.line, line) << r.errors[0].ToString();
+  EXPECT_EQ(r.errors[0].position.column, column) << r.errors[0].ToString();
+  EXPECT_NE(r.errors[0].reason.find(needle), std::string::npos) << r.errors[0].ToString();
+}
+
+TEST(ManifestDecoder, DecodesTheContractExample) {
+  const DecodeResult r = DecodeManifests(kValid, "m.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  ASSERT_EQ(r.objects.size(), 1u);
+  const TrainingJobVersion& o = r.objects[0];
+  EXPECT_EQ(o.name, "bert-finetune-v10");
+  EXPECT_EQ(o.project_id, "0f1e2d3c");
+  EXPECT_EQ(o.job_id, 10);
+  EXPECT_EQ(o.version_id, 11);
+  EXPECT_EQ(o.desired_state, DesiredState::kStopped);
+  EXPECT_TRUE(o.paused);
+  EXPECT_EQ(o.labels.at("team"), "nlp");
+  EXPECT_EQ(o.source.ToString(), "m.yaml:1:1");
+}
+
+TEST(ManifestDecoder, MultipleDocumentsAndEmptyOnesAreSkipped) {
+  const std::string yaml = "---\n" + Doc("  jobId: 1\n  versionId: 1\n  desiredState: Running\n") +
+                           "---\n---\n" +
+                           Doc("  jobId: 2\n  versionId: 1\n  desiredState: Stopped\n", "b");
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  ASSERT_TRUE(r.errors.empty());
+  ASSERT_EQ(r.objects.size(), 2u);
+  EXPECT_EQ(r.objects[1].name, "b");
+  EXPECT_EQ(r.objects[1].source.line, 11);
+}
+
+TEST(ManifestDecoder, AnInvalidDocumentDoesNotHideTheValidOneBesideIt) {
+  const std::string yaml = Doc("  jobId: abc\n  versionId: 1\n  desiredState: Stopped\n") +
+                           "---\n" +
+                           Doc("  jobId: 2\n  versionId: 1\n  desiredState: Stopped\n", "b");
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  ASSERT_EQ(r.objects.size(), 1u);
+  EXPECT_EQ(r.objects[0].name, "b");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].ToString(),
+            "m.yaml:6:10: spec.jobId: must be an integer >= 1, got \"abc\"");
+}
+
+TEST(ManifestDecoder, UnknownFieldPointsAtTheKey) {
+  ExpectOneError(Doc("  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n  replicas: 3\n"), 9, 3,
+                 "spec.replicas: unknown field");
+}
+
+TEST(ManifestDecoder, MissingFieldsAreEachReported) {
+  const DecodeResult r = DecodeManifests(Doc("  jobId: 1\n"), "m.yaml");
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_NE(r.errors[0].reason.find("missing required field spec.versionId"), std::string::npos);
+  EXPECT_NE(r.errors[1].reason.find("missing required field spec.desiredState"), std::string::npos);
+}
+
+TEST(ManifestDecoder, DuplicateKeysAreRejected) {
+  ExpectOneError(Doc("  jobId: 1\n  jobId: 2\n  versionId: 1\n  desiredState: Stopped\n"), 7, 3,
+                 "spec.jobId: duplicate key");
+}
+
+TEST(ManifestDecoder, Yaml11CoercionsAreRefused) {
+  ExpectOneError(Doc("  jobId: 010\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10, "octal");
+  ExpectOneError(Doc("  jobId: \"10\"\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10,
+                 "without quotes");
+  ExpectOneError(Doc("  jobId: 0x10\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10,
+                 "integer >= 1");
+  ExpectOneError(Doc("  jobId: 1.5\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10,
+                 "integer >= 1");
+  ExpectOneError(Doc("  jobId: 0\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10,
+                 "integer >= 1");
+  ExpectOneError(Doc("  jobId: -3\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10,
+                 "integer >= 1");
+  ExpectOneError(Doc("  jobId: 99999999999999999999999\n  versionId: 1\n  desiredState: Stopped\n"),
+                 6, 10, "out of range");
+  const std::string paused_yes =
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n  name: a\n"
+      "  annotations:\n    modelarts-controller.io/paused: yes\nspec:\n  jobId: 1\n"
+      "  versionId: 1\n  desiredState: Stopped\n";
+  ExpectOneError(paused_yes, 6, 37, "must be \"true\" or \"false\"");
+}
+
+TEST(ManifestDecoder, EnumsAndNamesAreChecked) {
+  ExpectOneError(Doc("  jobId: 1\n  versionId: 1\n  desiredState: stopped\n"), 8, 17,
+                 "did you mean Stopped?");
+  ExpectOneError(Doc("  jobId: 1\n  versionId: 1\n  desiredState: Paused\n"), 8, 17,
+                 "must be Stopped or Running");
+  ExpectOneError(Doc("  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n", "Bad_Name"), 4, 9,
+                 "DNS-1123");
+  ExpectOneError(Doc("  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n", std::string(64, 'a')),
+                 4, 9, "DNS-1123");
+  ExpectOneError(Doc("  projectId: ../../x\n  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n"),
+                 6, 14, "spec.projectId");
+}
+
+TEST(ManifestDecoder, WrongKindsSayWhatWasExpected) {
+  ExpectOneError(Doc("  jobId: [1]\n  versionId: 1\n  desiredState: Stopped\n"), 6, 10,
+                 "got a list");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata: x\n"
+      "spec: {jobId: 1, versionId: 1, desiredState: Stopped}\n",
+      3, 11, "metadata: must be a mapping");
+  ExpectOneError("- just\n- a list\n", 1, 1, "must be a mapping");
+  ExpectOneError(
+      "apiVersion: v2\nkind: TrainingJobVersion\nmetadata: {name: a}\n"
+      "spec: {jobId: 1, versionId: 1, desiredState: Stopped}\n",
+      1, 13, "apiVersion: must be modelarts-controller.io/v1");
+}
+
+TEST(ManifestDecoder, SyntaxErrorsCarryThePositionAndKeepEarlierDocuments) {
+  const std::string yaml =
+      Doc("  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n") + "---\nspec: [unclosed\n";
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  EXPECT_EQ(r.objects.size(), 1u);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].reason.find("invalid YAML"), std::string::npos);
+  EXPECT_GE(r.errors[0].position.line, 10);
+}
+
+TEST(ManifestDecoder, AliasBombIsRejectedQuickly) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'j'; ++c) {
+    const char prev = static_cast<char>(c - 1);
+    bomb += std::string(1, c) + ": &" + c + " [*" + prev + ", *" + prev + ", *" + prev + ", *" +
+            prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev +
+            ", *" + prev + "]\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  const DecodeResult r = DecodeManifests(bomb, "bomb.yaml");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].reason.find("aliases"), std::string::npos);
+  EXPECT_TRUE(r.objects.empty());
+}
+
+TEST(ManifestDecoder, HostileSizesAreBoundedWithClearErrors) {
+  DecodeLimits limits;
+  limits.max_file_bytes = 1000;
+  EXPECT_NE(DecodeManifests(std::string(2000, 'a'), "big.yaml", limits)
+                .errors.at(0)
+                .reason.find("larger than"),
+            std::string::npos);
+  std::string deep;
+  for (int i = 0; i < 200; ++i) deep += "[";
+  const DecodeResult nested = DecodeManifests(deep, "deep.yaml");
+  ASSERT_FALSE(nested.errors.empty());
+  std::string many = "spec:\n";
+  for (int i = 0; i < 20000; ++i) many += "  k" + std::to_string(i) + ": v\n";
+  EXPECT_NE(DecodeManifests(many, "many.yaml").errors.at(0).reason.find("nodes"),
+            std::string::npos);
+  EXPECT_NE(DecodeManifests(std::string("a: b\0c", 6), "bin.yaml").errors.at(0).reason.find("NUL"),
+            std::string::npos);
+  const std::string garbage = "\xff\xfe\x01\x02: [\x80\x81";
+  EXPECT_FALSE(DecodeManifests(garbage, "garbage.yaml").errors.empty());
+}
+
+}  // namespace
+}  // namespace mactl

@@ -1,13 +1,13 @@
 #include "controller/iam_token_authenticator.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <utility>
 
 #include "controller/api_errors.h"
+#include "controller/log.h"
 #include "controller/sanitize.h"
 
 namespace mactl {
@@ -336,8 +336,8 @@ Status IamTokenAuthenticator::Apply(OutgoingRequest& request) {
         retry_after_ = done + retry_interval_;
         if (!failure_logged_) {
           failure_logged_ = true;
-          spdlog::warn("IAM token renewal failed; using the current token until it expires: {}",
-                       issued.error().ToString());
+          log::Warn("IAM token renewal failed; using the current token until it expires",
+                    {{"error", issued.error().ToString()}});
         }
       }
     }

@@ -6,9 +6,9 @@
 #include <set>
 #include <sstream>
 
+#include "api/duration.h"
 #include "nlohmann/json.hpp"
 #include "sim/seed.h"
-#include "sim/sim_duration.h"
 
 namespace mactl::sim {
 namespace {
@@ -114,7 +114,7 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
       if (v.empty()) return FlagError("--token-file: empty path");
       config.token_file = v;
     } else if (flag == "--kill-delay") {
-      auto d = ParseSimDuration(v);
+      auto d = ParseDuration(v);
       if (!d) return FlagError("--kill-delay: " + d.error().message);
       config.kill_delay = *d;
     } else if (flag == "--fault") {

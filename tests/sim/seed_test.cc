@@ -12,7 +12,6 @@
 #include "api/job_status.h"
 #include "fakes/fake_clock.h"
 #include "sim/sim_config.h"
-#include "sim/sim_duration.h"
 
 namespace mactl::sim {
 namespace {
@@ -174,19 +173,6 @@ TEST(SeedTest, GeneratedJobsAreDeterministicAndMostlyRunning) {
   EXPECT_GT(latest[8], 80);  // mostly RUNNING
   for (int status : {7, 9, 10, 11}) EXPECT_GT(latest[status], 0) << status;
   EXPECT_EQ(a[0].job_name, "gen-0001");
-}
-
-TEST(SimDurationTest, ParsesUnitsAndCompounds) {
-  EXPECT_EQ(*ParseSimDuration("3s"), 3s);
-  EXPECT_EQ(*ParseSimDuration("250ms"), 250ms);
-  EXPECT_EQ(*ParseSimDuration("2m"), 2min);
-  EXPECT_EQ(*ParseSimDuration("1h"), 1h);
-  EXPECT_EQ(*ParseSimDuration("1m30s"), 90s);
-  EXPECT_EQ(*ParseSimDuration("10us"), 10us);
-  EXPECT_EQ(*ParseSimDuration("0"), 0s);
-  for (const char* bad : {"", "3", "s", "-1s", "1.5s", "3x", "3 s", "99999999999999h"}) {
-    EXPECT_FALSE(ParseSimDuration(bad)) << bad;
-  }
 }
 
 TEST(SimFlagsTest, DefaultsMatchTheDocumentation) {

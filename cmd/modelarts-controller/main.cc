@@ -210,7 +210,11 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
     if (!controller.Ready()) return {false, "not every object has been observed yet"};
     return {true, "ok"};
   };
-  handlers.status = [&] { return controller.StatusJson().dump(2); };
+  // Manifest file names and offending values may hold bytes that are not UTF-8; the strict
+  // dump() throws on them and /status would answer 500 without any content.
+  handlers.status = [&] {
+    return controller.StatusJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
 
   Result<std::pair<std::string, int>> listen = ParseListenAddress(flags.listen);
   if (!listen) return StartupError(listen.error().message);

@@ -147,6 +147,8 @@ TEST(HostileDecode, StatusesOutsideTheTableDecodeButAreNeverActedOn) {
     const Decision decision = Decide(DesiredState::kStopped, status, DecisionContext{});
     EXPECT_EQ(decision.action, Action::kNone) << status;
     EXPECT_EQ(decision.reason, "StatusUnknown") << status;
+    EXPECT_EQ(decision.phase, Phase::kPending) << status;
+    EXPECT_EQ(decision.next, NextCheck::kPoll) << status;
   }
 }
 
@@ -443,6 +445,15 @@ TEST_F(HostileServerTest, DISABLED_TrickledAnswerIsBoundedInTotalTime) {
   EXPECT_LT(elapsed, 5s) << "took "
                          << std::chrono::duration_cast<std::chrono::seconds>(elapsed).count()
                          << " s; ok=" << r.ok();
+}
+
+// Known gap (docs/bad-inputs.md): a version detail for another job or version (a proxy or
+// cache answering the wrong object) is taken as the status of the version asked for.
+// Disabled because it fails today.
+TEST_F(HostileServerTest, DISABLED_DetailOfAnotherVersionIsNotTakenForTheOneAskedFor) {
+  Serve(200, R"({"is_success": true, "job_id": 99, "version_id": 98, "status": 8})");
+  const auto r = Client().GetVersion(ref_);
+  EXPECT_FALSE(r.ok());
 }
 
 }  // namespace

@@ -44,6 +44,24 @@ Status ParseListen(const std::string& value, SimConfig& config) {
   return OkStatus();
 }
 
+// Reads non-empty, non-comment lines, trailing whitespace removed, with their line numbers.
+Result<std::vector<std::pair<int, std::string>>> ReadCredentialLines(const std::string& flag,
+                                                                     const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return FlagError(flag + ": cannot read " + path);
+  std::vector<std::pair<int, std::string>> lines;
+  int number = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.pop_back();
+    }
+    if (line.empty() || line.front() == '#') continue;
+    lines.emplace_back(number, line);
+  }
+  return lines;
+}
+
 bool ValidLogLevel(const std::string& level) {
   static const std::set<std::string> kLevels = {"trace", "debug", "info",     "warn", "warning",
                                                 "err",   "error", "critical", "off"};
@@ -55,7 +73,11 @@ bool ValidLogLevel(const std::string& level) {
 std::string SimUsage() {
   return "usage: modelarts-sim [--listen HOST:PORT] [--port-file PATH] [--seed FILE.json]\n"
          "                     [--generate N] [--project-id ID] [--random-seed S]\n"
+         "                     [--project-name NAME]\n"
          "                     [--token T | --token-file F] [--kill-delay D] [--fault JSON]...\n"
+         "                     [--iam-user NAME:PASSWORD:DOMAIN]... [--iam-users-file F]\n"
+         "                     [--iam-token-ttl D] [--aksk AK:SK]... [--aksk-file F]\n"
+         "                     [--tls-cert CERT.pem --tls-key KEY.pem]\n"
          "                     [--log-level trace|debug|info|warn|error|critical|off]\n";
 }
 
@@ -75,8 +97,10 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
       flag = flag.substr(0, eq);
     }
     static const std::set<std::string> kFlags = {
-        "--listen", "--port-file",  "--seed",       "--generate", "--project-id", "--random-seed",
-        "--token",  "--token-file", "--kill-delay", "--fault",    "--log-level"};
+        "--listen",      "--port-file",    "--seed",       "--generate",       "--project-id",
+        "--random-seed", "--token",        "--token-file", "--kill-delay",     "--fault",
+        "--log-level",   "--project-name", "--iam-user",   "--iam-users-file", "--iam-token-ttl",
+        "--aksk",        "--aksk-file",    "--tls-cert",   "--tls-key"};
     if (kFlags.count(flag) == 0) return FlagError("unknown flag " + flag);
     if (!value) {
       if (i + 1 >= args.size()) return FlagError(flag + " needs a value");
@@ -123,6 +147,34 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
       auto rules = ParseFaultRules(j);
       if (!rules) return FlagError("--fault: " + rules.error().message);
       for (FaultRule& r : rules.value()) config.faults.push_back(std::move(r));
+    } else if (flag == "--project-name") {
+      if (v.empty()) return FlagError("--project-name: empty name");
+      config.project_name = v;
+    } else if (flag == "--iam-user") {
+      auto user = ParseIamUser(v);
+      if (!user) return FlagError("--iam-user: " + user.error().message);
+      config.iam_users.push_back(std::move(user).value());
+    } else if (flag == "--iam-users-file") {
+      if (v.empty()) return FlagError("--iam-users-file: empty path");
+      config.iam_users_file = v;
+    } else if (flag == "--iam-token-ttl") {
+      auto d = ParseDuration(v);
+      if (!d) return FlagError("--iam-token-ttl: " + d.error().message);
+      if (*d <= Duration::zero()) return FlagError("--iam-token-ttl: must be positive");
+      config.iam_token_ttl = *d;
+    } else if (flag == "--aksk") {
+      auto pair = ParseAccessKeyPair(v);
+      if (!pair) return FlagError("--aksk: " + pair.error().message);
+      config.access_keys.push_back(std::move(pair).value());
+    } else if (flag == "--aksk-file") {
+      if (v.empty()) return FlagError("--aksk-file: empty path");
+      config.aksk_file = v;
+    } else if (flag == "--tls-cert") {
+      if (v.empty()) return FlagError("--tls-cert: empty path");
+      config.tls_cert_file = v;
+    } else if (flag == "--tls-key") {
+      if (v.empty()) return FlagError("--tls-key: empty path");
+      config.tls_key_file = v;
     } else if (flag == "--log-level") {
       if (!ValidLogLevel(v)) return FlagError("--log-level: unknown level \"" + v + "\"");
       config.log_level = v;
@@ -130,6 +182,9 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
   }
   if (token_given && !config.token_file.empty()) {
     return FlagError("--token and --token-file are mutually exclusive");
+  }
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return FlagError("--tls-cert and --tls-key must be given together");
   }
   return config;
 }
@@ -146,6 +201,44 @@ Result<std::optional<std::string>> ResolveToken(const SimConfig& config) {
   }
   if (token.empty()) return FlagError("--token-file: " + config.token_file + " is empty");
   return std::optional<std::string>(token);
+}
+
+Result<SimAuthConfig> ResolveAuthConfig(const SimConfig& config) {
+  SimAuthConfig auth;
+  auto token = ResolveToken(config);
+  if (!token) return token.error();
+  auth.token = *token;
+  auth.iam_users = config.iam_users;
+  auth.iam_token_ttl = config.iam_token_ttl;
+  auth.access_keys = config.access_keys;
+  if (!config.iam_users_file.empty()) {
+    auto lines = ReadCredentialLines("--iam-users-file", config.iam_users_file);
+    if (!lines) return lines.error();
+    if (lines->empty())
+      return FlagError("--iam-users-file: " + config.iam_users_file + " is empty");
+    for (const auto& [number, line] : *lines) {
+      auto user = ParseIamUser(line);
+      if (!user) {
+        return FlagError("--iam-users-file: " + config.iam_users_file + ":" +
+                         std::to_string(number) + ": " + user.error().message);
+      }
+      auth.iam_users.push_back(std::move(user).value());
+    }
+  }
+  if (!config.aksk_file.empty()) {
+    auto lines = ReadCredentialLines("--aksk-file", config.aksk_file);
+    if (!lines) return lines.error();
+    if (lines->empty()) return FlagError("--aksk-file: " + config.aksk_file + " is empty");
+    for (const auto& [number, line] : *lines) {
+      auto pair = ParseAccessKeyPair(line);
+      if (!pair) {
+        return FlagError("--aksk-file: " + config.aksk_file + ":" + std::to_string(number) + ": " +
+                         pair.error().message);
+      }
+      auth.access_keys.push_back(std::move(pair).value());
+    }
+  }
+  return auth;
 }
 
 Status PopulateState(SimState& state, const SimConfig& config) {

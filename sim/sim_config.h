@@ -11,11 +11,14 @@
 #include "api/result.h"
 #include "controller/clock.h"
 #include "sim/fault_injector.h"
+#include "sim/sim_auth.h"
 #include "sim/sim_state.h"
 
 namespace mactl::sim {
 
 inline constexpr const char* kDefaultProjectId = "0123456789abcdef0123456789abcdef";
+// The --project-id project's name, for IAM scopes by name (OTC names projects by region).
+inline constexpr const char* kDefaultProjectName = "eu-de";
 
 struct SimConfig {
   std::string listen_host = "127.0.0.1";
@@ -24,9 +27,17 @@ struct SimConfig {
   std::string seed_file;  // empty: none
   int generate = 0;
   std::string project_id = kDefaultProjectId;
+  std::string project_name = kDefaultProjectName;
   std::uint64_t random_seed = 1;
   std::optional<std::string> token;  // --token
   std::string token_file;            // --token-file, read at start
+  std::vector<IamUser> iam_users;    // --iam-user NAME:PASSWORD:DOMAIN (repeatable)
+  std::string iam_users_file;        // --iam-users-file, one NAME:PASSWORD:DOMAIN a line
+  Duration iam_token_ttl = std::chrono::hours(24);
+  std::vector<AccessKeyPair> access_keys;  // --aksk AK:SK (repeatable)
+  std::string aksk_file;                   // --aksk-file, one AK:SK a line
+  std::string tls_cert_file;               // --tls-cert; with --tls-key: HTTPS
+  std::string tls_key_file;
   Duration kill_delay = std::chrono::seconds(3);
   std::vector<FaultRule> faults;
   std::string log_level = "info";
@@ -40,6 +51,11 @@ std::string SimUsage();
 // The token to require: --token, or the first line of --token-file (trailing whitespace
 // removed; an empty file is an error), or nullopt when neither is set.
 Result<std::optional<std::string>> ResolveToken(const SimConfig& config);
+
+// Everything the simulator checks credentials with: ResolveToken, plus the IAM users and
+// access keys from flags and files (read at start). File errors name the file and line,
+// never a line's content.
+Result<SimAuthConfig> ResolveAuthConfig(const SimConfig& config);
 
 // Creates the --project-id project, then adds the seed file's jobs and --generate N jobs
 // (ids after the project's highest).

@@ -280,7 +280,7 @@ json StatusOnly(bool ok) { return {{"is_success", ok}}; }
 
 }  // namespace
 
-SimServer::SimServer(SimState& state, FaultInjector& faults, RequestLog& log, const SimAuth& auth,
+SimServer::SimServer(SimState& state, FaultInjector& faults, RequestLog& log, SimAuth& auth,
                      const Clock& clock, Sleeper& sleeper, SimServerOptions options)
     : state_(state),
       faults_(faults),
@@ -289,8 +289,15 @@ SimServer::SimServer(SimState& state, FaultInjector& faults, RequestLog& log, co
       clock_(clock),
       sleeper_(sleeper),
       options_(options),
-      started_(clock.Now()),
-      server_(std::make_unique<httplib::Server>()) {
+      started_(clock.Now()) {
+  if (!options_.tls_cert_file.empty() || !options_.tls_key_file.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(options_.tls_cert_file.c_str(),
+                                                    options_.tls_key_file.c_str());
+    tls_ready_ = tls->is_valid();
+    server_ = std::move(tls);
+  } else {
+    server_ = std::make_unique<httplib::Server>();
+  }
   const int threads = options_.threads;
   server_->new_task_queue = [threads] {
     return new httplib::ThreadPool(static_cast<std::size_t>(threads));
@@ -336,6 +343,11 @@ SimServer::~SimServer() { Stop(); }
 Result<int> SimServer::Start(const std::string& host, int port) {
   if (thread_.joinable()) {
     return MakeError(ErrorClass::kTerminal, "Sim.AlreadyStarted", "server already started");
+  }
+  if (!tls_ready_) {
+    return MakeError(ErrorClass::kTerminal, "Sim.Tls",
+                     "cannot load the TLS certificate " + options_.tls_cert_file + " and key " +
+                         options_.tls_key_file + " (both PEM, matching each other)");
   }
   int bound = port;
   if (port == 0) {
@@ -403,7 +415,7 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
     const bool complete_first = fault && fault->type == FaultType::kCompleteBeforeStop;
     [&] {
       if (route.is_v1) {
-        const AuthDecision auth = auth_.Authenticate(req);
+        const AuthDecision auth = auth_.Authenticate(req, route.project_id);
         if (!auth.allowed) return SendError(res, auth.http_status, auth.error_code, auth.message);
       }
       if (route.operation == Operation::kOther) {
@@ -411,9 +423,7 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
             res, 404, "APIGW.0101",
             "no API " + req.method + " " + req.path + " in the ModelArts v1 simulator");
       }
-      if (route.operation == Operation::kAuth) {
-        return SendError(res, 404, "APIGW.0101", "IAM token issuing is not simulated yet");
-      }
+      if (route.operation == Operation::kAuth) return HandleIam(req, res);
       if (!state_.HasProject(route.project_id)) {
         return SendError(res, 403, "ModelArts.0210", "invalid project ID");
       }
@@ -504,6 +514,28 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
   spdlog::debug("{} {} -> {} ({}{}{})", req.method, req.path, sent_status,
                 OperationName(route.operation), fault_name ? ", fault " : "",
                 fault_name ? *fault_name : "");
+}
+
+void SimServer::HandleIam(const httplib::Request& req, httplib::Response& res) {
+  const ProjectResolver projects = [this](std::string_view id,
+                                          std::string_view name) -> std::optional<ProjectRef> {
+    const auto name_of = [this](const std::string& project_id) {
+      const auto it = options_.project_names.find(project_id);
+      return it == options_.project_names.end() ? project_id : it->second;
+    };
+    if (!id.empty()) {
+      if (!state_.HasProject(std::string(id))) return std::nullopt;
+      return ProjectRef{std::string(id), name_of(std::string(id))};
+    }
+    for (const std::string& project_id : state_.ProjectIds()) {
+      if (name_of(project_id) == name) return ProjectRef{project_id, std::string(name)};
+    }
+    return std::nullopt;
+  };
+  IamAnswer answer = auth_.IssueIamToken(req, projects);
+  res.status = answer.http_status;
+  if (!answer.subject_token.empty()) res.set_header("X-Subject-Token", answer.subject_token);
+  res.set_content(answer.body, kJson);
 }
 
 void SimServer::HandleControl(const httplib::Request& req, httplib::Response& res) {

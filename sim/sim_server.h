@@ -1,10 +1,13 @@
 #pragma once
 
 // The simulator's HTTP front: the ModelArts v1 training-job API (list, version detail,
-// version list, stop) over SimState, with token checking, fault injection and a request
-// log, plus the unauthenticated test/control endpoints under /_sim/.
+// version list, stop) over SimState, with credential checking (sim_auth.h), the IAM token
+// endpoint POST /v3/auth/tokens, fault injection and a request log, plus the
+// unauthenticated test/control endpoints under /_sim/. Plain HTTP, or HTTPS when given a
+// certificate and key.
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -28,12 +31,18 @@ namespace mactl::sim {
 struct SimServerOptions {
   int threads = 16;                            // request threads; a kept-alive connection holds one
   std::chrono::seconds keep_alive_timeout{1};  // short, so Stop() is quick
+  // Both set: serve HTTPS with this PEM certificate chain and key. Both empty: HTTP.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // Project names for IAM scopes by name (id → name); a project without one is named by
+  // its id.
+  std::map<std::string, std::string> project_names;
 };
 
 class SimServer {
  public:
   // Every reference must outlive the server.
-  SimServer(SimState& state, FaultInjector& faults, RequestLog& log, const SimAuth& auth,
+  SimServer(SimState& state, FaultInjector& faults, RequestLog& log, SimAuth& auth,
             const Clock& clock, Sleeper& sleeper, SimServerOptions options = {});
   ~SimServer();
 
@@ -41,7 +50,8 @@ class SimServer {
   SimServer& operator=(const SimServer&) = delete;
 
   // Binds host:port (port 0 picks a free one), starts serving on a background thread and
-  // returns once requests are accepted. Returns the bound port.
+  // returns once requests are accepted. Returns the bound port. Fails when the TLS
+  // certificate or key cannot be loaded.
   Result<int> Start(const std::string& host, int port);
   // Stops serving and joins the thread. Idempotent.
   void Stop();
@@ -50,17 +60,19 @@ class SimServer {
   void Handle(const httplib::Request& req, httplib::Response& res);
   void HandleApi(const httplib::Request& req, httplib::Response& res);
   void HandleControl(const httplib::Request& req, httplib::Response& res);
+  void HandleIam(const httplib::Request& req, httplib::Response& res);
 
   SimState& state_;
   FaultInjector& faults_;
   RequestLog& log_;
-  const SimAuth& auth_;
+  SimAuth& auth_;
   const Clock& clock_;
   Sleeper& sleeper_;
   const SimServerOptions options_;
   const SteadyTime started_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;  // runs listen_after_bind; joined by Stop()
+  std::unique_ptr<httplib::Server> server_;  // an httplib::SSLServer with TLS
+  bool tls_ready_ = true;                    // false when the certificate or key did not load
+  std::thread thread_;                       // runs listen_after_bind; joined by Stop()
 };
 
 }  // namespace mactl::sim

@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,8 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("modelarts-sim"));
   spdlog::set_level(spdlog::level::from_str(config->log_level));
 
-  const auto token = ResolveToken(*config);
-  if (!token) return Fail(token.error().message);
+  auto auth_config = ResolveAuthConfig(*config);
+  if (!auth_config) return Fail(auth_config.error().message);
 
   SystemClock clock;
   SeededRandom random(config->random_seed);
@@ -59,9 +60,15 @@ int main(int argc, char** argv) {
   FaultInjector faults(random);
   faults.Add(config->faults);
   RequestLog log;
-  const SimAuth auth(*token);
+  // Issued IAM tokens must not be predictable from --random-seed.
+  SeededRandom token_random(std::random_device{}());
+  SimAuth auth(std::move(auth_config).value(), clock, token_random);
   InterruptibleSleeper sleeper;
-  SimServer server(state, faults, log, auth, clock, sleeper);
+  SimServerOptions options;
+  options.tls_cert_file = config->tls_cert_file;
+  options.tls_key_file = config->tls_key_file;
+  options.project_names[config->project_id] = config->project_name;
+  SimServer server(state, faults, log, auth, clock, sleeper, options);
 
   const auto port = server.Start(config->listen_host, config->listen_port);
   if (!port) return Fail(port.error().message);
@@ -71,12 +78,13 @@ int main(int argc, char** argv) {
       return Fail(s.error().message);
     }
   }
-  std::printf("listening on %s:%d\n", config->listen_host.c_str(), *port);
+  std::printf("listening on %s:%d%s\n", config->listen_host.c_str(), *port,
+              config->tls_cert_file.empty() ? "" : " (https)");
   std::fflush(stdout);
-  spdlog::info("serving {} project(s), kill delay {} ms, token {}, {} fault rule(s)",
-               state.ProjectIds().size(),
+  spdlog::info("serving {} project(s) over {}, kill delay {} ms, credentials: {}, {} fault rule(s)",
+               state.ProjectIds().size(), config->tls_cert_file.empty() ? "http" : "https",
                std::chrono::duration_cast<std::chrono::milliseconds>(config->kill_delay).count(),
-               auth.enabled() ? "required" : "not required", config->faults.size());
+               auth.Describe(), config->faults.size());
 
   int sig = 0;
   sigwait(&signals, &sig);

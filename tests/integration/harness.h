@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -277,6 +279,69 @@ class Controller {
   std::unique_ptr<Process> process_;
   int port_ = 0;
 };
+
+// A throwaway CA and a server certificate it signed, made with the openssl CLI (test
+// only). `subject_alt_names` is openssl's syntax, e.g. "IP:127.0.0.1,DNS:localhost".
+struct TestPki {
+  fs::path ca_cert;
+  fs::path server_cert;
+  fs::path server_key;
+  bool ok = false;
+  std::string log;  // openssl's output, for failure messages
+};
+
+inline TestPki MakeTestPki(const fs::path& dir,
+                           const std::string& subject_alt_names = "IP:127.0.0.1,DNS:localhost") {
+  fs::create_directories(dir);
+  TestPki pki;
+  pki.ca_cert = dir / "ca.pem";
+  pki.server_cert = dir / "server.pem";
+  pki.server_key = dir / "server.key";
+  const fs::path ca_key = dir / "ca.key";
+  const fs::path csr = dir / "server.csr";
+  const fs::path ext = dir / "server.ext";
+  const fs::path log = dir / "openssl.log";
+  WriteFile(ext, "subjectAltName=" + subject_alt_names +
+                     "\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                     "extendedKeyUsage=serverAuth\n");
+  const std::string key_opts = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string quiet = " >>" + log.string() + " 2>&1";
+  const std::vector<std::string> commands = {
+      "openssl req -x509" + key_opts + " -keyout " + ca_key.string() + " -out " +
+          pki.ca_cert.string() +
+          " -days 2 -subj '/CN=mactl test CA' -addext 'basicConstraints=critical,CA:TRUE'"
+          " -addext 'keyUsage=critical,keyCertSign,cRLSign'" +
+          quiet,
+      "openssl req" + key_opts + " -keyout " + pki.server_key.string() + " -out " + csr.string() +
+          " -subj '/CN=mactl test server'" + quiet,
+      "openssl x509 -req -in " + csr.string() + " -CA " + pki.ca_cert.string() + " -CAkey " +
+          ca_key.string() + " -CAcreateserial -days 2 -extfile " + ext.string() + " -out " +
+          pki.server_cert.string() + quiet,
+  };
+  pki.ok = true;
+  for (const std::string& command : commands) {
+    pki.ok = pki.ok && std::system(command.c_str()) == 0;
+  }
+  pki.log = ReadFile(log);
+  return pki;
+}
+
+// Starts modelarts-sim with exactly `args` plus --listen 127.0.0.1:0 and --port-file,
+// and returns its port (0 if it never wrote one). For credential and TLS set-ups that
+// Simulator's fixed --token does not fit.
+inline int StartSimProcess(std::unique_ptr<Process>& process, const TempDir& dir,
+                           std::vector<std::string> args, const std::string& name = "sim") {
+  const fs::path port_file = dir.path() / (name + ".port");
+  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--port-file", port_file.string()});
+  process = std::make_unique<Process>(MACTL_SIM_BIN, args, dir.path(), name);
+  int port = 0;
+  WaitFor([&] {
+    const std::string text = ReadFile(port_file);
+    if (!text.empty()) port = std::stoi(text);
+    return port > 0 || !process->Running();
+  });
+  return port;
+}
 
 inline std::string Manifest(const std::string& name, std::int64_t job, std::int64_t version,
                             const std::string& desired, bool paused = false) {

@@ -154,6 +154,26 @@ inline int GetStatusCode(int port, const std::string& path, std::string* body = 
   return res->status;
 }
 
+// Starts modelarts-sim with exactly `args` plus --listen 127.0.0.1:0 and --port-file,
+// and returns its port (0 if it never wrote one). For credential and TLS set-ups that
+// Simulator's fixed --token does not fit.
+inline int StartSimProcess(std::unique_ptr<Process>& process, const TempDir& dir,
+                           std::vector<std::string> args, const std::string& name = "sim") {
+  const fs::path port_file = dir.path() / (name + ".port");
+  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--port-file", port_file.string()});
+  process = std::make_unique<Process>(MACTL_SIM_BIN, args, dir.path(), name);
+  int port = 0;
+  WaitFor([&] {
+    const std::string text = ReadFile(port_file);
+    if (!text.empty()) port = std::stoi(text);
+    return port > 0 || !process->Running();
+  });
+  return port;
+}
+
+// Tag for the Simulator constructor that passes exactly the given arguments.
+struct ExactArgs {};
+
 // The simulator, seeded with the demo set unless told otherwise.
 class Simulator {
  public:
@@ -172,6 +192,11 @@ class Simulator {
       port_ = std::stoi(text);
       return port_ > 0;
     });
+  }
+  // Only `args` (plus --listen and --port-file): no seed, token or kill delay by default.
+  Simulator(const TempDir& dir, ExactArgs, std::vector<std::string> args,
+            const std::string& name = "sim") {
+    port_ = StartSimProcess(process_, dir, std::move(args), name);
   }
   int port() const { return port_; }
   std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -324,23 +349,6 @@ inline TestPki MakeTestPki(const fs::path& dir,
   }
   pki.log = ReadFile(log);
   return pki;
-}
-
-// Starts modelarts-sim with exactly `args` plus --listen 127.0.0.1:0 and --port-file,
-// and returns its port (0 if it never wrote one). For credential and TLS set-ups that
-// Simulator's fixed --token does not fit.
-inline int StartSimProcess(std::unique_ptr<Process>& process, const TempDir& dir,
-                           std::vector<std::string> args, const std::string& name = "sim") {
-  const fs::path port_file = dir.path() / (name + ".port");
-  args.insert(args.end(), {"--listen", "127.0.0.1:0", "--port-file", port_file.string()});
-  process = std::make_unique<Process>(MACTL_SIM_BIN, args, dir.path(), name);
-  int port = 0;
-  WaitFor([&] {
-    const std::string text = ReadFile(port_file);
-    if (!text.empty()) port = std::stoi(text);
-    return port > 0 || !process->Running();
-  });
-  return port;
 }
 
 inline std::string Manifest(const std::string& name, std::int64_t job, std::int64_t version,

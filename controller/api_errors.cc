@@ -196,6 +196,8 @@ Error ClassifyTransportError(std::string_view operation, std::string_view what) 
     hint = "the connection dropped or the read timed out";
   } else if (name == "Write") {
     hint = "the connection dropped or the write timed out";
+  } else if (name == "SSLServerVerification") {
+    hint = "TLS certificate verification failed: not signed by a trusted CA, or not for this host";
   } else if (name.rfind("SSL", 0) == 0) {
     hint = "TLS failure";
   } else {

@@ -1,91 +1,190 @@
 #include "api/duration.h"
 
-#include <cmath>
+#include <array>
 #include <cstdint>
-#include <utility>
+#include <limits>
+#include <optional>
 
 namespace mactl {
 namespace {
 
-Error Invalid(std::string_view text, const std::string& why) {
-  return MakeError(ErrorClass::kTerminal, "InvalidDuration",
-                   "invalid duration \"" + std::string(text.substr(0, 64)) + "\": " + why +
-                       " (write e.g. 250ms, 5s, 2m, 1h, 1m30s)");
+using std::chrono::nanoseconds;
+
+struct Unit {
+  std::string_view name;
+  std::int64_t ns;
+};
+
+constexpr std::array<Unit, 6> kUnits = {{
+    {"ns", 1},
+    {"us", 1'000},
+    {"ms", 1'000'000},
+    {"s", 1'000'000'000},
+    {"m", 60'000'000'000},
+    {"h", 3'600'000'000'000},
+}};
+
+constexpr std::int64_t kMaxNs = std::numeric_limits<std::int64_t>::max();
+
+// The input is quoted bounded and with control bytes replaced: it may come from a file.
+std::string Quoted(std::string_view text) {
+  constexpr std::size_t kMaxShown = 64;
+  std::string shown;
+  for (const char c : text.substr(0, kMaxShown)) {
+    const auto byte = static_cast<unsigned char>(c);
+    shown += (byte < 0x20 || byte >= 0x7f) ? '?' : c;
+  }
+  if (text.size() > kMaxShown) shown += "...";
+  return "\"" + shown + "\"";
 }
 
-constexpr std::pair<std::string_view, double> kUnits[] = {{"ns", 1.0}, {"us", 1e3}, {"ms", 1e6},
-                                                          {"s", 1e9},  {"m", 60e9}, {"h", 3600e9}};
+Error DurationError(std::string_view text, std::string_view why) {
+  return MakeError(ErrorClass::kTerminal, "InvalidDuration",
+                   "invalid duration " + Quoted(text) + ": " + std::string(why));
+}
 
-constexpr double kMaxNanos = 100.0 * 365 * 24 * 3600e9;
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsUnitChar(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+std::optional<std::int64_t> UnitNs(std::string_view name) {
+  for (const Unit& u : kUnits) {
+    if (u.name == name) return u.ns;
+  }
+  return std::nullopt;
+}
+
+// Appends `value` (0 <= value < 10^digits) as a fraction with `digits` places, trailing
+// zeros removed; nothing when value is 0.
+void AppendFraction(std::string& out, std::uint64_t value, std::size_t digits) {
+  if (value == 0) return;
+  std::string frac(digits, '0');
+  for (std::size_t i = digits; i > 0; --i) {
+    frac[i - 1] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  while (!frac.empty() && frac.back() == '0') frac.pop_back();
+  out += '.';
+  out += frac;
+}
 
 }  // namespace
 
-Result<std::chrono::nanoseconds> ParseDuration(std::string_view text) {
-  if (text.empty()) return Invalid(text, "empty");
-  if (text == "0") return std::chrono::nanoseconds(0);
-  double total = 0;
+Result<nanoseconds> ParseDuration(std::string_view text) {
+  if (text.empty()) return DurationError(text, "empty; write e.g. 5s, 250ms or 1m30s");
+  if (text.front() == '-') return DurationError(text, "negative durations are not allowed");
+  if (text.front() == '+') return DurationError(text, "a sign is not allowed");
+  // A bare zero is unambiguous whatever the unit, and is how users write "off".
+  if (text == "0") return nanoseconds(0);
+
+  std::int64_t total = 0;
   std::size_t i = 0;
   while (i < text.size()) {
-    const std::size_t number_start = i;
-    bool seen_dot = false, seen_digit = false;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) {
-      if (text[i] == '.') {
-        if (seen_dot) return Invalid(text, "two decimal points");
-        seen_dot = true;
+    // Integer part.
+    const std::size_t int_start = i;
+    std::int64_t whole = 0;
+    bool whole_overflow = false;
+    while (i < text.size() && IsDigit(text[i])) {
+      const int digit = text[i] - '0';
+      if (whole > (kMaxNs - digit) / 10) {
+        whole_overflow = true;
       } else {
-        seen_digit = true;
+        whole = whole * 10 + digit;
       }
       ++i;
     }
-    if (!seen_digit) {
-      return Invalid(
-          text, number_start == 0 && (text[0] == '-' || text[0] == '+')
-                    ? "no sign allowed"
-                    : "expected a number at \"" + std::string(text.substr(number_start, 8)) + "\"");
+    const bool has_int = i > int_start;
+    // Fraction: keep up to 18 digits, which is finer than 1ns for every unit.
+    std::int64_t frac = 0;
+    std::int64_t frac_scale = 1;
+    bool has_frac = false;
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      const std::size_t frac_start = i;
+      while (i < text.size() && IsDigit(text[i])) {
+        if (frac_scale < 1'000'000'000'000'000'000) {
+          frac = frac * 10 + (text[i] - '0');
+          frac_scale *= 10;
+        }
+        ++i;
+      }
+      has_frac = i > frac_start;
     }
-    const double number = std::stod(std::string(text.substr(number_start, i - number_start)));
+    if (!has_int && !has_frac) {
+      if (i < text.size() && (text[i] == '-' || text[i] == '+')) {
+        return DurationError(text, "a sign is not allowed");
+      }
+      return DurationError(text, "expected a number at " + Quoted(text.substr(int_start)));
+    }
+    // Unit.
     const std::size_t unit_start = i;
-    while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z') || text[i] == 'u')) ++i;
-    const std::string_view unit = text.substr(unit_start, i - unit_start);
-    if (unit.empty())
-      return Invalid(
-          text, "missing unit after " + std::string(text.substr(number_start, i - number_start)));
-    double scale = 0;
-    for (const auto& [name, factor] : kUnits) {
-      if (name == unit) scale = factor;
+    while (i < text.size() && IsUnitChar(text[i])) ++i;
+    const std::string_view unit_name = text.substr(unit_start, i - unit_start);
+    if (unit_name.empty()) {
+      if (i == text.size()) {
+        return DurationError(text, "missing unit; append one of ns, us, ms, s, m, h (e.g. " +
+                                       Quoted(std::string(text) + "s") + ")");
+      }
+      return DurationError(text, "unexpected character at " + Quoted(text.substr(i, 1)));
     }
-    if (scale == 0) return Invalid(text, "unknown unit \"" + std::string(unit) + "\"");
-    total += number * scale;
-    if (total > kMaxNanos) return Invalid(text, "longer than 100 years");
+    const std::optional<std::int64_t> unit_ns = UnitNs(unit_name);
+    if (!unit_ns) {
+      return DurationError(
+          text, "unknown unit " + Quoted(unit_name) + "; use one of ns, us, ms, s, m, h");
+    }
+    if (whole_overflow || whole > kMaxNs / *unit_ns) {
+      return DurationError(text, "out of range (at most about 292 years)");
+    }
+    std::int64_t part = whole * *unit_ns;
+    if (frac != 0) {
+      // Exact floor(frac / frac_scale * unit) so "0.3s" is 300ms, not 299.999999ms.
+      __extension__ using Wide = __int128;
+      const auto frac_ns =
+          static_cast<std::int64_t>(static_cast<Wide>(frac) * *unit_ns / frac_scale);
+      if (part > kMaxNs - frac_ns) {
+        return DurationError(text, "out of range (at most about 292 years)");
+      }
+      part += frac_ns;
+    }
+    if (total > kMaxNs - part) return DurationError(text, "out of range (at most about 292 years)");
+    total += part;
   }
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(std::llround(total)));
+  return nanoseconds(total);
 }
 
-std::string FormatDuration(std::chrono::nanoseconds d) {
-  using namespace std::chrono;
-  if (d.count() == 0) return "0s";
-  std::string out;
-  if (d < 0ns) {
-    out = "-";
-    d = -d;
-  }
-  if (d < 1s) {
-    if (d % 1ms == 0ns) return out + std::to_string(d / 1ms) + "ms";
-    if (d % 1us == 0ns) return out + std::to_string(d / 1us) + "us";
-    return out + std::to_string(d.count()) + "ns";
-  }
-  const auto h = duration_cast<hours>(d);
-  d -= h;
-  const auto m = duration_cast<minutes>(d);
-  d -= m;
-  if (h.count() > 0) out += std::to_string(h.count()) + "h";
-  if (m.count() > 0) out += std::to_string(m.count()) + "m";
-  if (d > 0ns) {
-    if (d % 1s == 0ns) {
-      out += std::to_string(d / 1s) + "s";
-    } else {
-      out += std::to_string(duration_cast<milliseconds>(d).count()) + "ms";
+std::string FormatDuration(nanoseconds d) {
+  const std::int64_t count = d.count();
+  std::string out = count < 0 ? "-" : "";
+  // Unsigned magnitude so that the most negative value needs no special case.
+  const std::uint64_t ns =
+      count < 0 ? 0 - static_cast<std::uint64_t>(count) : static_cast<std::uint64_t>(count);
+  if (ns == 0) return "0s";
+  constexpr std::uint64_t kUs = 1'000;
+  constexpr std::uint64_t kMs = 1'000'000;
+  constexpr std::uint64_t kS = 1'000'000'000;
+  if (ns < kS) {
+    // Below a second pick the largest unit that keeps the number >= 1.
+    if (ns >= kMs) {
+      out += std::to_string(ns / kMs);
+      AppendFraction(out, ns % kMs, 6);
+      return out + "ms";
     }
+    if (ns >= kUs) {
+      out += std::to_string(ns / kUs);
+      AppendFraction(out, ns % kUs, 3);
+      return out + "us";
+    }
+    return out + std::to_string(ns) + "ns";
+  }
+  const std::uint64_t hours = ns / (3600 * kS);
+  const std::uint64_t minutes = ns / (60 * kS) % 60;
+  const std::uint64_t seconds = ns / kS % 60;
+  const std::uint64_t sub = ns % kS;
+  if (hours > 0) out += std::to_string(hours) + "h";
+  if (minutes > 0) out += std::to_string(minutes) + "m";
+  if (seconds > 0 || sub > 0) {
+    out += std::to_string(seconds);
+    AppendFraction(out, sub, 9);
+    out += "s";
   }
   return out;
 }

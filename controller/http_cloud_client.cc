@@ -125,8 +125,17 @@ std::string PercentEncode(std::string_view text) {
 }
 
 Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url) {
-  // The URL is configuration, not a secret, but it is bounded before being quoted.
-  const std::string quoted = "\"" + SanitizeForLog(url, 200) + "\"";
+  // The URL is configuration, but user info in it may hold a password: never quote that.
+  std::string shown(url);
+  const std::size_t authority_start = shown.find("://");
+  if (authority_start != std::string::npos) {
+    const std::size_t authority_end = shown.find_first_of("/?#", authority_start + 3);
+    const std::size_t at = shown.rfind('@', authority_end);
+    if (at != std::string::npos && at > authority_start) {
+      shown.replace(authority_start + 3, at - authority_start - 3, kRedacted);
+    }
+  }
+  const std::string quoted = "\"" + SanitizeForLog(shown, 200) + "\"";
   HttpEndpoint endpoint;
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
@@ -340,9 +349,15 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(std::string_view op
   if (answer.ok() && answer.value().status == 401) {
     // The credential may just have expired or rotated: renew it and try exactly once more.
     auth_.OnUnauthorized();
+    std::vector<std::string> earlier_secrets = std::move(answer.value().secrets);
     answer = SendOnce(operation, method, path, query);
-    // A second 401 is returned (classified kReauthenticate); the next call renews again.
-    if (answer.ok() && answer.value().status == 401) auth_.OnUnauthorized();
+    if (answer.ok()) {
+      // The server may echo the rejected credential too: redact both.
+      std::vector<std::string>& secrets = answer.value().secrets;
+      secrets.insert(secrets.end(), earlier_secrets.begin(), earlier_secrets.end());
+      // A second 401 is returned (classified kReauthenticate); the next call renews again.
+      if (answer.value().status == 401) auth_.OnUnauthorized();
+    }
   }
   return answer;
 }

@@ -162,6 +162,8 @@ ReconcileResult Reconciler::RecordError(const std::string& key, VersionState& st
   log::Warn(
       "reconcile failed",
       {{"key", key},
+       {"job", std::to_string(state.managed.ref.job_id)},
+       {"version", std::to_string(state.managed.ref.version_id)},
        {"object", state.managed.object_names.empty() ? "" : state.managed.object_names[0]},
        {"during", std::string(during)},
        {"error_class", ErrorClassName(error.error_class)},
@@ -235,6 +237,8 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
         message = "stop accepted while version was " + StatusText(observed->status) +
                   "; waiting for it to finish";
         log::Info("stop requested", {{"key", key},
+                                     {"job", std::to_string(state.managed.ref.job_id)},
+                                     {"version", std::to_string(state.managed.ref.version_id)},
                                      {"object", object},
                                      {"action", "stop"},
                                      {"result", "accepted"},
@@ -252,11 +256,14 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
                         clock_.WallNow());
         state.next_attempt = clock_.WallNow();
         state.next_reason = "now";
-        log::Info("stop refused; re-observing", {{"key", key},
-                                                 {"object", object},
-                                                 {"action", "stop"},
-                                                 {"result", "refused"},
-                                                 {"error", stop.error().ToString()}});
+        log::Info("stop refused; re-observing",
+                  {{"key", key},
+                   {"job", std::to_string(state.managed.ref.job_id)},
+                   {"version", std::to_string(state.managed.ref.version_id)},
+                   {"object", object},
+                   {"action", "stop"},
+                   {"result", "refused"},
+                   {"error", stop.error().ToString()}});
         result =
             ReconcileResult{false, Duration{0}, Priority::kNormal, ReconcileOutcome::kRequeueAfter};
         act_error = stop.error();
@@ -286,6 +293,8 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
 
   if (state.phase != phase_before) {
     log::Info("phase changed", {{"key", key},
+                                {"job", std::to_string(state.managed.ref.job_id)},
+                                {"version", std::to_string(state.managed.ref.version_id)},
                                 {"object", object},
                                 {"from", std::string(PhaseName(phase_before))},
                                 {"to", std::string(PhaseName(state.phase))},

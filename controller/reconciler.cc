@@ -115,9 +115,11 @@ ReconcileResult Reconciler::Schedule(const std::string& key, VersionState& state
       result.requeue_after = Jittered(options_.resync, options_.jitter, random_);
       result.priority = Priority::kLow;
       result.outcome = error ? ReconcileOutcome::kError : ReconcileOutcome::kSuccess;
-      // Any list taken within the jitter window around the due time is fresh enough,
-      // so the resyncs of a whole project share one list refresh.
-      state.observe_not_before = now + result.requeue_after - options_.resync / 5;
+      // A resync needs a status newer than the one it last saw and at most one resync
+      // period old when due. So one list refresh per period serves every resync of a
+      // project, however their due times are spread (like an informer's cache).
+      state.observe_not_before = std::max(state.observed_steady + Duration(1),
+                                          now + result.requeue_after - options_.resync);
       state.observe_allow_batch = true;
       break;
     }
@@ -204,6 +206,7 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   } else {
     state.observed_status = observed->status;
     state.observed_at = ToWall(clock_, observed->observed_at);
+    state.observed_steady = observed->observed_at;
     state.observed_source = std::string(observed->source);
 
     // Decide.

@@ -40,6 +40,7 @@ struct VersionState {
   std::optional<int> observed_status;
   WallTime observed_at{};
   std::string observed_source;  // "list" or "detail"
+  SteadyTime observed_steady{};  // when the status used last was taken, on the steady clock
 
   // Outcome of the last reconcile.
   Phase phase = Phase::kPending;

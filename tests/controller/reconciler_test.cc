@@ -216,5 +216,52 @@ TEST_F(ReconcilerTest, ResyncJitterStaysWithinTenPercent) {
   EXPECT_EQ(high.Reconcile(kKey).requeue_after, std::chrono::seconds(330));
 }
 
+TEST_F(ReconcilerTest, ResyncsSpreadOverAPeriodShareOneListRefresh) {
+  // Four converged versions first reconciled a minute apart, as after a slow start.
+  std::vector<TrainingJobVersion> objects;
+  std::vector<std::string> keys;
+  for (std::int64_t job = 1; job <= 4; ++job) {
+    TrainingJobVersion o;
+    o.name = "job-" + std::to_string(job);
+    o.job_id = job;
+    o.version_id = 1;
+    o.desired_state = DesiredState::kStopped;
+    objects.push_back(o);
+    const VersionRef ref{"p", job, 1};
+    client_.SetStatus(ref, kKilled);
+    keys.push_back(ref.Key());
+  }
+  snapshot_ =
+      std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+  observer_.SetManagedCounts({{"p", 4}});
+  Reconciler r = Make();
+  for (const std::string& key : keys) {
+    EXPECT_EQ(r.Reconcile(key).requeue_after, minutes(5));
+    clock_.Advance(minutes(1));
+  }
+  EXPECT_EQ(client_.Calls("list"), 1);
+
+  // Their resyncs come due a minute apart too: the first takes a new list and the
+  // others, whose last status is older than it, are served from it.
+  clock_.Advance(minutes(1));  // t = 5m: the first is due
+  for (const std::string& key : keys) {
+    EXPECT_EQ(r.Reconcile(key).requeue_after, minutes(5));
+    EXPECT_EQ(r.State(key)->observed_source, "list");
+    clock_.Advance(minutes(1));
+  }
+  EXPECT_EQ(client_.Calls("list"), 2);
+  EXPECT_EQ(client_.Calls("get_version"), 0);
+
+  // No status is ever used more than one period after it was taken: the third
+  // period needs a third list, again shared by all four.
+  clock_.Advance(minutes(1));  // t = 10m
+  for (const std::string& key : keys) {
+    r.Reconcile(key);
+    EXPECT_LE(clock_.WallNow() - r.State(key)->observed_at, minutes(5));
+    clock_.Advance(minutes(1));
+  }
+  EXPECT_EQ(client_.Calls("list"), 3);
+}
+
 }  // namespace
 }  // namespace mactl

@@ -119,7 +119,8 @@ void Controller::Worker(std::stop_token stop) {
     } else {
       queue_.AddAfter(*key, result.requeue_after, result.priority);
     }
-    UpdateGauges();
+    // Gauges are refreshed on scrape (UpdateGauges walks every object; doing it after
+    // each reconcile made a resync quadratic in the number of objects).
   }
   std::lock_guard lock(workers_mu_);
   --running_workers_;

@@ -5,12 +5,16 @@ For each object count N it measures:
   * convergence: time from start until every desired-Stopped version has been stopped
     and the daemon reports every object Converged, against the rate-limit bound N/qps
     (each stop costs one request, so no controller can beat N/qps);
-  * API calls per object for the initial pass and for one steady-state resync (the
-    batched observer should need ceil(N/1000) list pages plus one detail call per
-    non-latest version);
+  * API calls per object for the initial pass and per steady-state resync period,
+    counted over three periods (the batched observer should need ceil(J/1000) list
+    pages for the J jobs of the project plus one detail call per non-latest version);
+  * peak RSS of the daemon and its CPU use per minute once everything has converged;
   * edit-to-stop latency: a new manifest written to the watched directory until the
-    simulator receives the stop (p50/p99 over repeated edits, at the smallest N).
-Prints a Markdown table; figures are ratios to bounds measured in the same run.
+    simulator receives the stop (p50/p99 over repeated edits, at the smallest N);
+  * the naive baseline, in the same run: bench/naive-stop.sh, the shell loop of curl
+    stop calls a user would script over the same manifests, against a fresh simulator
+    with the same seed: its time for one pass and what each re-run costs.
+Prints Markdown tables; figures are ratios to bounds measured in the same run.
 """
 
 import argparse
@@ -116,32 +120,85 @@ def sim_requests(sim):
     return http_json(f"{sim}/_sim/requests", timeout=120)
 
 
-def count_ops(requests, since_seq=0):
+def api_calls(metrics_text):
+    """Requests the daemon made, by operation (auth excluded), from its own metrics."""
     counts = {}
-    for r in requests:
-        if r.get("seq", 0) > since_seq:
-            counts[r["operation"]] = counts.get(r["operation"], 0) + 1
+    for line in metrics_text.splitlines():
+        if not line.startswith("modelarts_controller_api_requests_total{"):
+            continue
+        labels, _, value = line.rpartition(" ")
+        op = labels.split('operation="', 1)[1].split('"', 1)[0]
+        if op != "auth":
+            counts[op] = counts.get(op, 0) + float(value)
     return counts
 
 
-def run_one(build, n, qps, burst, edits, non_latest, resync_s):
+def proc_status(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024  # kB
+    return 0
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def start_sim(build, work, seed, name):
+    port_file = os.path.join(work, f"{name}.port")
+    proc = Proc([f"{build}/modelarts-sim", "--listen", "127.0.0.1:0", "--port-file", port_file,
+                 "--seed", seed, "--token", TOKEN, "--kill-delay", "0s", "--log-level", "warn"],
+                os.path.join(work, f"{name}.log"))
+    wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 30)
+    return proc, "http://127.0.0.1:" + open(port_file).read().strip()
+
+
+def sim_stop_calls(sim):
+    """(versions that received a stop, total stop calls, versions stopped more than once)."""
+    versions = http_json(f"{sim}/_sim/versions", timeout=300)
+    hit = [v for v in versions if v["stop_calls"] > 0]
+    return len(hit), sum(v["stop_calls"] for v in hit), sum(1 for v in hit if v["stops_accepted"] > 1)
+
+
+def run_naive(build, work, seed, mdir):
+    """The shell loop a user would write instead: one curl stop per manifest entry."""
+    proc, sim = start_sim(build, work, seed, "naive-sim")
+    try:
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "naive-stop.sh")
+        env = dict(os.environ, OS_TOKEN=TOKEN)
+        passes = []
+        for _ in range(2):  # the first pass stops; a re-run is how the loop "keeps it so"
+            t0 = time.monotonic()
+            out = subprocess.run(["bash", script, mdir, sim, PROJECT], env=env, check=True,
+                                 capture_output=True, text=True).stdout.split()
+            codes = {}
+            for code in out:
+                codes[code] = codes.get(code, 0) + 1
+            passes.append({"seconds": time.monotonic() - t0, "calls": len(out), "codes": codes})
+        return passes
+    finally:
+        proc.stop()
+
+
+def run_one(build, n, qps, burst, edits, non_latest, resync_s, naive):
     work = tempfile.mkdtemp(prefix=f"mactl-bench-{n}-")
     procs = []
     try:
         seed, mdir, objects = write_world(work, n, edits, non_latest)
-        port_file = os.path.join(work, "sim.port")
-        procs.append(Proc([f"{build}/modelarts-sim", "--listen", "127.0.0.1:0", "--port-file", port_file,
-                           "--seed", seed, "--token", TOKEN, "--kill-delay", "0s", "--log-level", "warn"],
-                          os.path.join(work, "sim.log")))
-        wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 10)
-        sim = "http://127.0.0.1:" + open(port_file).read().strip()
+        jobs_in_project = n + edits + 100
+        sim_proc, sim = start_sim(build, work, seed, "sim")
+        procs.append(sim_proc)
         env = dict(os.environ, OS_TOKEN=TOKEN)
         log = os.path.join(work, "controller.log")
         start = time.monotonic()
-        procs.append(Proc([f"{build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
-                           "--project-id", PROJECT, "--listen", "127.0.0.1:0", "--log-format", "json",
-                           "--log-level", "info", "--qps", str(qps), "--burst", str(burst), "--workers", "8",
-                           "--poll", "1s", "--resync", f"{resync_s}s"], log, env))
+        ctl_proc = Proc([f"{build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
+                         "--project-id", PROJECT, "--listen", "127.0.0.1:0", "--log-format", "json",
+                         "--log-level", "info", "--qps", str(qps), "--burst", str(burst), "--workers", "8",
+                         "--poll", "1s", "--resync", f"{resync_s}s"], log, env)
+        procs.append(ctl_proc)
 
         def port():
             with open(log) as f:
@@ -161,15 +218,20 @@ def run_one(build, n, qps, burst, edits, non_latest, resync_s):
             return metric(text, 'modelarts_controller_objects{phase="Converged"}') >= objects
         ok = wait_for(converged, timeout=max(120, 4 * n / qps), interval=0.2)
         convergence = time.monotonic() - start
-        reqs = sim_requests(sim)
-        initial = count_ops(reqs)
-        last_seq = max((r["seq"] for r in reqs), default=0)
-        stops = initial.get("stop", 0)
-        bound = stops / qps
+        initial = api_calls(http_text(f"{ctl}/metrics"))
+        stopped_versions, stop_calls, stopped_twice = sim_stop_calls(sim)
+        bound = stop_calls / qps
 
-        # One steady-state resync: everything is converged, so the daemon only observes.
-        time.sleep(resync_s * 1.25)
-        resync = count_ops(sim_requests(sim), last_seq)
+        # Steady state: everything is converged, so the daemon only observes. Count three
+        # resync periods, and the CPU the daemon uses meanwhile.
+        periods = 3
+        cpu0 = proc_cpu_seconds(ctl_proc.p.pid)
+        time.sleep(resync_s * periods)
+        cpu1 = proc_cpu_seconds(ctl_proc.p.pid)
+        after = api_calls(http_text(f"{ctl}/metrics"))
+        resync = {op: (after.get(op, 0) - initial.get(op, 0)) / periods for op in after}
+        peak_rss = proc_status(ctl_proc.p.pid, "VmHWM")
+        idle_cpu_per_min = (cpu1 - cpu0) / (resync_s * periods) * 60
 
         latencies = []
         for i in range(edits):
@@ -188,9 +250,16 @@ def run_one(build, n, qps, burst, edits, non_latest, resync_s):
                 return False
             if wait_for(stopped, 30, interval=0.005):
                 latencies.append(time.monotonic() - t0)
+            os.unlink(path)  # the naive loop below reads the same tree without the edits
+        for p in reversed(procs):
+            p.stop()
+        procs = []
+        naive_passes = run_naive(build, work, seed, mdir) if naive else None
         return {
-            "n": objects, "ok": ok, "convergence_s": convergence, "stops": stops, "bound_s": bound,
-            "initial": initial, "resync": resync, "latencies": latencies,
+            "n": objects, "jobs": jobs_in_project, "ok": ok, "convergence_s": convergence,
+            "stops": stop_calls, "stopped_versions": stopped_versions, "stopped_twice": stopped_twice,
+            "bound_s": bound, "initial": initial, "resync": resync, "latencies": latencies,
+            "peak_rss": peak_rss, "idle_cpu_per_min": idle_cpu_per_min, "naive": naive_passes,
         }
     finally:
         for p in reversed(procs):
@@ -209,30 +278,64 @@ def pct(values, q):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--sizes", default="1000,10000")
+    ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--qps", type=float, default=200)
     ap.add_argument("--burst", type=int, default=20)
     ap.add_argument("--edits", type=int, default=20)
     ap.add_argument("--non-latest-every", type=int, default=100)
     ap.add_argument("--resync", type=int, default=20)
+    ap.add_argument("--naive-max", type=int, default=10000,
+                    help="run the curl-loop baseline up to this many objects (it spawns a curl per "
+                         "object, twice; 0 skips it)")
     args = ap.parse_args()
     rows = []
     for i, n in enumerate(int(s) for s in args.sizes.split(",")):
         r = run_one(args.build, n, args.qps, args.burst, args.edits if i == 0 else 0,
-                    args.non_latest_every, args.resync)
+                    args.non_latest_every, args.resync, n <= args.naive_max)
         rows.append(r)
         print(f"bench: N={r['n']} done", file=sys.stderr)
-    print(f"qps={args.qps:g} burst={args.burst} workers=8; sim kill-delay 0s; resync {args.resync}s\n")
-    print("| objects | stops | convergence | bound N/qps | ratio | initial calls/object | "
-          "resync list | resync detail | resync calls/object | non-latest (k) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"qps={args.qps:g} burst={args.burst} workers=8; sim kill-delay 0s; resync {args.resync}s; "
+          f"every {args.non_latest_every}th object manages a non-latest version; "
+          f"the project also holds 100 unmanaged jobs\n")
+    print("Convergence (every desired-Stopped version stopped and the daemon reports every object Converged):\n")
+    print("| objects | stops sent | stopped twice | convergence | bound N/qps | ratio | initial calls/object | peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        total_initial = sum(r["initial"].values())
+        print(f"| {r['n']} | {r['stops']} | {r['stopped_twice']} | {r['convergence_s']:.1f} s"
+              f"{'' if r['ok'] else ' (timeout)'} | {r['bound_s']:.1f} s | {r['convergence_s'] / r['bound_s']:.2f}× | "
+              f"{total_initial / r['n']:.3f} | {r['peak_rss'] / 2**20:.1f} MiB |")
+    print("\nSteady state, per resync period (averaged over three periods; k = non-latest versions, "
+          "J = jobs in the project):\n")
+    print("| objects | J | list calls | bound ceil(J/1000) | detail calls | k | other calls | calls/object | CPU/min idle |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         k = r["n"] // args.non_latest_every if args.non_latest_every else 0
-        total_initial = sum(r["initial"].values())
-        resync_total = r["resync"].get("list", 0) + r["resync"].get("get_version", 0) + r["resync"].get("stop", 0)
-        print(f"| {r['n']} | {r['stops']} | {r['convergence_s']:.1f} s{'' if r['ok'] else ' (timeout)'} | "
-              f"{r['bound_s']:.1f} s | {r['convergence_s'] / r['bound_s']:.2f}× | {total_initial / r['n']:.3f} | "
-              f"{r['resync'].get('list', 0)} | {r['resync'].get('get_version', 0)} | {resync_total / r['n']:.4f} | {k} |")
+        lists = r["resync"].get("list", 0)
+        details = r["resync"].get("get_version", 0)
+        other = sum(v for op, v in r["resync"].items() if op not in ("list", "get_version"))
+        print(f"| {r['n']} | {r['jobs']} | {lists:.1f} | {math.ceil(r['jobs'] / 1000)} | {details:.1f} | {k} | "
+              f"{other:.1f} | {(lists + details + other) / r['n']:.4f} | {r['idle_cpu_per_min']:.2f} s |")
+    if any(r["naive"] for r in rows):
+        print("\nNaive baseline (bench/naive-stop.sh: a sequential curl stop per manifest entry, "
+              "fresh simulator, same seed):\n")
+        print("| objects | first pass | vs daemon convergence | re-run: calls | re-run: refused | "
+              "re-run calls/object vs daemon resync |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        per_call = None
+        for r in rows:
+            if not r["naive"]:
+                if per_call:
+                    print(f"| {r['n']} | not run: about {per_call * r['n'] / 60:.0f} min per pass at the "
+                          f"per-call time measured above | | | | |")
+                continue
+            first, again = r["naive"]
+            per_call = first["seconds"] / max(1, first["calls"])
+            resync_calls = sum(r["resync"].values())
+            refused = sum(c for code, c in again["codes"].items() if code != "200")
+            ratio = (again["calls"] / r["n"]) / (resync_calls / r["n"]) if resync_calls else float("inf")
+            print(f"| {r['n']} | {first['seconds']:.1f} s | {first['seconds'] / r['convergence_s']:.2f}× | "
+                  f"{again['calls']} | {refused} | {ratio:.0f}× |")
     lat = rows[0]["latencies"]
     if lat:
         print(f"\nedit-to-stop latency over {len(lat)} edits at N={rows[0]['n']}: "

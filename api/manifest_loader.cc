@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -157,10 +158,20 @@ ManifestSet ManifestLoader::Load() {
             candidate.relative,
             "file is larger than " + std::to_string(options_.limits.max_file_bytes) + " bytes"));
       } else {
+        // Read at most one byte past the cap: the file may have grown since it was stat'ed.
         std::ifstream in(candidate.path, std::ios::binary);
-        std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (!in.good() && !in.eof()) {
+        std::string content;
+        std::array<char, 64 * 1024> chunk;
+        while (in && content.size() <= options_.limits.max_file_bytes) {
+          in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+          content.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+        }
+        if (in.bad() || !in.is_open()) {
           file.decoded.errors.push_back(FileError(candidate.relative, "cannot read file"));
+        } else if (content.size() > options_.limits.max_file_bytes) {
+          file.decoded.errors.push_back(FileError(
+              candidate.relative,
+              "file is larger than " + std::to_string(options_.limits.max_file_bytes) + " bytes"));
         } else {
           file.decoded = DecodeManifests(content, candidate.relative, options_.limits);
         }

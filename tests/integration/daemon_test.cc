@@ -72,6 +72,38 @@ TEST(Daemon, DemoManifestsConvergeWithExactlyOneStopEach) {
   EXPECT_EQ(controller.process().Wait(), 0) << controller.process().Stdout();
 }
 
+TEST(Daemon, DryRunReportsWhatItWouldStopAndStopsNothing) {
+  TempDir dir;
+  Simulator sim(dir);
+  const fs::path manifests = CopyDemoManifests(dir);
+  Controller controller(dir, manifests, sim.endpoint(), {"--dry-run", "--resync", "1s"});
+  ASSERT_GT(controller.port(), 0) << controller.process().Stdout();
+
+  ASSERT_TRUE(WaitFor([&] {
+    const json bert = controller.Object("bert-finetune-v10");
+    return !bert.is_null() && bert["conditions"][0]["reason"] == "DryRun";
+  })) << controller.Object("bert-finetune-v10").dump(1);
+  const json bert = controller.Object("bert-finetune-v10");
+  EXPECT_NE(bert["conditions"][0]["message"].get<std::string>().find("would stop"),
+            std::string::npos);
+  EXPECT_EQ(controller.Phase("yolo-eval-v1"), "Converged");  // completed: nothing to do anyway
+
+  // Several resyncs later still nothing was sent, and the versions run on.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  for (const auto& [job, version] : {std::pair{10, 10}, {11, 1}, {12, 1}}) {
+    EXPECT_EQ(sim.StopCalls(job, version), 0) << job << "/" << version;
+  }
+  EXPECT_EQ(sim.StatusOf(10, 10), 8);
+  const std::string metrics = controller.Metrics();
+  EXPECT_EQ(
+      metrics.find("modelarts_controller_api_requests_total{code=\"200\",operation=\"stop\"}"),
+      std::string::npos)
+      << metrics;
+
+  controller.process().Signal(SIGTERM);
+  EXPECT_EQ(controller.process().Wait(), 0) << controller.process().Stdout();
+}
+
 TEST(Daemon, InvalidManifestIsReportedWhileValidOnesBesideItAreEnforced) {
   TempDir dir;
   Simulator sim(dir);

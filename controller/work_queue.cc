@@ -25,21 +25,7 @@ SteadyTime SaturatingAdd(SteadyTime t, Duration d) {
 WorkQueue::WorkQueue(const Clock& clock, WorkQueueObserver* observer)
     : clock_(clock), observer_(observer) {}
 
-void WorkQueue::Add(const std::string& key, Priority p) {
-  std::lock_guard lock(mu_);
-  if (shut_down_) {
-    return;
-  }
-  const SteadyTime now = clock_.Now();
-  const std::size_t ready_before = ready_.size();
-  PromoteDueLocked(now);
-  AddLocked(key, now, p, now);
-  if (observer_ != nullptr) {
-    observer_->OnAdd();
-  }
-  ReportDepthIfChangedLocked(ready_before);
-  ChangedLocked();
-}
+void WorkQueue::Add(const std::string& key, Priority p) { AddAfter(key, Duration::zero(), p); }
 
 void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
   std::lock_guard lock(mu_);

@@ -1,6 +1,7 @@
 // Fault soak: the real daemon against the simulator while the simulator injects random
 // faults (5xx, 429 with Retry-After, dropped connections, latency, malformed bodies, stops
-// whose answer is lost, jobs finishing just before their stop) and the manifest tree is
+// whose answer is lost, jobs finishing just before their stop, IAM tokens that expire every
+// 3 s) and the manifest tree is
 // edited at random (flips, additions, deletions, rewrites by rename and in place). Then the
 // faults stop and the invariants are checked:
 //  - every version desired Stopped at the end ends terminal, KILLED unless it completed
@@ -10,7 +11,8 @@
 //    complete_before_stop fault (the sim forces COMPLETED and then records it);
 //  - at most one accepted stop per version; no stop ever for a version no manifest ever
 //    desired Stopped;
-//  - the daemon never exited, and its RSS stayed flat.
+//  - the daemon never exited, and its RSS stayed flat;
+//  - tokens were renewed across expiries, not fetched per request.
 // SOAK_SECONDS (default 20) sets the length of the fault phase, SOAK_SEED (default 1) the
 // seed of the edit sequence and of the simulator's fault draws.
 
@@ -256,8 +258,14 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
   const long soak_seconds = EnvOr("SOAK_SECONDS", 20);
   const auto seed = static_cast<std::uint64_t>(EnvOr("SOAK_SEED", 1));
   TempDir dir;
+  const fs::path users = dir.path() / "iam-users";
+  WriteFile(users, "soak:soak-Passw0rd:acme\n");
+  const fs::path password = dir.path() / "password";
+  WriteFile(password, "soak-Passw0rd\n");
+  constexpr int kTokenTtlSeconds = 3;
   Simulator sim(dir, {"--project-id", kProject, "--generate", "40", "--random-seed",
-                      std::to_string(seed), "--kill-delay", "1s"});
+                      std::to_string(seed), "--kill-delay", "1s", "--iam-users-file",
+                      users.string(), "--iam-token-ttl", std::to_string(kTokenTtlSeconds) + "s"});
   ASSERT_GT(sim.port(), 0) << sim.process().Stderr();
 
   std::vector<std::pair<std::int64_t, std::int64_t>> pool;
@@ -278,9 +286,11 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
   }
 
   ASSERT_TRUE(sim.AddFaults(FaultRules()));
-  Controller controller(dir, manifests, sim.endpoint(),
-                        {"--qps", "100", "--burst", "100", "--resync", "3s", "--backoff-max", "2s",
-                         "--workers", "4"});
+  Controller controller(
+      dir, manifests, sim.endpoint(),
+      {"--qps", "100", "--burst", "100", "--resync", "3s", "--backoff-max", "2s", "--workers", "4"},
+      {"OS_AUTH_URL=" + sim.endpoint() + "/v3", "OS_USERNAME=soak",
+       "OS_PASSWORD_FILE=" + password.string(), "OS_DOMAIN_NAME=acme"});
   ASSERT_GT(controller.port(), 0) << controller.process().Stdout();
 
   // The fault phase, with a random edit every 50-250 ms. The steady phase starts 2 s in,
@@ -328,6 +338,13 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
   ASSERT_TRUE(controller.process().Running()) << controller.process().Stderr();
   const long rss_end_kib = VmRssKib(pid);
 
+  int tokens_issued = 0;
+  int api_requests = 0;
+  for (const json& r : sim.Requests()) {
+    if (r.value("operation", "") == "auth" && r.value("status", 0) == 201) ++tokens_issued;
+    if (r.value("path", "").rfind("/v1/", 0) == 0) ++api_requests;
+  }
+
   const json versions = sim.Versions();
   const std::map<std::string, int> completed_first = StopsWithFault(sim, "complete_before_stop");
   std::map<std::string, const Managed*> final_by_key;
@@ -374,10 +391,15 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
   summary += "; stop calls " + std::to_string(total_stop_calls) + ", accepted " +
              std::to_string(total_accepted) + "; VmRSS " + std::to_string(rss_start_kib) +
              " KiB at the start of the steady phase, " + std::to_string(rss_end_kib) +
-             " KiB at the end";
+             " KiB at the end; " + std::to_string(tokens_issued) + " tokens for " +
+             std::to_string(api_requests) + " API requests";
   std::printf("[ soak ] %s\n", summary.c_str());
   RecordProperty("soak_summary", summary);
   EXPECT_GT(total_accepted, 5) << summary;  // the soak really stopped things
+  // Renewed across expiries (at least every TTL of the fault phase, minus the early margin),
+  // never per request.
+  EXPECT_GE(tokens_issued, soak_seconds / kTokenTtlSeconds / 2) << summary;
+  EXPECT_LT(tokens_issued * 5, api_requests) << summary;
   ASSERT_GT(rss_start_kib, 0);
   ASSERT_GT(rss_end_kib, 0);
   EXPECT_LT(rss_end_kib, 2 * rss_start_kib + 10 * 1024) << summary;

@@ -12,43 +12,10 @@
 #include <random>
 
 #include "integration/harness.h"
+#include "integration/soak_support.h"
 
 namespace mactl::integration {
 namespace {
-
-constexpr int kKilling = 9;
-constexpr int kKilled = 12;
-
-// The stoppable statuses of the documented table (api/job_status.h's kActive).
-bool IsActive(int status) {
-  switch (status) {
-    case 1:
-    case 2:
-    case 4:
-    case 7:
-    case 8:
-    case 15:
-    case 18:
-    case 19:
-      return true;
-    default:
-      return false;
-  }
-}
-
-bool IsTerminal(int status) {
-  return status > 0 && status <= 22 && status != kKilling && !IsActive(status);
-}
-
-long EnvOr(const char* name, long fallback) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return fallback;
-  return std::strtol(value, nullptr, 10);
-}
-
-std::string Key(std::int64_t job, std::int64_t version) {
-  return std::to_string(job) + "/" + std::to_string(version);
-}
 
 TEST(RestartSoak, KillNineAtRandomPointsNeverStopsTwiceOrWhileKilling) {
   const auto seed = static_cast<std::uint64_t>(EnvOr("SOAK_SEED", 1));
@@ -69,7 +36,7 @@ TEST(RestartSoak, KillNineAtRandomPointsNeverStopsTwiceOrWhileKilling) {
   }
   ASSERT_GE(latest.size(), 300u);
   int initially_active = 0;
-  for (const auto& [job, vs] : latest) initially_active += IsActive(vs.second) ? 1 : 0;
+  for (const auto& [job, vs] : latest) initially_active += IsActiveStatus(vs.second) ? 1 : 0;
   ASSERT_GT(initially_active, 100);
 
   // Several documents per file, in a few files and folders.
@@ -91,7 +58,8 @@ TEST(RestartSoak, KillNineAtRandomPointsNeverStopsTwiceOrWhileKilling) {
   std::vector<int> killing_seen_at_restart;
   for (int i = 0; i < kRestarts; ++i) {
     int killing_now = 0;
-    for (const json& v : sim.Versions()) killing_now += v.value("status", -1) == kKilling ? 1 : 0;
+    for (const json& v : sim.Versions())
+      killing_now += v.value("status", -1) == kStatusKilling ? 1 : 0;
     killing_seen_at_restart.push_back(killing_now);
     Controller controller(dir, manifests, sim.endpoint(), flags, {}, "run" + std::to_string(i));
     ASSERT_GT(controller.port(), 0) << controller.process().Stdout();
@@ -119,7 +87,8 @@ TEST(RestartSoak, KillNineAtRandomPointsNeverStopsTwiceOrWhileKilling) {
               it->second.first != v.value("version_id", std::int64_t{0})) {
             continue;
           }
-          if (!IsTerminal(v.value("status", -1))) pending += Key(it->first, it->second.first) + " ";
+          if (!IsTerminalStatus(v.value("status", -1)))
+            pending += VersionKey(it->first, it->second.first) + " ";
         }
         if (not_converged > 0) pending += std::to_string(not_converged) + " objects not Converged";
         return pending.empty();
@@ -132,16 +101,16 @@ TEST(RestartSoak, KillNineAtRandomPointsNeverStopsTwiceOrWhileKilling) {
     if (v.value("project_id", "") != kProject) continue;
     const std::int64_t job = v.value("job_id", std::int64_t{0});
     const std::int64_t version = v.value("version_id", std::int64_t{0});
-    const std::string key = Key(job, version);
+    const std::string key = VersionKey(job, version);
     stop_calls += v.value("stop_calls", 0);
     EXPECT_LE(v.value("stops_accepted", -1), 1) << key << " " << v.dump();
     for (const json& seen : v["stop_received_while"]) {
-      EXPECT_TRUE(IsActive(seen.get<int>()))
+      EXPECT_TRUE(IsActiveStatus(seen.get<int>()))
           << key << " received a stop while " << seen << ": " << v.dump();
     }
     const auto it = latest.find(job);
-    if (it != latest.end() && it->second.first == version && IsActive(it->second.second)) {
-      EXPECT_EQ(v.value("status", -1), kKilled) << key << " " << v.dump();
+    if (it != latest.end() && it->second.first == version && IsActiveStatus(it->second.second)) {
+      EXPECT_EQ(v.value("status", -1), kStatusKilled) << key << " " << v.dump();
       EXPECT_EQ(v.value("stops_accepted", -1), 1) << key << " " << v.dump();
     }
   }

@@ -25,41 +25,10 @@
 #include <set>
 
 #include "integration/harness.h"
+#include "integration/soak_support.h"
 
 namespace mactl::integration {
 namespace {
-
-constexpr int kKilled = 12;
-constexpr int kCompleted = 10;
-
-// The stoppable statuses of api/job_status.h (kActive), repeated here so the test checks
-// the daemon against the documented table, not against its own classification.
-bool IsActive(int status) {
-  switch (status) {
-    case 1:
-    case 2:
-    case 4:
-    case 7:
-    case 8:
-    case 15:
-    case 18:
-    case 19:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Known, not active, not KILLING (9), not UNKNOWN (0).
-bool IsTerminal(int status) {
-  return status > 0 && status <= 22 && status != 9 && !IsActive(status);
-}
-
-long EnvOr(const char* name, long fallback) {
-  const char* value = std::getenv(name);
-  if (value == nullptr || *value == '\0') return fallback;
-  return std::strtol(value, nullptr, 10);
-}
 
 // Resident set size of a process in KiB, from /proc/<pid>/status; -1 if unreadable.
 long VmRssKib(pid_t pid) {
@@ -74,10 +43,6 @@ bool ClearFaults(const Simulator& sim) {
   httplib::Client client("127.0.0.1", sim.port());
   auto res = client.Delete("/_sim/faults");
   return res && res->status == 200;
-}
-
-std::string Key(std::int64_t job, std::int64_t version) {
-  return std::to_string(job) + "/" + std::to_string(version);
 }
 
 struct Managed {
@@ -104,7 +69,7 @@ class ManifestModel {
     m.job = job;
     m.version = version;
     m.desired = desired;
-    if (desired == "Stopped") ever_stopped_.insert(Key(job, version));
+    if (desired == "Stopped") ever_stopped_.insert(VersionKey(job, version));
     const std::string text = Manifest(name, job, version, desired);
     if (by_rename) {
       // Written next to it under a hidden name, then renamed over it: an atomic replace.
@@ -165,7 +130,7 @@ class ManifestModel {
 
   const std::map<std::string, Managed>& managed() const { return managed_; }
   bool EverStopped(std::int64_t job, std::int64_t version) const {
-    return ever_stopped_.count(Key(job, version)) > 0;
+    return ever_stopped_.count(VersionKey(job, version)) > 0;
   }
   std::size_t Uniform(std::size_t n) {
     return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
@@ -322,13 +287,15 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
         }
         std::map<std::string, int> sim_status;
         for (const json& v : sim.Versions()) {
-          sim_status[Key(v.value("job_id", 0), v.value("version_id", 0))] = v.value("status", -1);
+          sim_status[VersionKey(v.value("job_id", 0), v.value("version_id", 0))] =
+              v.value("status", -1);
         }
         for (const auto& [name, m] : model.managed()) {
           if (m.desired != "Stopped") continue;
-          if (!IsTerminal(sim_status[Key(m.job, m.version)]) || phases[name] != "Converged") {
+          if (!IsTerminalStatus(sim_status[VersionKey(m.job, m.version)]) ||
+              phases[name] != "Converged") {
             pending += name + "(" + phases[name] + "," +
-                       std::to_string(sim_status[Key(m.job, m.version)]) + ") ";
+                       std::to_string(sim_status[VersionKey(m.job, m.version)]) + ") ";
           }
         }
         return pending.empty();
@@ -348,14 +315,14 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
   const json versions = sim.Versions();
   const std::map<std::string, int> completed_first = StopsWithFault(sim, "complete_before_stop");
   std::map<std::string, const Managed*> final_by_key;
-  for (const auto& [name, m] : model.managed()) final_by_key[Key(m.job, m.version)] = &m;
+  for (const auto& [name, m] : model.managed()) final_by_key[VersionKey(m.job, m.version)] = &m;
   int total_stop_calls = 0;
   int total_accepted = 0;
   for (const json& v : versions) {
     if (v.value("project_id", "") != kProject) continue;
     const std::int64_t job = v.value("job_id", std::int64_t{0});
     const std::int64_t version = v.value("version_id", std::int64_t{0});
-    const std::string key = Key(job, version);
+    const std::string key = VersionKey(job, version);
     const int status = v.value("status", -1);
     const int accepted = v.value("stops_accepted", -1);
     total_stop_calls += v.value("stop_calls", 0);
@@ -367,10 +334,10 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
     int completed_entries = 0;
     for (const json& seen : v["stop_received_while"]) {
       const int s = seen.get<int>();
-      if (s == kCompleted) {
+      if (s == kStatusCompleted) {
         ++completed_entries;
       } else {
-        EXPECT_TRUE(IsActive(s)) << key << " received a stop while " << s << ": " << v.dump();
+        EXPECT_TRUE(IsActiveStatus(s)) << key << " received a stop while " << s << ": " << v.dump();
       }
     }
     const auto cbs = completed_first.find(key);
@@ -378,10 +345,10 @@ TEST(Soak, RandomFaultsAndEditsKeepEveryInvariant) {
         << key << " received a stop while COMPLETED without the race fault: " << v.dump();
     const auto managed = final_by_key.find(key);
     if (managed != final_by_key.end() && managed->second->desired == "Stopped" && accepted == 1) {
-      EXPECT_EQ(status, kKilled) << key << " " << v.dump();
+      EXPECT_EQ(status, kStatusKilled) << key << " " << v.dump();
     }
     if (managed != final_by_key.end() && managed->second->desired == "Stopped" && accepted == 0 &&
-        status == kCompleted && !v["stop_received_while"].empty()) {
+        status == kStatusCompleted && !v["stop_received_while"].empty()) {
       EXPECT_GT(completed_entries, 0) << key;
     }
   }
@@ -422,7 +389,7 @@ TEST(HostileManifests, NonUtf8FileNamesAndValuesKeepStatusServing) {
   WriteFile(manifests / "bad.yaml", bad);
   Controller controller(dir, manifests, sim.endpoint());
   ASSERT_GT(controller.port(), 0) << controller.process().Stdout();
-  ASSERT_TRUE(WaitFor([&] { return sim.StatusOf(10, 10) == kKilled; }));
+  ASSERT_TRUE(WaitFor([&] { return sim.StatusOf(10, 10) == kStatusKilled; }));
   std::string body;
   ASSERT_EQ(GetStatusCode(controller.port(), "/status", &body), 200) << body;
   const json status = json::parse(body, nullptr, false);

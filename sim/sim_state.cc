@@ -216,45 +216,59 @@ JobListResult SimState::ListJobs(const std::string& project_id, const ListQuery&
   const auto p = projects_.find(project_id);
   if (p == projects_.end()) return result;
   result.project_jobs = static_cast<std::int64_t>(p->second.size());
-  std::vector<JobView> matching;
+  // Filter and sort light rows; full views are built only for the page asked for, so a
+  // page of a 100k-job project costs a sort of pointers, not 100k copies under the lock.
+  struct Row {
+    Job* job;
+    const Version* latest;
+    std::int64_t duration_ms;
+  };
+  const std::int64_t now_ms = WallMs();
+  std::vector<Row> matching;
   for (auto& [job_id, job] : p->second) {
-    JobView view = ViewJob(project_id, job);
-    if (query.status && view.latest.status != *query.status) continue;
-    if (query.workspace_id && view.workspace_id != *query.workspace_id) continue;
+    Version& latest = job.versions.rbegin()->second;
+    Settle(latest);
+    if (query.status && latest.status != *query.status) continue;
+    if (query.workspace_id && job.workspace_id != *query.workspace_id) continue;
     if (!query.search_content.empty() &&
-        view.job_name.find(query.search_content) == std::string::npos) {
+        job.job_name.find(query.search_content) == std::string::npos) {
       continue;
     }
-    matching.push_back(std::move(view));
+    std::int64_t duration_ms = 0;
+    if (latest.start_time_ms != 0) {
+      const std::int64_t until = latest.end_time_ms != 0 ? latest.end_time_ms : now_ms;
+      duration_ms = std::max<std::int64_t>(0, until - latest.start_time_ms);
+    }
+    matching.push_back(Row{&job, &latest, duration_ms});
   }
   // Ties are broken by job id so pages are stable.
-  const auto key_less = [&](const JobView& a, const JobView& b) {
+  const auto key_less = [&](const Row& a, const Row& b) {
     switch (query.sort_by) {
       case SortKey::kJobName:
-        return a.job_name < b.job_name;
+        return a.job->job_name < b.job->job_name;
       case SortKey::kJobDesc:
-        return a.job_desc < b.job_desc;
+        return a.job->job_desc < b.job->job_desc;
       case SortKey::kStatus:
-        return a.latest.status < b.latest.status;
+        return a.latest->status < b.latest->status;
       case SortKey::kDuration:
-        return a.latest.duration_ms < b.latest.duration_ms;
+        return a.duration_ms < b.duration_ms;
       case SortKey::kVersionCount:
-        return a.version_count < b.version_count;
+        return a.job->versions.size() < b.job->versions.size();
       case SortKey::kCreateTime:
-        return a.create_time_ms < b.create_time_ms;
+        return a.job->create_time_ms < b.job->create_time_ms;
     }
     return false;
   };
-  std::stable_sort(matching.begin(), matching.end(), [&](const JobView& a, const JobView& b) {
+  std::sort(matching.begin(), matching.end(), [&](const Row& a, const Row& b) {
     if (key_less(a, b)) return !query.descending;
     if (key_less(b, a)) return query.descending;
-    return a.job_id < b.job_id;
+    return a.job->job_id < b.job->job_id;
   });
   result.total = static_cast<std::int64_t>(matching.size());
   const std::int64_t offset =
       static_cast<std::int64_t>(query.page - 1) * static_cast<std::int64_t>(query.per_page);
   for (std::int64_t i = offset; i < result.total && i < offset + query.per_page; ++i) {
-    result.jobs.push_back(std::move(matching[static_cast<std::size_t>(i)]));
+    result.jobs.push_back(ViewJob(project_id, *matching[static_cast<std::size_t>(i)].job));
   }
   return result;
 }

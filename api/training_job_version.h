@@ -28,6 +28,8 @@ struct SourcePosition {
   int line = 0;
   int column = 0;
   std::string ToString() const;  // "file:line:column"
+  // Without it the defaulted == of the structs below holding a position is deleted.
+  bool operator==(const SourcePosition&) const = default;
 };
 
 struct TrainingJobVersion {

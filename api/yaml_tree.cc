@@ -122,7 +122,7 @@ class TreeBuilder final : public YAML::EventHandler {
       parent.key = std::move(node);
       parent.expecting_value = true;
     } else {
-      parent.node.entries.emplace_back(std::move(parent.key), std::move(node));
+      parent.node.entries.push_back(YamlEntry{std::move(parent.key), std::move(node)});
       parent.expecting_value = false;
     }
   }

@@ -13,6 +13,8 @@
 
 namespace mactl {
 
+struct YamlEntry;
+
 struct YamlNode {
   enum class Kind { kNull, kScalar, kSequence, kMap };
   Kind kind = Kind::kNull;
@@ -20,10 +22,19 @@ struct YamlNode {
   int column = 0;
   std::string value;  // scalars
   bool quoted = false;
-  std::vector<YamlNode> items;                         // sequences
-  std::vector<std::pair<YamlNode, YamlNode>> entries;  // maps, in document order
+  std::vector<YamlNode> items;     // sequences
+  std::vector<YamlEntry> entries;  // maps, in document order
 
   std::string_view KindName() const;
+};
+
+// One key: value of a map. A struct, not std::pair<YamlNode, YamlNode>: with libstdc++ 12 in
+// C++20, clang evaluates the pair's conditionally explicit default constructor while
+// instantiating the pair, which needs YamlNode's destructor, which needs the still
+// incomplete pair; clang rejects that cycle where GCC does not.
+struct YamlEntry {
+  YamlNode key;
+  YamlNode value;
 };
 
 struct YamlProblem {

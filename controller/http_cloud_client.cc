@@ -8,7 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <system_error>
 
+#include "api/duration.h"
 #include "controller/api_errors.h"
 #include "controller/sanitize.h"
 
@@ -24,6 +26,30 @@ Error ConfigError(std::string message) {
 Error ShutdownError(std::string_view operation) {
   return MakeError(ErrorClass::kRetryable, "Shutdown",
                    std::string(operation) + " request not sent: the client is shutting down");
+}
+
+// Retryable like every transport failure; says which bound was hit, since read_timeout
+// (per read) was not.
+Error TotalTimeoutError(std::string_view operation, std::chrono::milliseconds total) {
+  return MakeError(ErrorClass::kRetryable, "Transport.Timeout",
+                   std::string(operation) +
+                       " request failed: transport error Timeout (the whole answer took longer " +
+                       "than the " + FormatDuration(total) + " request deadline)");
+}
+
+std::chrono::milliseconds SaturatingAdd(std::chrono::milliseconds a, std::chrono::milliseconds b) {
+  const auto max = std::chrono::milliseconds::max();
+  return b > max - a ? max : a + b;
+}
+
+// start + budget, or the end of time when that does not fit.
+SteadyTime DeadlineAfter(SteadyTime start, std::chrono::milliseconds budget) {
+  const auto room = SteadyTime::max() - start;
+  if (room <= SteadyTime::duration::zero() ||
+      budget >= std::chrono::duration_cast<std::chrono::milliseconds>(room)) {
+    return SteadyTime::max();
+  }
+  return start + budget;
 }
 
 Error InvalidArgument(std::string_view operation, const std::string& why) {
@@ -101,6 +127,12 @@ Result<T> Interpret(std::string_view operation, int status, const std::string& b
 }
 
 }  // namespace
+
+std::chrono::milliseconds EffectiveTotalTimeout(const HttpCloudClientOptions& options) {
+  if (options.total_timeout.has_value()) return *options.total_timeout;
+  return SaturatingAdd(options.connect_timeout,
+                       SaturatingAdd(options.read_timeout, options.read_timeout));
+}
 
 std::string HttpEndpoint::HostHeader() const {
   const int default_port = scheme == "https" ? 443 : 80;
@@ -223,7 +255,8 @@ Result<std::unique_ptr<HttpCloudClient>> HttpCloudClient::Create(HttpCloudClient
   if (options.connections == 0) return ConfigError("connections must be at least 1");
   if (options.max_response_bytes == 0) return ConfigError("max_response_bytes must be positive");
   if (options.connect_timeout.count() <= 0 || options.read_timeout.count() <= 0 ||
-      options.write_timeout.count() <= 0) {
+      options.write_timeout.count() <= 0 ||
+      (options.total_timeout.has_value() && options.total_timeout->count() <= 0)) {
     return ConfigError("timeouts must be positive");
   }
   if (!options.ca_file.empty()) {
@@ -253,8 +286,14 @@ Result<std::unique_ptr<HttpCloudClient>> HttpCloudClient::Create(HttpCloudClient
     }
     clients.push_back(std::move(client));
   }
-  return std::unique_ptr<HttpCloudClient>(new HttpCloudClient(
-      std::move(options), ep, auth, throttle, observer, clock, std::move(clients)));
+  try {
+    return std::unique_ptr<HttpCloudClient>(new HttpCloudClient(
+        std::move(options), ep, auth, throttle, observer, clock, std::move(clients)));
+  } catch (const std::system_error& e) {
+    // Only the watchdog thread can fail to start; without it a request is unbounded.
+    return MakeError(ErrorClass::kRetryable, "Resource.Thread",
+                     std::string("cannot start the HTTP client's watchdog thread: ") + e.what());
+  }
 }
 
 HttpCloudClient::HttpCloudClient(HttpCloudClientOptions options, HttpEndpoint endpoint,
@@ -267,12 +306,21 @@ HttpCloudClient::HttpCloudClient(HttpCloudClientOptions options, HttpEndpoint en
       throttle_(throttle),
       observer_(observer),
       clock_(clock),
-      clients_(std::move(clients)) {
+      clients_(std::move(clients)),
+      total_timeout_(EffectiveTotalTimeout(options_)) {
   // Reversed so the first client is borrowed first (LIFO).
   for (auto it = clients_.rbegin(); it != clients_.rend(); ++it) free_.push_back(it->get());
+  watchdog_ = std::thread([this] { Watch(); });
 }
 
-HttpCloudClient::~HttpCloudClient() = default;
+HttpCloudClient::~HttpCloudClient() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  watch_cv_.notify_all();
+  watchdog_.join();
+}
 
 std::string HttpCloudClient::ProjectPath(const std::string& project_id) const {
   return endpoint_.base_path + "/v1/" + PercentEncode(project_id) + "/training-jobs";
@@ -399,7 +447,18 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
 
   const std::size_t limit = options_.max_response_bytes;
   bool too_large = false;
+  // Set by Borrow. The callbacks below run on this thread whenever part of the answer
+  // arrives; returning false makes httplib cancel the request and close the connection.
+  SteadyTime deadline = SteadyTime::max();
+  bool past_deadline = false;
+  const auto within_deadline = [&] {
+    if (clock_.Now() < deadline) return true;
+    past_deadline = true;
+    return false;
+  };
+  http_request.progress = [&](std::uint64_t, std::uint64_t) { return within_deadline(); };
   http_request.response_handler = [&](const httplib::Response& response) {
+    if (!within_deadline()) return false;
     if (response.has_header("Content-Length")) {
       const auto length = ParseContentLength(response.get_header_value("Content-Length"));
       if (length.has_value() && *length > limit) {
@@ -411,6 +470,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   };
   http_request.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
                                       std::uint64_t) {
+    if (!within_deadline()) return false;
     if (answer.body.size() + length > limit) {
       too_large = true;
       return false;
@@ -419,22 +479,29 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
     return true;
   };
 
-  httplib::Client* client = Borrow();
+  httplib::Client* client = Borrow(deadline);
   if (client == nullptr) return ShutdownError(operation);
   struct ReleaseOnExit {
     HttpCloudClient& owner;
     httplib::Client* client;
-    ~ReleaseOnExit() { owner.Release(client); }
+    bool& expired;
+    ~ReleaseOnExit() { expired = owner.Release(client); }
   };
   httplib::Response http_response;
   httplib::Error http_error = httplib::Error::Success;
   const SteadyTime start = clock_.Now();
   bool sent = false;
+  bool expired = false;  // the watchdog aborted the request
   {
-    const ReleaseOnExit release{*this, client};
+    const ReleaseOnExit release{*this, client, expired};
     sent = client->send(http_request, http_response, http_error);
+    // A connection whose answer was cut off mid-way is never reused: close it here rather
+    // than rely on how httplib tidies up after a cancelled request.
+    if (!sent && past_deadline) client->stop();
   }
   const std::chrono::duration<double> latency = clock_.Now() - start;
+  // A complete answer that raced the watchdog is still an answer.
+  const bool timed_out = !sent && !too_large && (past_deadline || expired);
 
   const bool answered = sent || too_large;
   observer_.OnApiCall(operation, answered ? http_response.status : 0, latency);
@@ -452,6 +519,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
       std::lock_guard lock(mu_);
       if (stopped_) return ShutdownError(operation);
     }
+    if (timed_out) return TotalTimeoutError(operation, total_timeout_);
     return ClassifyTransportError(operation, httplib::to_string(http_error));
   }
   answer.status = http_response.status;
@@ -459,23 +527,82 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   return answer;
 }
 
-httplib::Client* HttpCloudClient::Borrow() {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return stopped_ || !free_.empty(); });
-  if (stopped_) return nullptr;
-  httplib::Client* client = free_.back();
-  free_.pop_back();
-  busy_.push_back(client);
+httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline) {
+  httplib::Client* client = nullptr;
+  {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return stopped_ || !free_.empty(); });
+    if (stopped_) return nullptr;
+    client = free_.back();
+    free_.pop_back();
+    // The wait for a free connection is not the server's doing: the deadline starts now.
+    deadline = DeadlineAfter(clock_.Now(), total_timeout_);
+    busy_.push_back(InFlight{client, DeadlineAfter(deadline, kWatchdogGrace)});
+  }
+  watch_cv_.notify_all();
   return client;
 }
 
-void HttpCloudClient::Release(httplib::Client* client) {
+bool HttpCloudClient::Release(httplib::Client* client) {
+  bool expired = false;
   {
-    std::lock_guard lock(mu_);
-    busy_.erase(std::find(busy_.begin(), busy_.end(), client));
+    std::unique_lock lock(mu_);
+    const auto in_flight = [&] {
+      return std::find_if(busy_.begin(), busy_.end(),
+                          [&](const InFlight& f) { return f.client == client; });
+    };
+    // Never hand out a connection the watchdog is still stopping: the stop meant for this
+    // request would hit the next one.
+    cv_.wait(lock, [&] { return !in_flight()->aborting; });
+    const auto it = in_flight();
+    expired = it->expired;
+    busy_.erase(it);
     free_.push_back(client);
   }
   cv_.notify_all();
+  return expired;
+}
+
+void HttpCloudClient::Watch() {
+  // How often an expired request that is still running is stopped again: a stop() that
+  // landed before httplib marked the request in flight only closed an idle socket.
+  constexpr std::chrono::milliseconds kRetry{50};
+  // Longest sleep, so a deadline too far off for the condition variable's arithmetic is
+  // still reached (and a test clock that jumps is noticed).
+  constexpr std::chrono::seconds kMaxSleep{60};
+  std::unique_lock lock(mu_);
+  while (!closing_) {
+    const SteadyTime now = clock_.Now();
+    httplib::Client* due = nullptr;
+    std::optional<SteadyTime> next;
+    for (InFlight& f : busy_) {
+      if (f.abort_at <= now) {
+        due = f.client;
+        f.expired = true;
+        f.aborting = true;
+        f.abort_at = DeadlineAfter(now, kRetry);  // again then, if it is still running
+        break;
+      }
+      if (!next.has_value() || f.abort_at < *next) next = f.abort_at;
+    }
+    if (due != nullptr) {
+      // Not under mu_: stop() waits for a connect in progress on that connection.
+      lock.unlock();
+      due->stop();
+      lock.lock();
+      for (InFlight& f : busy_) {
+        if (f.client == due) f.aborting = false;
+      }
+      cv_.notify_all();
+      continue;
+    }
+    if (!next.has_value()) {
+      watch_cv_.wait(lock);
+    } else {
+      const auto left = *next - now;
+      watch_cv_.wait_for(lock, left < kMaxSleep ? left : SteadyTime::duration(kMaxSleep));
+    }
+  }
 }
 
 void HttpCloudClient::Stop() {
@@ -486,7 +613,8 @@ void HttpCloudClient::Stop() {
   // connecting is caught by the next round. Calls to stop() happen without mu_ held because
   // they can wait for a connect in progress.
   while (!busy_.empty()) {
-    const std::vector<httplib::Client*> busy = busy_;
+    std::vector<httplib::Client*> busy;
+    for (const InFlight& f : busy_) busy.push_back(f.client);
     lock.unlock();
     for (httplib::Client* client : busy) client->stop();
     lock.lock();

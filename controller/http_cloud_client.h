@@ -2,8 +2,8 @@
 
 // CloudClient over HTTP(S) with cpp-httplib: a pool of kept-alive connections, the request
 // throttle in front of every call, credentials from an Authenticator (one retry after a
-// 401), a response size cap, and every answer classified into Result/Error.
-// httplib stays inside http_cloud_client.cc.
+// 401), a response size cap, a deadline on each whole exchange, and every answer classified
+// into Result/Error. httplib stays inside http_cloud_client.cc.
 
 #include <chrono>
 #include <condition_variable>
@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -34,11 +36,23 @@ struct HttpCloudClientOptions {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds read_timeout{30000};
   std::chrono::milliseconds write_timeout{10000};
+  // Bound on one whole exchange, from borrowing a connection (so the connect counts) to the
+  // last byte of the answer. The three timeouts above bound single steps only: a peer that
+  // trickles its answer a byte at a time, each just inside read_timeout, would otherwise hold
+  // the request, its connection and a worker for as long as it likes. Unset: see
+  // EffectiveTotalTimeout. Past it the call fails with the retryable "Transport.Timeout".
+  std::optional<std::chrono::milliseconds> total_timeout;
   std::string ca_file;  // empty → system CAs
   bool insecure_skip_tls_verify = false;
   std::size_t max_response_bytes = 16u << 20;
   std::size_t connections = 4;  // kept-alive connections in the pool
 };
+
+// options.total_timeout, or when unset connect_timeout + 2 × read_timeout (65 s with the
+// defaults): room for the connect, for a server that thinks up to read_timeout before its
+// first byte, and as long again for the rest of the answer, so no answer the per-step
+// timeouts let through in the ordinary way is cut short. Saturates instead of overflowing.
+std::chrono::milliseconds EffectiveTotalTimeout(const HttpCloudClientOptions& options);
 
 // The parts of a validated endpoint URL.
 struct HttpEndpoint {
@@ -61,6 +75,13 @@ std::string PercentEncode(std::string_view text);
 
 // The authenticator, throttle, observer and clock must outlive the client. Thread-safe:
 // up to `connections` requests run at once, more wait for a free connection.
+//
+// The total deadline is measured with the injected clock. The receiving thread checks it
+// whenever a piece of the answer arrives; a watchdog thread aborts (httplib's stop()) a
+// request still running kWatchdogGrace past its deadline, which covers the parts of an
+// exchange httplib gives no callback for (status line, headers, chunk framing, compressed
+// bytes that inflate to nothing). The watchdog sleeps in real time between looks at the
+// clock, so a test clock that does not advance never expires a request.
 class HttpCloudClient final : public CloudClient {
  public:
   // Validates the endpoint (scheme http/https, host, optional port and base path) and the
@@ -86,8 +107,20 @@ class HttpCloudClient final : public CloudClient {
   // fast with a retryable "Shutdown" error. Idempotent.
   void Stop();
 
+  // How long past its deadline a request may still run before the watchdog aborts it; the
+  // receiving thread normally notices first.
+  static constexpr std::chrono::milliseconds kWatchdogGrace{1000};
+
  private:
   using Query = std::vector<std::pair<std::string, std::string>>;
+
+  // A borrowed connection, and when the watchdog is to stop the request on it.
+  struct InFlight {
+    httplib::Client* client = nullptr;
+    SteadyTime abort_at;    // deadline + kWatchdogGrace, then retries
+    bool expired = false;   // the watchdog has aborted the request
+    bool aborting = false;  // the watchdog is inside client->stop() for it
+  };
 
   // One HTTP exchange that produced an answer (any status).
   struct RawAnswer {
@@ -107,9 +140,13 @@ class HttpCloudClient final : public CloudClient {
                              const std::string& path, const Query& query);
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
                              const std::string& path, const Query& query);
-  // Waits for a free connection; nullptr once stopped.
-  httplib::Client* Borrow();
-  void Release(httplib::Client* client);
+  // Waits for a free connection; nullptr once stopped. The request's deadline is
+  // total_timeout from now.
+  httplib::Client* Borrow(SteadyTime& deadline);
+  // Returns the connection to the pool; true when the watchdog aborted its request.
+  bool Release(httplib::Client* client);
+  // The watchdog thread's loop: runs until the destructor sets closing_.
+  void Watch();
   std::string ProjectPath(const std::string& project_id) const;
 
   const HttpCloudClientOptions options_;
@@ -121,11 +158,16 @@ class HttpCloudClient final : public CloudClient {
   // Owned connections; the vector itself never changes after construction.
   const std::vector<std::unique_ptr<httplib::Client>> clients_;
 
+  const std::chrono::milliseconds total_timeout_;
+
   std::mutex mu_;
-  std::condition_variable cv_;          // signalled on Release and Stop
+  std::condition_variable cv_;          // signalled on Release, Stop and the end of an abort
+  std::condition_variable watch_cv_;    // wakes the watchdog: a new request, or closing
   std::vector<httplib::Client*> free_;  // guarded by mu_; LIFO so warm connections are reused
-  std::vector<httplib::Client*> busy_;  // guarded by mu_
+  std::vector<InFlight> busy_;          // guarded by mu_
   bool stopped_ = false;                // guarded by mu_
+  bool closing_ = false;                // guarded by mu_; the destructor ends the watchdog
+  std::thread watchdog_;                // last: started once everything above is set up
 };
 
 }  // namespace mactl

@@ -421,10 +421,10 @@ TEST_F(HostileServerTest, GzipBombIsCappedAfterDecompression) {
   ExpectSafe(r.error());
 }
 
-// Known gap (docs/bad-inputs.md): httplib's read timeout applies to each read, so a peer
-// that trickles a byte at a time holds the request far beyond read_timeout. Disabled because
-// it fails today; run it with --gtest_also_run_disabled_tests after adding a total deadline.
-TEST_F(HostileServerTest, DISABLED_TrickledAnswerIsBoundedInTotalTime) {
+// httplib's read timeout applies to each read, so a peer that trickles a byte at a time
+// would hold the request far beyond read_timeout (45 s for this answer); total_timeout
+// bounds the whole exchange.
+TEST_F(HostileServerTest, TrickledAnswerIsBoundedInTotalTime) {
   {
     std::lock_guard lock(mu_);
     answer_.custom = [](httplib::Response& res) {
@@ -439,12 +439,20 @@ TEST_F(HostileServerTest, DISABLED_TrickledAnswerIsBoundedInTotalTime) {
   }
   HttpCloudClientOptions options;
   options.read_timeout = 1000ms;
+  options.total_timeout = 300ms;
   const auto start = std::chrono::steady_clock::now();
   const auto r = Client(options).GetVersion(ref_);
   const auto elapsed = std::chrono::steady_clock::now() - start;
+  // ~0.3-0.6 s when the machine is idle; generous for a loaded one.
   EXPECT_LT(elapsed, 5s) << "took "
                          << std::chrono::duration_cast<std::chrono::seconds>(elapsed).count()
                          << " s; ok=" << r.ok();
+  EXPECT_GE(elapsed, 300ms);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "Transport.Timeout");
+  EXPECT_EQ(r.error().error_class, ErrorClass::kRetryable);
+  EXPECT_EQ(observer_.calls.load(), 1);
+  ExpectSafe(r.error());
 }
 
 // Known gap (docs/bad-inputs.md): a version detail for another job or version (a proxy or

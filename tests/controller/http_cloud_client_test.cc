@@ -521,6 +521,121 @@ TEST_F(HttpCloudClientTest, ReadTimeoutIsARetryableTransportError) {
   EXPECT_GE(observer_.latencies.at(0), 0.15);
 }
 
+// ---- the total deadline ----
+
+// A handler answering kVersionBody one byte per `gap`: every read is well inside the read
+// timeout, the whole answer takes ~190 × gap.
+httplib::Server::Handler TrickleVersionBody(std::chrono::milliseconds gap) {
+  return [gap](const httplib::Request&, httplib::Response& res) {
+    const std::string body = kVersionBody;
+    res.set_content_provider(body.size(), "application/json",
+                             [body, gap](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+                               std::this_thread::sleep_for(gap);
+                               return sink.write(body.data() + offset, 1);
+                             });
+  };
+}
+
+TEST_F(HttpCloudClientTest, TrickledAnswerIsCutAtTheTotalDeadlineAndItsConnectionNotReused) {
+  server_.Get("/v1/p/training-jobs/1/versions/1", TrickleVersionBody(50ms));  // ~9.5 s whole
+  Serve("/v1/p/training-jobs/1/versions/2", 200, kVersionBody);
+  HttpCloudClientOptions options;
+  options.read_timeout = 1s;
+  options.total_timeout = 300ms;
+  options.connections = 1;  // the next call gets the same pool slot
+  HttpCloudClient& client = MakeClient(options);
+  const auto start = std::chrono::steady_clock::now();
+  const Error e = ErrorOf(client.GetVersion(VersionRef{"p", 1, 1}));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(e.code, "Transport.Timeout");
+  EXPECT_TRUE(e.retryable());
+  EXPECT_EQ(e.http_status, 0);
+  EXPECT_EQ(e.message,
+            "get_version request failed: transport error Timeout (the whole answer took longer "
+            "than the 300ms request deadline)");
+  EXPECT_GE(elapsed, 300ms);
+  // ~0.35 s when the machine is idle; far below the ~9.5 s the whole answer takes.
+  EXPECT_LT(elapsed, 4s);
+
+  // The connection that carried the cut-off answer is closed, not handed to the next call.
+  auto next = client.GetVersion(VersionRef{"p", 1, 2});
+  ASSERT_TRUE(next.ok()) << Keep(next.error()).ToString();
+  const auto seen = SeenRequests();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[1].remote_port, seen[0].remote_port);
+  EXPECT_EQ(observer_.Calls(),
+            (std::vector<RecordingObserver::Call>{{"get_version", 0}, {"get_version", 200}}));
+}
+
+TEST_F(HttpCloudClientTest, SlowAnswerThatEndsWithinTheTotalDeadlineIsAccepted) {
+  server_.Get("/v1/p/training-jobs/1/versions/1", TrickleVersionBody(1ms));  // ~0.2 s whole
+  HttpCloudClientOptions options;
+  options.total_timeout = 20s;
+  auto result = MakeClient(options).GetVersion(VersionRef{"p", 1, 1});
+  ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
+  EXPECT_EQ(result->version_id, 11);
+}
+
+TEST_F(HttpCloudClientTest, TotalTimeoutTooLargeForTheClockMeansNoDeadline) {
+  Serve("/v1/p/training-jobs/1/versions/1", 200, kVersionBody);
+  HttpCloudClientOptions options;
+  options.total_timeout = std::chrono::milliseconds::max();
+  HttpCloudClient& client = MakeClient(options);
+  for (int i = 0; i < 3; ++i) {
+    auto result = client.GetVersion(VersionRef{"p", 1, 1});
+    ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
+  }
+}
+
+// httplib calls nothing back before the headers end, and 0.11 caps neither their number nor
+// the wait for the blank line: only the watchdog bounds this one.
+TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  std::atomic<bool> done{false};
+  std::thread peer([&] {
+    const int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) return;  // the test gave up first
+    char request[4096];
+    (void)::recv(fd, request, sizeof(request), 0);
+    const std::string status_line = "HTTP/1.1 200 OK\r\n";
+    bool writing = ::send(fd, status_line.data(), status_line.size(), MSG_NOSIGNAL) ==
+                   static_cast<ssize_t>(status_line.size());
+    const std::string header = "X-Slow: y\r\n";
+    // One byte per 50 ms until the client hangs up (or 100 s pass).
+    for (std::size_t i = 0; writing && !done.load() && i < 2000; ++i) {
+      std::this_thread::sleep_for(50ms);
+      writing = ::send(fd, &header[i % header.size()], 1, MSG_NOSIGNAL) == 1;
+    }
+    ::close(fd);
+  });
+  HttpCloudClientOptions options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.read_timeout = 1s;
+  options.total_timeout = 300ms;
+  const auto start = std::chrono::steady_clock::now();
+  const Error e = ErrorOf(MakeClient(options).GetVersion(VersionRef{"p", 1, 1}));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  done = true;
+  ::shutdown(listener, SHUT_RDWR);  // wakes accept() had the client never connected
+  peer.join();
+  ::close(listener);
+  EXPECT_EQ(e.code, "Transport.Timeout") << e.ToString();
+  EXPECT_TRUE(e.retryable());
+  EXPECT_THAT(e.message, HasSubstr("300ms request deadline"));
+  // The watchdog steps in kWatchdogGrace (1 s) past the deadline: ~1.3 s when idle.
+  EXPECT_GE(elapsed, 300ms);
+  EXPECT_LT(elapsed, 300ms + HttpCloudClient::kWatchdogGrace + 4s);
+  EXPECT_EQ(observer_.Calls(), (std::vector<RecordingObserver::Call>{{"get_version", 0}}));
+}
+
 TEST_F(HttpCloudClientTest, TruncatedTransferIsRetryable) {
   server_.Get("/v1/p/training-jobs/1/versions/1",
               [](const httplib::Request&, httplib::Response& res) {
@@ -693,6 +808,32 @@ TEST(HttpCloudClientCreateTest, RejectsBadEndpointsAndOptions) {
   EXPECT_FALSE(HttpCloudClient::Create(options, auth, throttle, observer, clock).ok());
   options.ca_file = "";
   EXPECT_TRUE(HttpCloudClient::Create(options, auth, throttle, observer, clock).ok());
+}
+
+TEST(HttpCloudClientCreateTest, TotalTimeoutDefaultsToConnectPlusTwiceReadAndMustBePositive) {
+  HttpCloudClientOptions options;
+  EXPECT_EQ(EffectiveTotalTimeout(options), 65s);  // 5 s + 2 × 30 s
+  options.connect_timeout = 2s;
+  options.read_timeout = 10s;
+  EXPECT_EQ(EffectiveTotalTimeout(options), 22s);
+  options.read_timeout = std::chrono::milliseconds::max();
+  EXPECT_EQ(EffectiveTotalTimeout(options), std::chrono::milliseconds::max());
+  options.total_timeout = 300ms;
+  EXPECT_EQ(EffectiveTotalTimeout(options), 300ms);
+
+  TestClock clock;
+  RotatingAuth auth;
+  RecordingThrottle throttle;
+  RecordingObserver observer;
+  options.endpoint = "http://127.0.0.1:8080";
+  options.read_timeout = 1s;
+  EXPECT_TRUE(HttpCloudClient::Create(options, auth, throttle, observer, clock).ok());
+  for (const std::chrono::milliseconds bad : {0ms, -1ms}) {
+    options.total_timeout = bad;
+    auto created = HttpCloudClient::Create(options, auth, throttle, observer, clock);
+    ASSERT_FALSE(created.ok()) << bad.count();
+    EXPECT_THAT(created.error().message, HasSubstr("timeouts must be positive"));
+  }
 }
 
 TEST(ParseHttpEndpointTest, SplitsSchemeHostPortAndBasePath) {

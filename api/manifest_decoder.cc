@@ -31,8 +31,10 @@ class Checker {
   std::size_t count_ = 0;
 };
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
+// At most 80 bytes of s with control bytes made '?', and "..." when cut: what an error may
+// show of the input (errors go to single-line logs and /status).
+std::string Printable(std::string_view s) {
+  std::string out;
   for (const char c : s.substr(0, 80)) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) {
@@ -42,8 +44,10 @@ std::string Quote(std::string_view s) {
     }
   }
   if (s.size() > 80) out += "...";
-  return out + "\"";
+  return out;
 }
+
+std::string Quote(std::string_view s) { return "\"" + Printable(s) + "\""; }
 
 // Describes what was found where a value of some kind was expected.
 std::string Found(const YamlNode& node) {
@@ -74,7 +78,9 @@ std::optional<Fields> ReadMap(const YamlNode& node, const std::string& path, Che
       check.Fail(key, path + ": keys must be plain strings, got " + Found(key));
       continue;
     }
-    const std::string field = path.empty() ? key.value : path + "." + key.value;
+    // Keys are input too: a field path shows them like any other value.
+    const std::string field =
+        path.empty() ? Printable(key.value) : path + "." + Printable(key.value);
     if (fields.Get(key.value) != nullptr) {
       check.Fail(key, field + ": duplicate key");
       continue;
@@ -175,7 +181,9 @@ std::map<std::string, std::string> ReadStringMap(const YamlNode& node, const std
       out[key] = "";
       continue;
     }
-    if (std::optional<std::string> s = ReadString(*value, path + "." + key, check)) out[key] = *s;
+    if (std::optional<std::string> s = ReadString(*value, path + "." + Printable(key), check)) {
+      out[key] = *s;
+    }
   }
   return out;
 }

@@ -187,5 +187,28 @@ TEST(ManifestDecoder, HostileSizesAreBoundedWithClearErrors) {
   EXPECT_FALSE(DecodeManifests(garbage, "garbage.yaml").errors.empty());
 }
 
+// Found by fuzz/manifest_decoder_fuzzer: a key was echoed raw into the field path of an
+// error, so a key with a line break or an ESC split or repainted the log line, and a key
+// written as an explicit `? key` (which has no length limit, unlike a plain `key:`) made a
+// reason as long as the key.
+TEST(ManifestDecoder, KeysInErrorsAreBoundedAndPrintable) {
+  const std::string spec = "  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n";
+  ExpectOneError(Doc("  \"job\\nId\": 1\n" + spec), 6, 3, "spec.job?Id: unknown field");
+
+  const std::string labels = "  labels:\n    \"a\\e[2Jb\": [x]\n";
+  const DecodeResult label = DecodeManifests(Doc(spec, "a\n" + labels), "m.yaml");
+  ASSERT_EQ(label.errors.size(), 1u);
+  EXPECT_NE(label.errors[0].reason.find("metadata.labels.a?[2Jb: must be a string"),
+            std::string::npos)
+      << label.errors[0].reason;
+
+  const std::string long_key = "  ? " + std::string(5000, 'k') + "\n  : 1\n";
+  const DecodeResult r = DecodeManifests(Doc(long_key + spec), "m.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_LT(r.errors[0].reason.size(), 1024u);
+  EXPECT_NE(r.errors[0].reason.find("kkk...: unknown field"), std::string::npos)
+      << r.errors[0].reason.substr(0, 200);
+}
+
 }  // namespace
 }  // namespace mactl

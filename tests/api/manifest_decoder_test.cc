@@ -210,5 +210,22 @@ TEST(ManifestDecoder, KeysInErrorsAreBoundedAndPrintable) {
       << r.errors[0].reason.substr(0, 200);
 }
 
+// Caught by the printable-reason property of fuzz/manifest_decoder_fuzzer (on an input
+// written by hand: yaml-cpp is not instrumented, so the fuzzer alone is slow to reach it):
+// yaml-cpp ends some messages with the input byte it choked on ("unknown escape character: "
+// and the byte after a backslash), which could be a control byte such as ESC or a line break.
+TEST(ManifestDecoder, SyntaxErrorReasonsHaveNoControlBytes) {
+  for (const char* bad : {"a: \"x\\\x1b[31m\"\n", "a: \"x\\\r\"\n", "a: \"x\\\x7f\"\n"}) {
+    const DecodeResult r = DecodeManifests(bad, "m.yaml");
+    ASSERT_EQ(r.errors.size(), 1u) << bad;
+    const std::string& reason = r.errors[0].reason;
+    EXPECT_NE(reason.find("unknown escape character: ?"), std::string::npos) << reason;
+    for (const char c : reason) {
+      const auto byte = static_cast<unsigned char>(c);
+      EXPECT_TRUE(byte >= 0x20 && byte != 0x7f) << "control byte " << int{byte} << " in " << reason;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mactl

@@ -1,0 +1,136 @@
+// Fuzzes DecodeManifests (api/manifest_decoder.h) with the input as the content of one
+// manifest file, once with the default limits and once with tight ones, so that every cap
+// (documents, nodes, depth, scalar size, map entries) is reachable from small inputs.
+//
+// Properties checked:
+// - nothing escapes: no exception, no sanitizer report;
+// - every error names the file, has a 1-based line and column inside the content and a
+//   non-empty reason under 1 KiB without control bytes (docs/bad-inputs.md M15: a reason
+//   must not echo the input without bound; it goes to single-line logs and /status);
+// - every object satisfies what the decoder validates: DNS-1123 name, ids >= 1, a valid or
+//   empty projectId, at most max_map_entries labels and annotations, scalars within
+//   max_scalar_bytes, `paused` exactly when the paused annotation is "true", a source
+//   position naming the file; never more objects than max_documents, and no two objects
+//   from the same document start;
+// - a file over max_file_bytes is refused whole with a single error.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "api/manifest_decoder.h"
+#include "fuzz/fuzz_check.h"
+
+namespace {
+
+using mactl::DecodeLimits;
+using mactl::DecodeResult;
+using mactl::DesiredState;
+using mactl::ManifestError;
+using mactl::TrainingJobVersion;
+
+constexpr char kFile[] = "fuzz/m.yaml";
+constexpr std::size_t kMaxReasonBytes = 1024;
+
+bool IsDns1123Label(const std::string& s) {
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  return !s.empty() && s.size() <= 63 && alnum(s.front()) && alnum(s.back()) &&
+         std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
+}
+
+bool IsProjectId(const std::string& s) {
+  auto ok = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  };
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), ok);
+}
+
+void CheckError(const ManifestError& e, int max_line) {
+  const std::string shown = e.ToString();
+  FUZZ_CHECK(e.position.file == kFile, shown);
+  FUZZ_CHECK(e.position.line >= 1 && e.position.line <= max_line, shown);
+  FUZZ_CHECK(e.position.column >= 1, shown);
+  FUZZ_CHECK(!e.reason.empty(), shown);
+  FUZZ_CHECK(e.reason.size() < kMaxReasonBytes, shown);
+  FUZZ_CHECK(!mactl::fuzz::HasControlBytes(e.reason), shown);
+}
+
+void CheckObject(const TrainingJobVersion& o, const DecodeLimits& limits, int max_line) {
+  const std::string shown = o.name + " " + o.source.ToString();
+  FUZZ_CHECK(IsDns1123Label(o.name), shown);
+  FUZZ_CHECK(o.job_id >= 1 && o.version_id >= 1, shown);
+  FUZZ_CHECK(o.project_id.empty() || IsProjectId(o.project_id), o.project_id);
+  FUZZ_CHECK(o.desired_state == DesiredState::kStopped || o.desired_state == DesiredState::kRunning,
+             shown);
+  FUZZ_CHECK(o.labels.size() <= limits.max_map_entries, shown);
+  FUZZ_CHECK(o.annotations.size() <= limits.max_map_entries, shown);
+  for (const auto* map : {&o.labels, &o.annotations}) {
+    for (const auto& [key, value] : *map) {
+      FUZZ_CHECK(key.size() <= limits.max_scalar_bytes, key);
+      FUZZ_CHECK(value.size() <= limits.max_scalar_bytes, value);
+    }
+  }
+  const auto paused = o.annotations.find(std::string(mactl::kPausedAnnotation));
+  FUZZ_CHECK(o.paused == (paused != o.annotations.end() && paused->second == "true"), shown);
+  // A paused annotation other than "true"/"false" is an error, so no object has one.
+  FUZZ_CHECK(paused == o.annotations.end() || paused->second == "true" || paused->second == "false",
+             paused->second);
+  FUZZ_CHECK(o.source.file == kFile, shown);
+  FUZZ_CHECK(o.source.line >= 1 && o.source.line <= max_line && o.source.column >= 1, shown);
+}
+
+void CheckResult(const DecodeResult& r, const DecodeLimits& limits, std::string_view content) {
+  // A position is at most one line past the last line break (the end of the input). Counting
+  // every '\r' as well keeps this an upper bound whatever the parser makes of a lone one.
+  const auto breaks =
+      std::count_if(content.begin(), content.end(), [](char c) { return c == '\n' || c == '\r'; });
+  const int max_line = static_cast<int>(breaks) + 1;
+  FUZZ_CHECK(r.objects.size() <= limits.max_documents, "");
+  for (const ManifestError& e : r.errors) CheckError(e, max_line);
+  for (const TrainingJobVersion& o : r.objects) CheckObject(o, limits, max_line);
+  // Each object comes from its own document: no two start at the same place.
+  for (std::size_t i = 1; i < r.objects.size(); ++i) {
+    const auto& a = r.objects[i - 1].source;
+    const auto& b = r.objects[i].source;
+    FUZZ_CHECK(a.line < b.line || (a.line == b.line && a.column < b.column),
+               a.ToString() + " then " + b.ToString());
+  }
+}
+
+DecodeResult Decode(std::string_view content, const DecodeLimits& limits) {
+  try {
+    return mactl::DecodeManifests(content, kFile, limits);
+  } catch (const std::exception& e) {
+    mactl::fuzz::Violated("DecodeManifests never throws", __FILE__, __LINE__, e.what());
+  } catch (...) {
+    mactl::fuzz::Violated("DecodeManifests never throws", __FILE__, __LINE__, "non-std exception");
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view content(reinterpret_cast<const char*>(data), size);
+
+  const DecodeLimits defaults;
+  const DecodeResult r = Decode(content, defaults);
+  CheckResult(r, defaults, content);
+
+  DecodeLimits tight;
+  tight.max_file_bytes = 2048;
+  tight.max_documents = 3;
+  tight.max_nodes_per_document = 40;
+  tight.max_depth = 4;
+  tight.max_scalar_bytes = 24;
+  tight.max_map_entries = 2;
+  const DecodeResult t = Decode(content, tight);
+  CheckResult(t, tight, content);
+  if (size > tight.max_file_bytes) {
+    FUZZ_CHECK(t.objects.empty() && t.errors.size() == 1, "oversized file not refused whole");
+  }
+  return 0;
+}

@@ -1,5 +1,6 @@
 #include "api/yaml_tree.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
@@ -182,6 +183,13 @@ YamlParseResult ParseYaml(std::string_view content, const YamlLimits& limits) {
         result.documents.push_back(std::move(document));
       }
     }
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own guard fires before our depth check sees the nodes; its text ("bad
+    // file") does not say what is wrong.
+    result.syntax_error = true;
+    result.error = YamlProblem{e.mark.line + 1, e.mark.column + 1,
+                               "nesting is deeper than " + std::to_string(limits.max_depth) +
+                                   " levels (yaml-cpp stopped parsing it)"};
   } catch (const YAML::Exception& e) {
     result.syntax_error = true;
     result.error =

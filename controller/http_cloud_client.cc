@@ -352,8 +352,19 @@ Result<VersionDetail> HttpCloudClient::GetVersion(const VersionRef& ref) {
                {});
   if (!answer.ok()) return answer.error();
   const RawAnswer& a = answer.value();
-  return Interpret<VersionDetail>(op, a.status, a.body, a.retry_after, a.secrets, clock_.WallNow(),
-                                  DecodeVersionDetail);
+  Result<VersionDetail> detail = Interpret<VersionDetail>(
+      op, a.status, a.body, a.retry_after, a.secrets, clock_.WallNow(), DecodeVersionDetail);
+  // A proxy or cache answering for another object must not have that object's status taken
+  // for this one (a stop decided on it would hit the wrong version).
+  if (detail.ok() && (detail->job_id != ref.job_id || detail->version_id != ref.version_id)) {
+    return MakeError(ErrorClass::kRetryable, "MalformedResponse",
+                     std::string(op) + " answer is for job " + std::to_string(detail->job_id) +
+                         " version " + std::to_string(detail->version_id) + ", not job " +
+                         std::to_string(ref.job_id) + " version " +
+                         std::to_string(ref.version_id),
+                     a.status);
+  }
+  return detail;
 }
 
 Result<VersionListPage> HttpCloudClient::ListVersions(const std::string& project_id,

@@ -455,11 +455,19 @@ TEST_F(HostileServerTest, TrickledAnswerIsBoundedInTotalTime) {
   ExpectSafe(r.error());
 }
 
-// Known gap (docs/bad-inputs.md): a version detail for another job or version (a proxy or
-// cache answering the wrong object) is taken as the status of the version asked for.
-// Disabled because it fails today.
-TEST_F(HostileServerTest, DISABLED_DetailOfAnotherVersionIsNotTakenForTheOneAskedFor) {
+// A version detail for another job or version (a proxy or cache answering the wrong object)
+// is a retryable malformed answer, never the status of the version asked for.
+TEST_F(HostileServerTest, DetailOfAnotherVersionIsNotTakenForTheOneAskedFor) {
   Serve(200, R"({"is_success": true, "job_id": 99, "version_id": 98, "status": 8})");
+  const auto r = Client().GetVersion(ref_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "MalformedResponse");
+  EXPECT_TRUE(r.error().retryable());
+  EXPECT_NE(r.error().message.find("job 99 version 98"), std::string::npos) << r.error().message;
+}
+
+TEST_F(HostileServerTest, DetailOfAnotherJobWithTheSameVersionIdIsRejected) {
+  Serve(200, R"({"is_success": true, "job_id": 12, "version_id": 11, "status": 8})");
   const auto r = Client().GetVersion(ref_);
   EXPECT_FALSE(r.ok());
 }

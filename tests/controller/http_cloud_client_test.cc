@@ -332,13 +332,13 @@ TEST_F(HttpCloudClientTest, InvalidArgumentsAreRefusedWithoutSending) {
 // ---- error answers ----
 
 TEST_F(HttpCloudClientTest, IsSuccessFalseOn200IsClassifiedByItsCode) {
-  Serve("/v1/p/training-jobs/1/versions/1/stop", 200,
+  Serve("/v1/p/training-jobs/10/versions/11/stop", 200,
         R"({"is_success": false, "error_msg": "cannot stop", "error_code": "ModelArts.2796"})");
   Serve(
       "/v1/p/training-jobs/1/versions/2", 200,
       R"({"is_success": false, "error_message": "Error string", "error_code": "ModelArts.0105"})");
   HttpCloudClient& client = MakeClient();
-  const Status stop = client.StopVersion(VersionRef{"p", 1, 1});
+  const Status stop = client.StopVersion(VersionRef{"p", 10, 11});
   ASSERT_FALSE(stop.ok());
   const Error& e = Keep(stop.error());
   EXPECT_EQ(e.error_class, ErrorClass::kNotAllowed);
@@ -353,7 +353,7 @@ TEST_F(HttpCloudClientTest, IsSuccessFalseOn200IsClassifiedByItsCode) {
 }
 
 TEST_F(HttpCloudClientTest, ErrorStatusesAreClassifiedByStatusAndCode) {
-  Serve("/v1/p/training-jobs/1/versions/1/stop", 409,
+  Serve("/v1/p/training-jobs/10/versions/11/stop", 409,
         R"({"is_success": false, "error_message": "no", "error_code": "ModelArts.2796"})");
   Serve("/v1/p/training-jobs/1/versions/2/stop", 409,
         R"({"is_success": false, "error_message": "later", "error_code": "ModelArts.2878"})");
@@ -365,7 +365,7 @@ TEST_F(HttpCloudClientTest, ErrorStatusesAreClassifiedByStatusAndCode) {
         R"({"error_code": "ModelArts.0210", "error_message": "project mismatch"})");
   HttpCloudClient& client = MakeClient();
 
-  EXPECT_EQ(Keep(client.StopVersion(VersionRef{"p", 1, 1}).error()).error_class,
+  EXPECT_EQ(Keep(client.StopVersion(VersionRef{"p", 10, 11}).error()).error_class,
             ErrorClass::kNotAllowed);
   EXPECT_EQ(Keep(client.StopVersion(VersionRef{"p", 1, 2}).error()).error_class,
             ErrorClass::kRetryable);
@@ -390,7 +390,7 @@ TEST_F(HttpCloudClientTest, RetryAfterAsSecondsAndAsHttpDate) {
   Serve("/v1/p/training-jobs", 429,
         R"({"error_code": "APIGW.0308", "error_msg": "The throttling threshold has been reached"})",
         {{"Retry-After", "3"}});
-  Serve("/v1/p/training-jobs/1/versions/1", 503, "",
+  Serve("/v1/p/training-jobs/10/versions/11", 503, "",
         {{"Retry-After", "Sun, 06 Nov 1994 08:50:37 GMT"}});
   HttpCloudClient& client = MakeClient();
   const Error throttled = ErrorOf(client.ListJobs("p", 1, 10));
@@ -398,7 +398,7 @@ TEST_F(HttpCloudClientTest, RetryAfterAsSecondsAndAsHttpDate) {
   EXPECT_EQ(throttled.code, "APIGW.0308");
   EXPECT_EQ(throttled.http_status, 429);
   EXPECT_EQ(throttled.retry_after, std::chrono::milliseconds(3000));
-  const Error unavailable = ErrorOf(client.GetVersion(VersionRef{"p", 1, 1}));
+  const Error unavailable = ErrorOf(client.GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_TRUE(unavailable.retryable());
   EXPECT_EQ(unavailable.code, "HTTP.503");
   EXPECT_EQ(unavailable.retry_after, std::chrono::milliseconds(60000));
@@ -407,7 +407,7 @@ TEST_F(HttpCloudClientTest, RetryAfterAsSecondsAndAsHttpDate) {
 // ---- authentication ----
 
 TEST_F(HttpCloudClientTest, UnauthorizedRenewsAndRetriesOnceThenSucceeds) {
-  server_.Get("/v1/p/training-jobs/1/versions/1",
+  server_.Get("/v1/p/training-jobs/10/versions/11",
               [](const httplib::Request& req, httplib::Response& res) {
                 if (req.get_header_value("X-Auth-Token") != std::string(kToken) + "-renewed") {
                   res.status = 401;
@@ -417,7 +417,7 @@ TEST_F(HttpCloudClientTest, UnauthorizedRenewsAndRetriesOnceThenSucceeds) {
                 }
                 res.set_content(kVersionBody, "application/json");
               });
-  auto result = MakeClient().GetVersion(VersionRef{"p", 1, 1});
+  auto result = MakeClient().GetVersion(VersionRef{"p", 10, 11});
   ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
   EXPECT_EQ(auth_.unauthorized(), 1);
   const auto seen = SeenRequests();
@@ -430,10 +430,10 @@ TEST_F(HttpCloudClientTest, UnauthorizedRenewsAndRetriesOnceThenSucceeds) {
 }
 
 TEST_F(HttpCloudClientTest, UnauthorizedTwiceIsReturnedAsReauthenticate) {
-  Serve("/v1/p/training-jobs/1/versions/1/stop", 401,
+  Serve("/v1/p/training-jobs/10/versions/11/stop", 401,
         std::string(R"({"error_code": "ModelArts.0203", "error_msg": "invalid token )") + kToken +
             "\"}");
-  const Status status = MakeClient().StopVersion(VersionRef{"p", 1, 1});
+  const Status status = MakeClient().StopVersion(VersionRef{"p", 10, 11});
   ASSERT_FALSE(status.ok());
   const Error& e = Keep(status.error());
   EXPECT_EQ(e.error_class, ErrorClass::kReauthenticate);
@@ -447,32 +447,32 @@ TEST_F(HttpCloudClientTest, UnauthorizedTwiceIsReturnedAsReauthenticate) {
 
 TEST_F(HttpCloudClientTest, AuthenticatorErrorIsReturnedAndNothingIsSent) {
   auth_.set_fail(true);
-  const Error e = ErrorOf(MakeClient().GetVersion(VersionRef{"p", 1, 1}));
+  const Error e = ErrorOf(MakeClient().GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_EQ(e.code, "Auth.Iam");
   EXPECT_TRUE(SeenRequests().empty());
   EXPECT_TRUE(observer_.Calls().empty());
 }
 
 TEST_F(HttpCloudClientTest, WorksWithTheStaticTokenAuthenticator) {
-  Serve("/v1/p/training-jobs/1/versions/1", 200, kVersionBody);
+  Serve("/v1/p/training-jobs/10/versions/11", 200, kVersionBody);
   StaticTokenAuthenticator token = StaticTokenAuthenticator::FromToken(kToken);
   HttpCloudClientOptions options;
   options.endpoint = Endpoint();
   auto client = HttpCloudClient::Create(options, token, throttle_, observer_, clock_);
   ASSERT_TRUE(client.ok());
-  ASSERT_TRUE(client.value()->GetVersion(VersionRef{"p", 1, 1}).ok());
+  ASSERT_TRUE(client.value()->GetVersion(VersionRef{"p", 10, 11}).ok());
   EXPECT_EQ(SeenRequests().at(0).token, kToken);
 }
 
 // ---- secrets ----
 
 TEST_F(HttpCloudClientTest, EchoedCredentialsNeverReachErrorMessages) {
-  Serve("/v1/p/training-jobs/1/versions/1", 403,
+  Serve("/v1/p/training-jobs/10/versions/11", 403,
         std::string(R"({"error_code": "ModelArts.0206", "error_message": "token )") + kToken +
             " is not valid here\"}");
   Serve("/v1/p/training-jobs/1/versions/2", 200, std::string("garbage echoing ") + kToken);
   HttpCloudClient& client = MakeClient();
-  const Error forbidden = ErrorOf(client.GetVersion(VersionRef{"p", 1, 1}));
+  const Error forbidden = ErrorOf(client.GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_THAT(forbidden.message, HasSubstr("[REDACTED]"));
   const Error malformed = ErrorOf(client.GetVersion(VersionRef{"p", 1, 2}));
   EXPECT_EQ(malformed.code, "MalformedResponse");
@@ -506,14 +506,14 @@ TEST_F(HttpCloudClientTest, ConnectionRefusedIsARetryableTransportError) {
 }
 
 TEST_F(HttpCloudClientTest, ReadTimeoutIsARetryableTransportError) {
-  server_.Get("/v1/p/training-jobs/1/versions/1",
+  server_.Get("/v1/p/training-jobs/10/versions/11",
               [this](const httplib::Request&, httplib::Response& res) {
                 gate_.Enter();
                 res.set_content(kVersionBody, "application/json");
               });
   HttpCloudClientOptions options;
   options.read_timeout = 200ms;
-  const Error e = ErrorOf(MakeClient(options).GetVersion(VersionRef{"p", 1, 1}));
+  const Error e = ErrorOf(MakeClient(options).GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_TRUE(e.retryable());
   EXPECT_EQ(e.code, "Transport.Read");
   EXPECT_EQ(observer_.Calls(), (std::vector<RecordingObserver::Call>{{"get_version", 0}}));
@@ -537,15 +537,15 @@ httplib::Server::Handler TrickleVersionBody(std::chrono::milliseconds gap) {
 }
 
 TEST_F(HttpCloudClientTest, TrickledAnswerIsCutAtTheTotalDeadlineAndItsConnectionNotReused) {
-  server_.Get("/v1/p/training-jobs/1/versions/1", TrickleVersionBody(50ms));  // ~9.5 s whole
-  Serve("/v1/p/training-jobs/1/versions/2", 200, kVersionBody);
+  server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(50ms));  // ~9.5 s whole
+  Serve("/v1/p/training-jobs/1/versions/2", 200, R"({"is_success": true, "job_id": 1, "version_id": 2, "status": 8})");
   HttpCloudClientOptions options;
   options.read_timeout = 1s;
   options.total_timeout = 300ms;
   options.connections = 1;  // the next call gets the same pool slot
   HttpCloudClient& client = MakeClient(options);
   const auto start = std::chrono::steady_clock::now();
-  const Error e = ErrorOf(client.GetVersion(VersionRef{"p", 1, 1}));
+  const Error e = ErrorOf(client.GetVersion(VersionRef{"p", 10, 11}));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(e.code, "Transport.Timeout");
   EXPECT_TRUE(e.retryable());
@@ -568,21 +568,21 @@ TEST_F(HttpCloudClientTest, TrickledAnswerIsCutAtTheTotalDeadlineAndItsConnectio
 }
 
 TEST_F(HttpCloudClientTest, SlowAnswerThatEndsWithinTheTotalDeadlineIsAccepted) {
-  server_.Get("/v1/p/training-jobs/1/versions/1", TrickleVersionBody(1ms));  // ~0.2 s whole
+  server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(1ms));  // ~0.2 s whole
   HttpCloudClientOptions options;
   options.total_timeout = 20s;
-  auto result = MakeClient(options).GetVersion(VersionRef{"p", 1, 1});
+  auto result = MakeClient(options).GetVersion(VersionRef{"p", 10, 11});
   ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
   EXPECT_EQ(result->version_id, 11);
 }
 
 TEST_F(HttpCloudClientTest, TotalTimeoutTooLargeForTheClockMeansNoDeadline) {
-  Serve("/v1/p/training-jobs/1/versions/1", 200, kVersionBody);
+  Serve("/v1/p/training-jobs/10/versions/11", 200, kVersionBody);
   HttpCloudClientOptions options;
   options.total_timeout = std::chrono::milliseconds::max();
   HttpCloudClient& client = MakeClient(options);
   for (int i = 0; i < 3; ++i) {
-    auto result = client.GetVersion(VersionRef{"p", 1, 1});
+    auto result = client.GetVersion(VersionRef{"p", 10, 11});
     ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
   }
 }
@@ -621,7 +621,7 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
   options.read_timeout = 1s;
   options.total_timeout = 300ms;
   const auto start = std::chrono::steady_clock::now();
-  const Error e = ErrorOf(MakeClient(options).GetVersion(VersionRef{"p", 1, 1}));
+  const Error e = ErrorOf(MakeClient(options).GetVersion(VersionRef{"p", 10, 11}));
   const auto elapsed = std::chrono::steady_clock::now() - start;
   done = true;
   ::shutdown(listener, SHUT_RDWR);  // wakes accept() had the client never connected
@@ -637,7 +637,7 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
 }
 
 TEST_F(HttpCloudClientTest, TruncatedTransferIsRetryable) {
-  server_.Get("/v1/p/training-jobs/1/versions/1",
+  server_.Get("/v1/p/training-jobs/10/versions/11",
               [](const httplib::Request&, httplib::Response& res) {
                 // Promises 1000 bytes, sends 12, then drops the connection.
                 res.set_content_provider(1000, "application/json",
@@ -646,17 +646,17 @@ TEST_F(HttpCloudClientTest, TruncatedTransferIsRetryable) {
                                            return false;
                                          });
               });
-  const Error e = ErrorOf(MakeClient().GetVersion(VersionRef{"p", 1, 1}));
+  const Error e = ErrorOf(MakeClient().GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_TRUE(e.retryable()) << e.ToString();
 }
 
 TEST_F(HttpCloudClientTest, MalformedBodiesOn2xxAreRetryableWithAnExcerpt) {
-  Serve("/v1/p/training-jobs/1/versions/1", 200, R"({"is_success": true, "job_id": 1, "vers)");
+  Serve("/v1/p/training-jobs/10/versions/11", 200, R"({"is_success": true, "job_id": 1, "vers)");
   Serve("/v1/p/training-jobs/1/versions/2", 200, R"({"is_success": true, "job_id": "one"})");
   Serve("/v1/p/training-jobs/1/versions/3", 200, "");
   Serve("/v1/p/training-jobs/1/versions/4", 200, std::string(5000, '\x01'));
   HttpCloudClient& client = MakeClient();
-  const Error truncated = ErrorOf(client.GetVersion(VersionRef{"p", 1, 1}));
+  const Error truncated = ErrorOf(client.GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_TRUE(truncated.retryable());
   EXPECT_EQ(truncated.code, "MalformedResponse");
   EXPECT_THAT(truncated.message, HasSubstr("not valid JSON"));
@@ -698,8 +698,8 @@ TEST_F(HttpCloudClientTest, OversizedResponsesAreDiscardedAndRetryable) {
   EXPECT_EQ(observer_.Calls(),
             (std::vector<RecordingObserver::Call>{{"list", 200}, {"list_versions", 200}}));
   // The client is still usable afterwards.
-  Serve("/v1/p/training-jobs/1/versions/1", 200, kVersionBody);
-  EXPECT_TRUE(client.GetVersion(VersionRef{"p", 1, 1}).ok());
+  Serve("/v1/p/training-jobs/10/versions/11", 200, kVersionBody);
+  EXPECT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());
 }
 
 // ---- throttle, pool, keep-alive, shutdown ----
@@ -716,10 +716,10 @@ TEST_F(HttpCloudClientTest, ThrottleRefusalSendsNothing) {
 }
 
 TEST_F(HttpCloudClientTest, SequentialRequestsReuseOneKeptAliveConnection) {
-  Serve("/v1/p/training-jobs/1/versions/1", 200, kVersionBody);
+  Serve("/v1/p/training-jobs/10/versions/11", 200, kVersionBody);
   HttpCloudClient& client = MakeClient();
   for (int i = 0; i < 4; ++i) {
-    auto result = client.GetVersion(VersionRef{"p", 1, 1});
+    auto result = client.GetVersion(VersionRef{"p", 10, 11});
     ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
   }
   const auto seen = SeenRequests();
@@ -728,7 +728,7 @@ TEST_F(HttpCloudClientTest, SequentialRequestsReuseOneKeptAliveConnection) {
 }
 
 TEST_F(HttpCloudClientTest, PoolBoundsConcurrentConnections) {
-  Serve("/v1/p/training-jobs/1/versions/1", 200, kVersionBody);
+  Serve("/v1/p/training-jobs/10/versions/11", 200, kVersionBody);
   HttpCloudClientOptions options;
   options.connections = 2;
   HttpCloudClient& client = MakeClient(options);
@@ -737,7 +737,7 @@ TEST_F(HttpCloudClientTest, PoolBoundsConcurrentConnections) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 4; ++i) {
-        if (!client.GetVersion(VersionRef{"p", 1, 1}).ok()) ++failures;
+        if (!client.GetVersion(VersionRef{"p", 10, 11}).ok()) ++failures;
       }
     });
   }
@@ -752,7 +752,7 @@ TEST_F(HttpCloudClientTest, PoolBoundsConcurrentConnections) {
 }
 
 TEST_F(HttpCloudClientTest, StopAbortsABlockedRequestAndLaterCallsFailFast) {
-  server_.Get("/v1/p/training-jobs/1/versions/1",
+  server_.Get("/v1/p/training-jobs/10/versions/11",
               [this](const httplib::Request&, httplib::Response& res) {
                 gate_.Enter();
                 res.set_content(kVersionBody, "application/json");
@@ -760,7 +760,7 @@ TEST_F(HttpCloudClientTest, StopAbortsABlockedRequestAndLaterCallsFailFast) {
   HttpCloudClient& client = MakeClient();  // default 30 s read timeout
   std::optional<Error> blocked_error;
   std::thread requester([&] {
-    auto result = client.GetVersion(VersionRef{"p", 1, 1});
+    auto result = client.GetVersion(VersionRef{"p", 10, 11});
     if (!result.ok()) blocked_error = result.error();
   });
   gate_.WaitEntered(1);
@@ -773,7 +773,7 @@ TEST_F(HttpCloudClientTest, StopAbortsABlockedRequestAndLaterCallsFailFast) {
   EXPECT_EQ(blocked_error->code, "Shutdown");
   EXPECT_TRUE(blocked_error->retryable());
 
-  const Error later = ErrorOf(client.GetVersion(VersionRef{"p", 1, 1}));
+  const Error later = ErrorOf(client.GetVersion(VersionRef{"p", 10, 11}));
   EXPECT_EQ(later.code, "Shutdown");
   EXPECT_EQ(SeenRequests().size(), 1u);  // only the aborted one reached the server
   EXPECT_EQ(throttle_.acquired.load(), 1);

@@ -7,9 +7,14 @@
 #include <set>
 
 #include "api/duration.h"
+#include "controller/sanitize.h"
 
 namespace mactl {
 namespace {
+
+// Arguments are echoed into errors quoted, bounded and printable: a pasted value may carry
+// newlines or terminal escapes.
+std::string Quoted(std::string_view text) { return "\"" + SanitizeForLog(text, 128) + "\""; }
 
 Error FlagError(const std::string& text) {
   return MakeError(ErrorClass::kTerminal, "InvalidFlag", text);
@@ -20,7 +25,7 @@ Status ParseInt(const std::string& flag, const std::string& value, int min, int 
   const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
   if (ec != std::errc() || end != value.data() + value.size() || parsed < min || parsed > max) {
     return FlagError(flag + ": want an integer from " + std::to_string(min) + " to " +
-                     std::to_string(max) + ", got \"" + value + "\"");
+                     std::to_string(max) + ", got " + Quoted(value));
   }
   out = parsed;
   return OkStatus();
@@ -36,7 +41,7 @@ Status ParsePositiveDouble(const std::string& flag, const std::string& value, do
     out = parsed;
     return OkStatus();
   } catch (const std::exception&) {
-    return FlagError(flag + ": want a number > 0, got \"" + value + "\"");
+    return FlagError(flag + ": want a number > 0, got " + Quoted(value));
   }
 }
 
@@ -44,7 +49,7 @@ Status ParsePositiveDuration(const std::string& flag, const std::string& value, 
   Result<std::chrono::nanoseconds> parsed = ParseDuration(value);
   if (!parsed) return FlagError(flag + ": " + parsed.error().message);
   if (parsed->count() <= 0)
-    return FlagError(flag + ": must be greater than 0, got \"" + value + "\"");
+    return FlagError(flag + ": must be greater than 0, got " + Quoted(value));
   out = *parsed;
   return OkStatus();
 }
@@ -112,7 +117,7 @@ std::map<std::string, FlagSpec> Specs() {
        {kAll, true,
         [](Flags& f, const std::string& v) -> Status {
           if (v != "text" && v != "json") {
-            return FlagError("--log-format: want text or json, got \"" + v + "\"");
+            return FlagError("--log-format: want text or json, got " + Quoted(v));
           }
           f.log_format = v;
           return OkStatus();
@@ -129,7 +134,7 @@ std::map<std::string, FlagSpec> Specs() {
        {kGetOnly, true,
         [](Flags& f, const std::string& v) -> Status {
           if (v != "table" && v != "json") {
-            return FlagError("--output: want table or json, got \"" + v + "\"");
+            return FlagError("--output: want table or json, got " + Quoted(v));
           }
           f.output = v;
           return OkStatus();
@@ -154,7 +159,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
     return flags;
   }
   if (!kAll.count(command)) {
-    return FlagError("unknown command \"" + command + "\" (want run, plan, validate or get)");
+    return FlagError("unknown command " + Quoted(command) + " (want run, plan, validate or get)");
   }
   flags.command = command;
   const std::map<std::string, FlagSpec> specs = Specs();
@@ -171,7 +176,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
     }
     const auto spec = specs.find(name);
     if (spec == specs.end()) {
-      return FlagError("unknown flag \"" + name + "\" for " + command + "; see --help");
+      return FlagError("unknown flag " + Quoted(name) + " for " + command + "; see --help");
     }
     if (!spec->second.commands.count(command)) {
       return FlagError("flag " + name + " does not apply to " + command);

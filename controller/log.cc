@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "controller/sanitize.h"
+
 namespace mactl::log {
 namespace {
 
@@ -92,7 +94,7 @@ Result<spdlog::level::level_enum> ParseLevel(std::string_view name) {
     if (n == name) return level;
   }
   return MakeError(ErrorClass::kTerminal, "InvalidLogLevel",
-                   "unknown log level \"" + std::string(name) +
+                   "unknown log level \"" + SanitizeForLog(name, 128) +
                        "\" (use trace, debug, info, warn, error, critical or off)");
 }
 

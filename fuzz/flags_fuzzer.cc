@@ -7,7 +7,8 @@
 // Properties checked:
 // - nothing escapes: no exception, no sanitizer report;
 // - a rejected command line is an Error with code InvalidFlag and a non-empty message
-//   whose length is bounded by what it echoes (at most twice the input plus a fixed text);
+//   whose length is bounded by what it echoes (at most twice the input plus a fixed text)
+//   and which has no control bytes (echoed arguments are escaped);
 // - an accepted one satisfies the documented invariants: a known command; --manifests for
 //   run/plan/validate, --endpoint for run/plan, --server for get; qps in (0, 1e6]; burst in
 //   [1, 100000]; workers in [1, 256]; every duration > 0; backoff-max >= backoff-base;
@@ -153,6 +154,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(e.code == "InvalidFlag", e.code);
     FUZZ_CHECK(!e.message.empty(), input);
     FUZZ_CHECK(e.message.size() <= 2 * size + 256, e.message);
+    // Echoed arguments are escaped: the message is one printable line.
+    for (const char c : e.message) {
+      const auto byte = static_cast<unsigned char>(c);
+      FUZZ_CHECK(byte >= 0x20 && byte != 0x7f, e.message);
+    }
     return 0;
   }
   CheckAccepted(*parsed, "");

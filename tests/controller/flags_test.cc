@@ -64,6 +64,26 @@ TEST(Flags, BadInputIsAOneLineError) {
   }
 }
 
+TEST(Flags, EchoedArgumentsAreEscapedAndBounded) {
+  const std::string hostile = "x\n\x1b[31mred\x07" + std::string(10000, 'a');
+  const std::vector<std::vector<std::string>> bad = {
+      {hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--workers", hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--log-format", hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--poll", hostile},
+  };
+  for (const auto& args : bad) {
+    Result<Flags> f = Parse(args);
+    ASSERT_FALSE(f.ok());
+    const std::string& message = f.error().message;
+    EXPECT_LT(message.size(), 512u) << message.substr(0, 600);
+    for (const char c : message) {
+      EXPECT_GE(static_cast<unsigned char>(c), 0x20) << message.substr(0, 600);
+    }
+  }
+}
+
 TEST(Flags, EnvironmentLogLevelIsTheDefault) {
   Result<Flags> f = ParseFlags({"x", "validate", "--manifests", "/m"}, "debug");
   ASSERT_TRUE(f.ok());

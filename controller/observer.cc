@@ -1,5 +1,6 @@
 #include "controller/observer.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace mactl {
@@ -36,7 +37,7 @@ Result<Observation> Observer::Detail(const VersionRef& ref) {
   }
   Result<VersionDetail> detail = client_.GetVersion(ref);
   if (!detail) return detail.error();
-  return Observation{detail->status, started, "detail"};
+  return Observation{detail->status, started, "detail", std::nullopt};
 }
 
 Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id,
@@ -48,12 +49,19 @@ Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id,
   // The API caps page at 65535; a project that large would be listed in full anyway.
   for (int page = 1; page <= 65535; ++page) {
     Result<JobListPage> result = client_.ListJobs(project_id, page, kMaxPerPage);
+    if (!result) {
+      std::lock_guard lock(mu_);
+      ++counters_.list_pages;
+      return result.error();
+    }
+    fresh.total_jobs = result->job_total_count;
     {
       std::lock_guard lock(mu_);
       ++counters_.list_pages;
+      ProjectCache& live = projects_[project_id];  // progress, for deferred callers
+      live.refresh_pages_done = static_cast<std::size_t>(page);
+      live.refresh_pages_total = PagesEstimate(fresh);
     }
-    if (!result) return result.error();
-    fresh.total_jobs = result->job_total_count;
     for (const JobSummary& job : result->jobs) {
       fresh.jobs[job.job_id] = JobRow{job.version_id, job.status};
     }
@@ -66,17 +74,31 @@ Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id,
   return fresh;
 }
 
+Duration Observer::DeferFor(const ProjectCache& cache, SteadyTime now) const {
+  // Before the first page: as long as the last refresh took (0 if none), so small projects
+  // come back at once and large ones do not spin.
+  Duration remaining = cache.last_refresh_took;
+  if (cache.refresh_pages_done > 0) {
+    const Duration elapsed = now - cache.refresh_started;
+    const std::size_t left = cache.refresh_pages_total > cache.refresh_pages_done
+                                 ? cache.refresh_pages_total - cache.refresh_pages_done
+                                 : 0;
+    remaining = elapsed / static_cast<Duration::rep>(cache.refresh_pages_done) *
+                static_cast<Duration::rep>(left);
+  }
+  return std::clamp<Duration>(remaining, std::chrono::milliseconds(100), std::chrono::seconds(5));
+}
+
 Result<Observation> Observer::Observe(const ObserveRequest& request) {
   const VersionRef& ref = request.ref;
   std::unique_lock lock(mu_);
-  std::optional<std::uint64_t> waited_for;  // generation of a refresh this call waited on
   while (true) {
     ProjectCache& cache = projects_[ref.project_id];
     if (cache.has_snapshot && cache.taken_at >= request.not_before) {
       const auto job = cache.jobs.find(ref.job_id);
       if (job != cache.jobs.end() && job->second.latest_version == ref.version_id) {
         ++counters_.cache_hits;
-        return Observation{job->second.status, cache.taken_at, "list"};
+        return Observation{job->second.status, cache.taken_at, "list", std::nullopt};
       }
       break;  // not the latest version (or a job the list did not show): ask exactly
     }
@@ -84,31 +106,37 @@ Result<Observation> Observer::Observe(const ObserveRequest& request) {
     const auto managed = managed_counts_.find(ref.project_id);
     const std::size_t managed_here = managed == managed_counts_.end() ? 0 : managed->second;
     if (managed_here <= PagesEstimate(cache)) break;
-    if (waited_for && cache.generation > *waited_for && cache.last_refresh_error) {
-      return *cache.last_refresh_error;  // the refresh we waited for failed: share its error
-    }
+    const SteadyTime now = clock_.Now();
     if (cache.refreshing) {
-      waited_for = cache.generation;
+      if (request.may_defer) {
+        ++counters_.deferrals;
+        return Observation{0, SteadyTime{}, "", DeferFor(cache, now)};
+      }
       refreshed_.wait(lock, [&] { return !projects_[ref.project_id].refreshing; });
       continue;  // its snapshot may be fresh enough for us
     }
+    if (cache.last_refresh_error && now < cache.last_refresh_failed_at + kFailedRefreshShared) {
+      return *cache.last_refresh_error;  // a refresh just failed: share it, do not list again
+    }
     cache.refreshing = true;
-    const SteadyTime started = clock_.Now();
+    cache.refresh_started = now;
+    cache.refresh_pages_done = 0;
+    cache.refresh_pages_total = 0;
     ++counters_.list_refreshes;
     lock.unlock();
-    Result<ProjectCache> listed = ListAll(ref.project_id, started);
+    Result<ProjectCache> listed = ListAll(ref.project_id, now);
     lock.lock();
     ProjectCache& after = projects_[ref.project_id];
-    after.refreshing = false;
-    ++after.generation;
     if (listed) {
-      const std::uint64_t generation = after.generation;
       after = std::move(listed).value();
-      after.generation = generation;
-      after.last_refresh_error.reset();
+      after.last_refresh_took = clock_.Now() - now;
     } else {
       after.last_refresh_error = listed.error();
+      after.last_refresh_failed_at = clock_.Now();
     }
+    after.refreshing = false;
+    after.refresh_pages_done = 0;
+    after.refresh_pages_total = 0;
     refreshed_.notify_all();
     if (!listed) return listed.error();
   }

@@ -196,9 +196,14 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   ++state.attempts;
   const std::string object = managed->object_names.empty() ? "" : managed->object_names.front();
 
-  // Observe.
-  Result<Observation> observed =
-      observer_.Observe({managed->ref, state.observe_not_before, state.observe_allow_batch});
+  // Observe. A worker never waits for another worker's list refresh: the object comes
+  // back when the refresh should be done, and the worker is free for edits meanwhile.
+  Result<Observation> observed = observer_.Observe(
+      {managed->ref, state.observe_not_before, state.observe_allow_batch, /*may_defer=*/true});
+  if (observed && observed->retry_in) {
+    return ReconcileResult{false, *observed->retry_in, Priority::kLow,
+                           ReconcileOutcome::kRequeueAfter};
+  }
   state.attempted = true;
   ReconcileResult result;
   if (!observed) {

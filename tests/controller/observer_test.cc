@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "fakes/fake_clock.h"
 #include "fakes/fake_cloud_client.h"
 
@@ -93,7 +97,129 @@ TEST_F(ObserverTest, ListErrorsComeBackAsValues) {
   Result<Observation> o = observer_.Observe({Ref(1, 1), clock_.Now(), true});
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.error().http_status, 503);
+  clock_.Advance(Observer::kFailedRefreshShared);
   EXPECT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+}
+
+TEST_F(ObserverTest, AFailedRefreshIsSharedForASecondThenListedAgain) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  client_.FailNext("list", MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503));
+  ASSERT_FALSE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  // Other objects within the interval get the same error without a call of their own.
+  const Result<Observation> shared = observer_.Observe({Ref(2, 1), clock_.Now(), true});
+  ASSERT_FALSE(shared.ok());
+  EXPECT_EQ(shared.error().http_status, 503);
+  clock_.Advance(Observer::kFailedRefreshShared - std::chrono::milliseconds(1));
+  EXPECT_FALSE(observer_.Observe({Ref(3, 1), clock_.Now(), true}).ok());
+  EXPECT_EQ(client_.Calls("list"), 1);
+  clock_.Advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(observer_.Observe({Ref(3, 1), clock_.Now(), true}).ok());
+  EXPECT_EQ(client_.Calls("list"), 2);
+}
+
+TEST_F(ObserverTest, CallersThatMayDeferAreNotHeldByAnotherCallersRefresh) {
+  Seed(2500);  // three pages
+  observer_.SetManagedCounts({{"p", 2500}});
+  std::mutex mu;
+  std::condition_variable changed;
+  int page_started = 0;
+  bool release = false;
+  client_.BeforeList([&](int page) {
+    std::unique_lock lock(mu);
+    page_started = page;
+    changed.notify_all();
+    // Page 2 is held until the test has looked; page 1 costs 300 ms of fake time.
+    if (page == 1) clock_.Advance(std::chrono::milliseconds(300));
+    if (page == 2) changed.wait(lock, [&] { return release; });
+  });
+  const SteadyTime due = clock_.Now();
+  std::thread refresher([&] { EXPECT_TRUE(observer_.Observe({Ref(1, 1), due, true}).ok()); });
+  {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return page_started == 2; });
+  }
+  // One page done in 300 ms, two left: come back in about 600 ms, and no call was made.
+  const Result<Observation> deferred = observer_.Observe({Ref(2, 1), due, true, true});
+  ASSERT_TRUE(deferred.ok());
+  ASSERT_TRUE(deferred->retry_in.has_value());
+  EXPECT_EQ(*deferred->retry_in, std::chrono::milliseconds(600));
+  EXPECT_TRUE(deferred->source.empty());
+  EXPECT_EQ(client_.Calls("get_version"), 0);
+  EXPECT_EQ(observer_.counters().deferrals, 1u);
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  refresher.join();
+  // Back after the refresh: answered from it.
+  const Result<Observation> later = observer_.Observe({Ref(2, 1), due, true, true});
+  ASSERT_TRUE(later.ok());
+  EXPECT_FALSE(later->retry_in.has_value());
+  EXPECT_EQ(later->source, "list");
+  EXPECT_EQ(client_.Calls("list"), 3);
+}
+
+TEST_F(ObserverTest, DeferralBeforeTheFirstPageLastsAsLongAsTheLastRefreshWithinBounds) {
+  Seed(2500);
+  observer_.SetManagedCounts({{"p", 2500}});
+  std::mutex mu;
+  std::condition_variable changed;
+  bool listing = false;
+  bool release = false;
+  bool slow = false;
+  client_.BeforeList([&](int page) {
+    std::unique_lock lock(mu);
+    if (page != 1) {
+      if (slow) clock_.Advance(std::chrono::seconds(1));
+      return;
+    }
+    listing = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+  });
+  // First refresh: nothing known yet, so the floor of 100 ms. It takes 2 s of fake time
+  // (page 2 and 3 advance the clock), which the next refresh's deferrals start from.
+  std::thread refresher([&] {
+    EXPECT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  });
+  {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return listing; });
+  }
+  const Result<Observation> first = observer_.Observe({Ref(2, 1), clock_.Now(), true, true});
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->retry_in, std::chrono::milliseconds(100));
+  {
+    std::lock_guard lock(mu);
+    release = true;
+    slow = true;
+  }
+  changed.notify_all();
+  refresher.join();
+
+  {
+    std::lock_guard lock(mu);
+    listing = false;
+    release = false;
+    slow = false;
+  }
+  const SteadyTime after_first = clock_.Now();
+  std::thread second([&] { EXPECT_TRUE(observer_.Observe({Ref(1, 1), after_first, true}).ok()); });
+  {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return listing; });
+  }
+  const Result<Observation> deferred = observer_.Observe({Ref(2, 1), after_first, true, true});
+  ASSERT_TRUE(deferred.ok());
+  EXPECT_EQ(deferred->retry_in, std::chrono::seconds(2));
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  second.join();
 }
 
 TEST_F(ObserverTest, UnknownJobFallsBackToDetailWhichReportsNotFound) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 #include "api/job_status.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_cloud_client.h"
@@ -214,6 +218,67 @@ TEST_F(ReconcilerTest, ResyncJitterStaysWithinTenPercent) {
   random_.Set({1.0});
   Reconciler high = Make();
   EXPECT_EQ(high.Reconcile(kKey).requeue_after, std::chrono::seconds(330));
+}
+
+TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn) {
+  std::vector<TrainingJobVersion> objects;
+  for (std::int64_t job = 1; job <= 3; ++job) {
+    TrainingJobVersion o;
+    o.name = "job-" + std::to_string(job);
+    o.job_id = job;
+    o.version_id = 1;
+    o.desired_state = DesiredState::kStopped;
+    objects.push_back(o);
+    client_.SetStatus(VersionRef{"p", job, 1}, kRunning);
+  }
+  snapshot_ =
+      std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+  observer_.SetManagedCounts({{"p", 3}});
+  const std::string first = VersionRef{"p", 1, 1}.Key();
+  const std::string second = VersionRef{"p", 2, 1}.Key();
+  const std::string edited = VersionRef{"p", 3, 1}.Key();
+  Reconciler r = Make();
+
+  std::mutex mu;
+  std::condition_variable changed;
+  bool listing = false;
+  bool release = false;
+  client_.BeforeList([&](int) {
+    std::unique_lock lock(mu);
+    listing = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+  });
+  std::thread worker([&] { r.Reconcile(first); });  // starts the list refresh, held
+  {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return listing; });
+  }
+
+  // Another object the refresh will answer: requeued, not held, state untouched.
+  const ReconcileResult deferred = r.Reconcile(second);
+  EXPECT_FALSE(deferred.forget);
+  EXPECT_EQ(deferred.requeue_after, milliseconds(100));  // no refresh before: the floor
+  EXPECT_EQ(deferred.priority, Priority::kLow);
+  EXPECT_EQ(deferred.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_FALSE(r.State(second).has_value() && r.State(second)->attempted);
+
+  // An edit meanwhile is observed exactly and stopped while the list is still held.
+  r.MarkDesiredChanged({edited}, false);
+  r.Reconcile(edited);
+  EXPECT_EQ(client_.Stops(), (std::vector<VersionRef>{VersionRef{"p", 3, 1}}));
+
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  worker.join();
+  // Back after the refresh, the deferred object is answered by it and stopped once.
+  r.Reconcile(second);
+  EXPECT_EQ(r.State(second)->observed_source, "list");
+  EXPECT_EQ(client_.Calls("stop"), 3);
+  EXPECT_EQ(client_.Calls("get_version"), 1);
 }
 
 TEST_F(ReconcilerTest, ResyncsSpreadOverAPeriodShareOneListRefresh) {

@@ -37,6 +37,13 @@ class FakeCloudClient final : public CloudClient {
     before_stop_ = std::move(hook);
   }
 
+  // Runs before each list page is handled, outside the fake's lock (e.g. to hold the
+  // page until a test releases it).
+  void BeforeList(std::function<void(int page)> hook) {
+    std::lock_guard lock(mu_);
+    before_list_ = std::move(hook);
+  }
+
   int Calls(const std::string& operation) const {
     std::lock_guard lock(mu_);
     const auto it = calls_.find(operation);
@@ -48,6 +55,12 @@ class FakeCloudClient final : public CloudClient {
   }
 
   Result<JobListPage> ListJobs(const std::string& project_id, int page, int per_page) override {
+    std::function<void(int)> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = before_list_;
+    }
+    if (hook) hook(page);
     std::lock_guard lock(mu_);
     ++calls_["list"];
     if (auto e = Scripted("list")) return *e;
@@ -133,6 +146,7 @@ class FakeCloudClient final : public CloudClient {
   std::map<std::string, std::deque<Error>> scripted_errors_;  // guarded by mu_
   std::vector<VersionRef> stops_;                             // guarded by mu_
   std::function<void(const VersionRef&)> before_stop_;        // guarded by mu_
+  std::function<void(int)> before_list_;                      // guarded by mu_
 };
 
 }  // namespace mactl::testing

@@ -86,7 +86,9 @@ TEST(Daemon, DryRunReportsWhatItWouldStopAndStopsNothing) {
   const json bert = controller.Object("bert-finetune-v10");
   EXPECT_NE(bert["conditions"][0]["message"].get<std::string>().find("would stop"),
             std::string::npos);
-  EXPECT_EQ(controller.Phase("yolo-eval-v1"), "Converged");  // completed: nothing to do anyway
+  // Completed: nothing to do anyway.
+  EXPECT_TRUE(WaitFor([&] { return controller.Phase("yolo-eval-v1") == "Converged"; }))
+      << controller.Phase("yolo-eval-v1");
 
   // Several resyncs later still nothing was sent, and the versions run on.
   std::this_thread::sleep_for(std::chrono::seconds(3));

@@ -20,9 +20,13 @@ void RequestLog::Finish(std::uint64_t seq, int status, std::optional<std::string
   r.fault = std::move(fault);
 }
 
-std::vector<RequestRecord> RequestLog::Snapshot() const {
+std::vector<RequestRecord> RequestLog::Snapshot(std::uint64_t after) const {
   std::lock_guard lock(mu_);
-  return {records_.begin(), records_.end()};
+  if (records_.empty() || after < records_.front().seq) return {records_.begin(), records_.end()};
+  // seqs are consecutive, so the first record wanted is at a known offset.
+  const std::uint64_t skip = after - records_.front().seq + 1;
+  if (skip >= records_.size()) return {};
+  return {records_.begin() + static_cast<std::ptrdiff_t>(skip), records_.end()};
 }
 
 void RequestLog::Clear() {

@@ -40,7 +40,8 @@ class RequestLog {
   std::uint64_t Begin(RequestRecord record);
   // Fills in the outcome of request seq (ignored when it was already evicted).
   void Finish(std::uint64_t seq, int status, std::optional<std::string> fault);
-  std::vector<RequestRecord> Snapshot() const;
+  // The records kept, oldest first; only those with seq > after when after is given.
+  std::vector<RequestRecord> Snapshot(std::uint64_t after = 0) const;
   void Clear();
 
  private:

@@ -543,8 +543,17 @@ void SimServer::HandleControl(const httplib::Request& req, httplib::Response& re
   const std::string_view what = p.size() > 1 ? p[1] : std::string_view();
   if (what == "requests" && p.size() == 2) {
     if (req.method == "GET") {
+      // ?since=SEQ: only what arrived after SEQ, so pollers need not fetch the whole log.
+      std::uint64_t since = 0;
+      if (req.has_param("since")) {
+        const std::string text = req.get_param_value("since");
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), since);
+        if (ec != std::errc() || end != text.data() + text.size()) {
+          return SendJson(res, 400, {{"error", "since must be a request seq (a whole number)"}});
+        }
+      }
       json out = json::array();
-      for (const RequestRecord& r : log_.Snapshot()) out.push_back(RequestRecordToJson(r));
+      for (const RequestRecord& r : log_.Snapshot(since)) out.push_back(RequestRecordToJson(r));
       return SendJson(res, 200, out);
     }
     if (req.method == "DELETE") {

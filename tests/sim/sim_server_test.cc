@@ -520,8 +520,18 @@ TEST_F(SimServerTest, RequestLogRecordsEveryApiRequestInOrder) {
   EXPECT_EQ(log[3]["has_auth_token"], false);
   EXPECT_EQ(log[4]["operation"], "other");
   EXPECT_EQ(log[4]["status"], 404);
+  const json since = Body(Get("/_sim/requests?since=3"));
+  ASSERT_EQ(since.size(), 2u);
+  EXPECT_EQ(since[0]["seq"], 4);
+  EXPECT_EQ(Body(Get("/_sim/requests?since=5")).size(), 0u);
+  EXPECT_EQ(Body(Get("/_sim/requests?since=0")).size(), 5u);
+  EXPECT_EQ(Get("/_sim/requests?since=-1")->status, 400);
+  EXPECT_EQ(Get("/_sim/requests?since=x")->status, 400);
   ASSERT_EQ(client_->Delete("/_sim/requests")->status, 200);
   EXPECT_EQ(Body(Get("/_sim/requests")).size(), 0u);
+  // Cleared, seqs go on: a poller's since stays meaningful.
+  Get("/nothing-here");
+  EXPECT_EQ(Body(Get("/_sim/requests?since=5"))[0]["seq"], 6);
 }
 
 TEST_F(SimServerTest, SimVersionsListsEveryVersionWithStopBookkeeping) {

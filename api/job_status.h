@@ -37,13 +37,14 @@ enum class JobStatus : int {
 inline constexpr int kMaxKnownJobStatus = 22;
 
 enum class StatusClass {
-  kUnknown,    // 0, or a code outside 0–22: never acted on, polled until it is known
-  kActive,     // non-terminal and not being killed: a stop applies
-  kKilling,    // 9: a stop is already under way; poll, never stop again
-  kTerminal,   // finished one way or another: nothing to do
+  kUnknown,   // 0, or a code outside 0–22: never acted on, polled until it is known
+  kActive,    // non-terminal and not being killed: a stop applies
+  kKilling,   // 9: a stop is already under way; poll, never stop again
+  kTerminal,  // finished one way or another: nothing to do
 };
 
-// The documented name ("JOBSTAT_RUNNING", "MOUNT_FAILED"), or "UNRECOGNISED" for codes outside 0–22.
+// The documented name ("JOBSTAT_RUNNING", "MOUNT_FAILED"), or "UNRECOGNISED" for codes outside
+// 0–22.
 std::string_view JobStatusName(int code);
 StatusClass ClassifyJobStatus(int code);
 std::string_view StatusClassName(StatusClass c);

@@ -62,9 +62,12 @@ struct VersionListPage {
 // wrong shape). The HTTP status is classified by the client, not here.
 template <typename T>
 struct Decoded {
-  std::optional<T> value;               // set when is_success was true and the shape is right
-  std::optional<ApiErrorBody> api_error;  // set when is_success was false (or missing on an error status)
-  std::string decode_error;             // non-empty when the body could not be read
+  // Set when is_success was true and the shape is right.
+  std::optional<T> value;
+  // Set when is_success was false (or missing on an error status).
+  std::optional<ApiErrorBody> api_error;
+  // Non-empty when the body could not be read.
+  std::string decode_error;
 };
 
 // Bodies longer than this are refused unparsed (decode_error), whatever the transport allowed.

@@ -41,7 +41,7 @@ struct TrainingJobVersion {
   std::int64_t job_id = 0;
   std::int64_t version_id = 0;
   DesiredState desired_state = DesiredState::kStopped;
-  bool paused = false;  // from the modelarts-controller.io/paused annotation
+  bool paused = false;    // from the modelarts-controller.io/paused annotation
   SourcePosition source;  // where the document starts
 
   // The version this object manages, with the default project filled in.

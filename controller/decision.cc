@@ -46,13 +46,13 @@ Decision DecideRunning(int status) {
       return Make(Action::kNone, Phase::kConverged, NextCheck::kResync, "Converged",
                   "version is " + Observed(status));
     case StatusClass::kKilling:
-      return Make(Action::kNone, Phase::kDrifted, NextCheck::kPoll, "Drifted",
-                  "desired Running but version is " + Observed(status) +
-                      "; the v1 API cannot restart it");
+      return Make(
+          Action::kNone, Phase::kDrifted, NextCheck::kPoll, "Drifted",
+          "desired Running but version is " + Observed(status) + "; the v1 API cannot restart it");
     case StatusClass::kTerminal:
-      return Make(Action::kNone, Phase::kDrifted, NextCheck::kResync, "Drifted",
-                  "desired Running but version is " + Observed(status) +
-                      "; the v1 API cannot restart it");
+      return Make(
+          Action::kNone, Phase::kDrifted, NextCheck::kResync, "Drifted",
+          "desired Running but version is " + Observed(status) + "; the v1 API cannot restart it");
     case StatusClass::kUnknown:
       break;
   }

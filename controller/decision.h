@@ -23,7 +23,7 @@ enum class Phase {
 };
 std::string_view PhaseName(Phase p);
 inline constexpr Phase kAllPhases[] = {Phase::kPending, Phase::kStopping, Phase::kConverged,
-                                       Phase::kDrifted,  Phase::kError,    Phase::kConflict,
+                                       Phase::kDrifted, Phase::kError,    Phase::kConflict,
                                        Phase::kPaused};
 
 enum class Action { kNone, kStop };

@@ -360,8 +360,7 @@ Result<VersionDetail> HttpCloudClient::GetVersion(const VersionRef& ref) {
     return MakeError(ErrorClass::kRetryable, "MalformedResponse",
                      std::string(op) + " answer is for job " + std::to_string(detail->job_id) +
                          " version " + std::to_string(detail->version_id) + ", not job " +
-                         std::to_string(ref.job_id) + " version " +
-                         std::to_string(ref.version_id),
+                         std::to_string(ref.job_id) + " version " + std::to_string(ref.version_id),
                      a.status);
   }
   return detail;

@@ -85,7 +85,7 @@ class Observer {
     std::unordered_map<std::int64_t, JobRow> jobs;
     std::int64_t total_jobs = 0;  // from the last list, for the cost estimate
     bool refreshing = false;
-    SteadyTime refresh_started;       // of the refresh in flight
+    SteadyTime refresh_started;  // of the refresh in flight
     std::size_t refresh_pages_done = 0;
     std::size_t refresh_pages_total = 0;  // 0 until its first page tells the job count
     Duration last_refresh_took{0};        // of the last successful refresh

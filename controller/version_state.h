@@ -39,7 +39,7 @@ struct VersionState {
   bool attempted = false;  // observed once, successfully or not (for /readyz)
   std::optional<int> observed_status;
   WallTime observed_at{};
-  std::string observed_source;  // "list" or "detail"
+  std::string observed_source;   // "list" or "detail"
   SteadyTime observed_steady{};  // when the status used last was taken, on the steady clock
 
   // Outcome of the last reconcile.

@@ -17,32 +17,35 @@ struct Row {
 
 // The whole 0–22 table, plus codes the API does not document.
 constexpr Row kTable[] = {
-    {0, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},        // UNKNOWN
-    {1, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},     // INIT
-    {2, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},     // IMAGE_CREATING
-    {3, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},    // IMAGE_FAILED
-    {4, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},     // SUBMIT_TRYING
-    {5, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},    // SUBMIT_FAILED
-    {6, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},    // DELETE_FAILED
-    {7, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},     // WAITING
-    {8, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},     // RUNNING
-    {9, Action::kNone, Phase::kStopping, NextCheck::kPoll, Phase::kDrifted},       // KILLING
-    {10, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // COMPLETED
-    {11, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // FAILED
-    {12, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // KILLED
-    {13, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // CANCELED
-    {14, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // LOST
-    {15, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // SCALING
-    {16, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // SUBMIT_MODEL_FAILED
-    {17, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // DEPLOY_SERVICE_FAILED
-    {18, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // CHECK_INIT
-    {19, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // CHECK_RUNNING
-    {20, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // CHECK_RUNNING_COMPLETED
-    {21, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // CHECK_FAILED
-    {22, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // MOUNT_FAILED
-    {23, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},       // undocumented
-    {-1, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},       // undocumented
-    {1000, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},     // undocumented
+    {0, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},       // UNKNOWN
+    {1, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // INIT
+    {2, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // IMAGE_CREATING
+    {3, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // IMAGE_FAILED
+    {4, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // SUBMIT_TRYING
+    {5, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // SUBMIT_FAILED
+    {6, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // DELETE_FAILED
+    {7, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // WAITING
+    {8, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // RUNNING
+    {9, Action::kNone, Phase::kStopping, NextCheck::kPoll, Phase::kDrifted},      // KILLING
+    {10, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // COMPLETED
+    {11, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // FAILED
+    {12, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // KILLED
+    {13, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // CANCELED
+    {14, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // LOST
+    {15, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},   // SCALING
+    {16, Action::kNone, Phase::kConverged, NextCheck::kResync,
+     Phase::kDrifted},  // SUBMIT_MODEL_FAILED
+    {17, Action::kNone, Phase::kConverged, NextCheck::kResync,
+     Phase::kDrifted},  // DEPLOY_SERVICE_FAILED
+    {18, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},  // CHECK_INIT
+    {19, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},  // CHECK_RUNNING
+    {20, Action::kNone, Phase::kConverged, NextCheck::kResync,
+     Phase::kDrifted},  // CHECK_RUNNING_COMPLETED
+    {21, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // CHECK_FAILED
+    {22, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // MOUNT_FAILED
+    {23, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},      // undocumented
+    {-1, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},      // undocumented
+    {1000, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},    // undocumented
 };
 
 TEST(DecisionTable, DesiredStoppedCoversEveryStatus) {

@@ -538,7 +538,8 @@ httplib::Server::Handler TrickleVersionBody(std::chrono::milliseconds gap) {
 
 TEST_F(HttpCloudClientTest, TrickledAnswerIsCutAtTheTotalDeadlineAndItsConnectionNotReused) {
   server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(50ms));  // ~9.5 s whole
-  Serve("/v1/p/training-jobs/1/versions/2", 200, R"({"is_success": true, "job_id": 1, "version_id": 2, "status": 8})");
+  Serve("/v1/p/training-jobs/1/versions/2", 200,
+        R"({"is_success": true, "job_id": 1, "version_id": 2, "status": 8})");
   HttpCloudClientOptions options;
   options.read_timeout = 1s;
   options.total_timeout = 300ms;

@@ -280,8 +280,7 @@ TEST_F(SimAuthTest, AcceptsCorrectSignaturesOnGetAndBodylessPost) {
   EXPECT_EQ(res->status, 200) << res->body;
   const std::string stop_path =
       std::string("/v1/") + kProject + "/training-jobs/10/versions/10/stop";
-  auto stop =
-      client_->Post(stop_path.c_str(), Signed("POST", stop_path, {}), "", "");
+  auto stop = client_->Post(stop_path.c_str(), Signed("POST", stop_path, {}), "", "");
   ASSERT_TRUE(stop);
   EXPECT_EQ(stop->status, 200) << stop->body;
   EXPECT_EQ(state_.GetVersion(kProject, 10, 10)->stop_calls, 1);

@@ -83,8 +83,10 @@ Duration Observer::DeferFor(const ProjectCache& cache, SteadyTime now) const {
     const std::size_t left = cache.refresh_pages_total > cache.refresh_pages_done
                                  ? cache.refresh_pages_total - cache.refresh_pages_done
                                  : 0;
+    // One page more than the pace predicts: coming back a little late costs nothing (the
+    // status is as fresh), coming back early costs another deferral.
     remaining = elapsed / static_cast<Duration::rep>(cache.refresh_pages_done) *
-                static_cast<Duration::rep>(left);
+                static_cast<Duration::rep>(left + 1);
   }
   return std::clamp<Duration>(remaining, std::chrono::milliseconds(100), std::chrono::seconds(5));
 }

@@ -46,7 +46,7 @@ struct Observation {
   SteadyTime observed_at;
   std::string_view source;  // "list" or "detail"; empty when deferred
   // Set only for a may_defer request answered by no status: come back after this long
-  // (the in-flight refresh's estimated remaining time, within [100 ms, 5 s]).
+  // (about when the in-flight refresh should be done, within [100 ms, 5 s]).
   std::optional<Duration> retry_in;
 };
 
@@ -97,9 +97,9 @@ class Observer {
   // Lists every page of a project (per_page 1000). Called without mu_ held.
   Result<ProjectCache> ListAll(const std::string& project_id, SteadyTime started);
   std::size_t PagesEstimate(const ProjectCache& cache) const;
-  // When a deferred caller should come back: the in-flight refresh's remaining pages at
-  // its pace so far, or before its first page as long as the last refresh took; within
-  // [100 ms, 5 s].
+  // When a deferred caller should come back: the in-flight refresh's remaining pages plus
+  // one at its pace so far, or before its first page as long as the last refresh took;
+  // within [100 ms, 5 s].
   Duration DeferFor(const ProjectCache& cache, SteadyTime now) const;
 
   CloudClient& client_;

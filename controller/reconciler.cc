@@ -47,6 +47,7 @@ void Reconciler::MarkDesiredChanged(const std::vector<std::string>& keys, bool a
     VersionState& state = states_[key];
     state.observe_not_before = now;
     state.observe_allow_batch = allow_batch;
+    state.queue_priority = Priority::kHigh;
   }
 }
 
@@ -101,6 +102,7 @@ void Reconciler::Publish(const std::string& key, const VersionState& state) {
   if (it != states_.end() && it->second.observe_not_before > state.observe_not_before) {
     merged.observe_not_before = it->second.observe_not_before;
     merged.observe_allow_batch = it->second.observe_allow_batch;
+    merged.queue_priority = it->second.queue_priority;
   }
   states_[key] = std::move(merged);
 }
@@ -145,6 +147,7 @@ ReconcileResult Reconciler::Schedule(const std::string& key, VersionState& state
   }
   state.next_attempt = ToWall(clock_, now + result.requeue_after);
   state.next_reason = std::string(NextName(next));
+  state.queue_priority = result.priority;
   return result;
 }
 
@@ -201,7 +204,7 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   Result<Observation> observed = observer_.Observe(
       {managed->ref, state.observe_not_before, state.observe_allow_batch, /*may_defer=*/true});
   if (observed && observed->retry_in) {
-    return ReconcileResult{false, *observed->retry_in, Priority::kLow,
+    return ReconcileResult{false, *observed->retry_in, state.queue_priority,
                            ReconcileOutcome::kRequeueAfter};
   }
   state.attempted = true;
@@ -274,6 +277,7 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
                    {"error", stop.error().ToString()}});
         result =
             ReconcileResult{false, Duration{0}, Priority::kNormal, ReconcileOutcome::kRequeueAfter};
+        state.queue_priority = Priority::kNormal;
         act_error = stop.error();
       } else {
         act_error = stop.error();

@@ -12,6 +12,7 @@
 #include "controller/clock.h"
 #include "controller/decision.h"
 #include "controller/desired_snapshot.h"
+#include "controller/work_queue.h"
 
 namespace mactl {
 
@@ -60,6 +61,10 @@ struct VersionState {
   // What the next observation must satisfy.
   SteadyTime observe_not_before{};
   bool observe_allow_batch = true;
+  // Why the object is next looked at, as a queue priority: an edit (high), a poll or retry
+  // (normal), a resync (low). A deferred observation keeps it, so deferring an edit or a
+  // poll never demotes it behind resyncs.
+  Priority queue_priority = Priority::kHigh;
 };
 
 }  // namespace mactl

@@ -46,6 +46,27 @@ class ReconcilerTest : public ::testing::Test {
         std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
   }
   void Remove() { snapshot_ = std::make_shared<const DesiredSnapshot>(); }
+  // Manages version 1 of jobs 1..count, all desired Stopped and at `status` in the API;
+  // returns their keys in job order.
+  std::vector<std::string> ManageJobs(std::int64_t count, int status) {
+    std::vector<TrainingJobVersion> objects;
+    std::vector<std::string> keys;
+    for (std::int64_t job = 1; job <= count; ++job) {
+      TrainingJobVersion o;
+      o.name = "job-" + std::to_string(job);
+      o.job_id = job;
+      o.version_id = 1;
+      o.desired_state = DesiredState::kStopped;
+      objects.push_back(o);
+      const VersionRef ref{"p", job, 1};
+      client_.SetStatus(ref, status);
+      keys.push_back(ref.Key());
+    }
+    snapshot_ =
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+    observer_.SetManagedCounts({{"p", static_cast<std::size_t>(count)}});
+    return keys;
+  }
   Reconciler Make(bool dry_run = false) {
     ReconcilerOptions options;
     options.resync = minutes(5);
@@ -221,22 +242,10 @@ TEST_F(ReconcilerTest, ResyncJitterStaysWithinTenPercent) {
 }
 
 TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn) {
-  std::vector<TrainingJobVersion> objects;
-  for (std::int64_t job = 1; job <= 3; ++job) {
-    TrainingJobVersion o;
-    o.name = "job-" + std::to_string(job);
-    o.job_id = job;
-    o.version_id = 1;
-    o.desired_state = DesiredState::kStopped;
-    objects.push_back(o);
-    client_.SetStatus(VersionRef{"p", job, 1}, kRunning);
-  }
-  snapshot_ =
-      std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
-  observer_.SetManagedCounts({{"p", 3}});
-  const std::string first = VersionRef{"p", 1, 1}.Key();
-  const std::string second = VersionRef{"p", 2, 1}.Key();
-  const std::string edited = VersionRef{"p", 3, 1}.Key();
+  const std::vector<std::string> keys = ManageJobs(3, kRunning);
+  const std::string& first = keys[0];
+  const std::string& second = keys[1];
+  const std::string& edited = keys[2];
   Reconciler r = Make();
 
   std::mutex mu;
@@ -255,11 +264,12 @@ TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn
     changed.wait(lock, [&] { return listing; });
   }
 
-  // Another object the refresh will answer: requeued, not held, state untouched.
+  // Another object the refresh will answer: requeued, not held, state untouched, and
+  // still ahead of resyncs (it is new).
   const ReconcileResult deferred = r.Reconcile(second);
   EXPECT_FALSE(deferred.forget);
   EXPECT_EQ(deferred.requeue_after, milliseconds(100));  // no refresh before: the floor
-  EXPECT_EQ(deferred.priority, Priority::kLow);
+  EXPECT_EQ(deferred.priority, Priority::kHigh);
   EXPECT_EQ(deferred.outcome, ReconcileOutcome::kRequeueAfter);
   EXPECT_FALSE(r.State(second).has_value() && r.State(second)->attempted);
 
@@ -281,24 +291,41 @@ TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn
   EXPECT_EQ(client_.Calls("get_version"), 1);
 }
 
+TEST_F(ReconcilerTest, ADeferredObservationKeepsThePriorityOfWhatItWasDueFor) {
+  const std::vector<std::string> keys = ManageJobs(3, kKilled);
+  Reconciler r = Make();
+  for (const std::string& key : keys) EXPECT_EQ(r.Reconcile(key).priority, Priority::kLow);
+  clock_.Advance(minutes(5));             // all due for resync
+  r.MarkDesiredChanged({keys[2]}, true);  // an edit that may share a list
+
+  std::mutex mu;
+  std::condition_variable changed;
+  bool listing = false;
+  bool release = false;
+  client_.BeforeList([&](int) {
+    std::unique_lock lock(mu);
+    listing = true;
+    changed.notify_all();
+    changed.wait(lock, [&] { return release; });
+  });
+  std::thread worker([&] { r.Reconcile(keys[0]); });
+  {
+    std::unique_lock lock(mu);
+    changed.wait(lock, [&] { return listing; });
+  }
+  EXPECT_EQ(r.Reconcile(keys[1]).priority, Priority::kLow);   // a resync stays a resync
+  EXPECT_EQ(r.Reconcile(keys[2]).priority, Priority::kHigh);  // an edit stays an edit
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  changed.notify_all();
+  worker.join();
+}
+
 TEST_F(ReconcilerTest, ResyncsSpreadOverAPeriodShareOneListRefresh) {
   // Four converged versions first reconciled a minute apart, as after a slow start.
-  std::vector<TrainingJobVersion> objects;
-  std::vector<std::string> keys;
-  for (std::int64_t job = 1; job <= 4; ++job) {
-    TrainingJobVersion o;
-    o.name = "job-" + std::to_string(job);
-    o.job_id = job;
-    o.version_id = 1;
-    o.desired_state = DesiredState::kStopped;
-    objects.push_back(o);
-    const VersionRef ref{"p", job, 1};
-    client_.SetStatus(ref, kKilled);
-    keys.push_back(ref.Key());
-  }
-  snapshot_ =
-      std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
-  observer_.SetManagedCounts({{"p", 4}});
+  const std::vector<std::string> keys = ManageJobs(4, kKilled);
   Reconciler r = Make();
   for (const std::string& key : keys) {
     EXPECT_EQ(r.Reconcile(key).requeue_after, minutes(5));

@@ -5,6 +5,8 @@
 #include <limits>
 #include <optional>
 
+#include "api/printable.h"
+
 namespace mactl {
 namespace {
 
@@ -28,14 +30,7 @@ constexpr std::int64_t kMaxNs = std::numeric_limits<std::int64_t>::max();
 
 // The input is quoted bounded and with control bytes replaced: it may come from a file.
 std::string Quoted(std::string_view text) {
-  constexpr std::size_t kMaxShown = 64;
-  std::string shown;
-  for (const char c : text.substr(0, kMaxShown)) {
-    const auto byte = static_cast<unsigned char>(c);
-    shown += (byte < 0x20 || byte >= 0x7f) ? '?' : c;
-  }
-  if (text.size() > kMaxShown) shown += "...";
-  return "\"" + shown + "\"";
+  return "\"" + PrintableExcerpt(text, 64, NonAscii::kReplace) + "\"";
 }
 
 Error DurationError(std::string_view text, std::string_view why) {

@@ -6,6 +6,7 @@
 #include <limits>
 #include <optional>
 
+#include "api/printable.h"
 #include "api/yaml_tree.h"
 
 namespace mactl {
@@ -31,21 +32,8 @@ class Checker {
   std::size_t count_ = 0;
 };
 
-// At most 80 bytes of s with control bytes made '?', and "..." when cut: what an error may
-// show of the input (errors go to single-line logs and /status).
-std::string Printable(std::string_view s) {
-  std::string out;
-  for (const char c : s.substr(0, 80)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
-      out += "?";
-    } else {
-      out += c;
-    }
-  }
-  if (s.size() > 80) out += "...";
-  return out;
-}
+// What an error may show of the input.
+std::string Printable(std::string_view s) { return PrintableExcerpt(s, 80); }
 
 std::string Quote(std::string_view s) { return "\"" + Printable(s) + "\""; }
 

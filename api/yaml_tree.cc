@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include "api/printable.h"
+
 namespace mactl {
 namespace {
 
@@ -137,17 +139,6 @@ class TreeBuilder final : public YAML::EventHandler {
   std::string pending_key_;
 };
 
-// yaml-cpp appends the offending input byte to some messages ("unknown escape character: "
-// followed by the byte after the backslash, an ESC or a line break as well): control bytes
-// become '?' so that a reason stays one printable line in logs and /status.
-std::string PrintableMessage(std::string message) {
-  for (char& c : message) {
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) c = '?';
-  }
-  return message;
-}
-
 }  // namespace
 
 std::string_view YamlNode::KindName() const {
@@ -191,12 +182,14 @@ YamlParseResult ParseYaml(std::string_view content, const YamlLimits& limits) {
                                "nesting is deeper than " + std::to_string(limits.max_depth) +
                                    " levels (yaml-cpp stopped parsing it)"};
   } catch (const YAML::Exception& e) {
+    // Some messages end with the offending input byte ("unknown escape character: " and the
+    // byte after the backslash, an ESC or a line break as well).
     result.syntax_error = true;
     result.error =
-        YamlProblem{e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + PrintableMessage(e.msg)};
+        YamlProblem{e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + PrintableExcerpt(e.msg)};
   } catch (const std::exception& e) {
     result.syntax_error = true;
-    result.error = YamlProblem{1, 1, "invalid YAML: " + PrintableMessage(e.what())};
+    result.error = YamlProblem{1, 1, "invalid YAML: " + PrintableExcerpt(e.what())};
   }
   return result;
 }

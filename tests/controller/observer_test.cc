@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "fakes/fake_clock.h"
@@ -15,6 +13,7 @@ namespace {
 using std::chrono::seconds;
 using testing::FakeClock;
 using testing::FakeCloudClient;
+using testing::ListPageGate;
 
 VersionRef Ref(std::int64_t job, std::int64_t version) { return VersionRef{"p", job, version}; }
 
@@ -121,24 +120,13 @@ TEST_F(ObserverTest, AFailedRefreshIsSharedForASecondThenListedAgain) {
 TEST_F(ObserverTest, CallersThatMayDeferAreNotHeldByAnotherCallersRefresh) {
   Seed(2500);  // three pages
   observer_.SetManagedCounts({{"p", 2500}});
-  std::mutex mu;
-  std::condition_variable changed;
-  int page_started = 0;
-  bool release = false;
-  client_.BeforeList([&](int page) {
-    std::unique_lock lock(mu);
-    page_started = page;
-    changed.notify_all();
-    // Page 2 is held until the test has looked; page 1 costs 300 ms of fake time.
+  // Page 1 costs 300 ms of fake time; page 2 is held until the test has looked.
+  ListPageGate gate(client_, 2, [&](int page) {
     if (page == 1) clock_.Advance(std::chrono::milliseconds(300));
-    if (page == 2) changed.wait(lock, [&] { return release; });
   });
   const SteadyTime due = clock_.Now();
   std::thread refresher([&] { EXPECT_TRUE(observer_.Observe({Ref(1, 1), due, true}).ok()); });
-  {
-    std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return page_started == 2; });
-  }
+  gate.WaitUntilHeld();
   // One page done in 300 ms, two left: come back in three pages' time (one more than the
   // pace predicts), and no call was made.
   const Result<Observation> deferred = observer_.Observe({Ref(2, 1), due, true, true});
@@ -148,11 +136,7 @@ TEST_F(ObserverTest, CallersThatMayDeferAreNotHeldByAnotherCallersRefresh) {
   EXPECT_TRUE(deferred->source.empty());
   EXPECT_EQ(client_.Calls("get_version"), 0);
   EXPECT_EQ(observer_.counters().deferrals, 1u);
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  changed.notify_all();
+  gate.Release();
   refresher.join();
   // Back after the refresh: answered from it.
   const Result<Observation> later = observer_.Observe({Ref(2, 1), due, true, true});
@@ -165,61 +149,31 @@ TEST_F(ObserverTest, CallersThatMayDeferAreNotHeldByAnotherCallersRefresh) {
 TEST_F(ObserverTest, DeferralBeforeTheFirstPageLastsAsLongAsTheLastRefreshWithinBounds) {
   Seed(2500);
   observer_.SetManagedCounts({{"p", 2500}});
-  std::mutex mu;
-  std::condition_variable changed;
-  bool listing = false;
-  bool release = false;
-  bool slow = false;
-  client_.BeforeList([&](int page) {
-    std::unique_lock lock(mu);
-    if (page != 1) {
-      if (slow) clock_.Advance(std::chrono::seconds(1));
-      return;
-    }
-    listing = true;
-    changed.notify_all();
-    changed.wait(lock, [&] { return release; });
-  });
-  // First refresh: nothing known yet, so the floor of 100 ms. It takes 2 s of fake time
-  // (page 2 and 3 advance the clock), which the next refresh's deferrals start from.
-  std::thread refresher([&] {
-    EXPECT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
-  });
   {
-    std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return listing; });
+    // First refresh: nothing known yet, so the floor of 100 ms. It takes 2 s of fake time
+    // (pages 2 and 3, listed after the release, cost 1 s each), which the next refresh's
+    // deferrals start from.
+    ListPageGate gate(client_, 1, [&](int page) {
+      if (page != 1) clock_.Advance(std::chrono::seconds(1));
+    });
+    std::thread refresher([&] {
+      EXPECT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+    });
+    gate.WaitUntilHeld();
+    const Result<Observation> first = observer_.Observe({Ref(2, 1), clock_.Now(), true, true});
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->retry_in, std::chrono::milliseconds(100));
+    gate.Release();
+    refresher.join();
   }
-  const Result<Observation> first = observer_.Observe({Ref(2, 1), clock_.Now(), true, true});
-  ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->retry_in, std::chrono::milliseconds(100));
-  {
-    std::lock_guard lock(mu);
-    release = true;
-    slow = true;
-  }
-  changed.notify_all();
-  refresher.join();
-
-  {
-    std::lock_guard lock(mu);
-    listing = false;
-    release = false;
-    slow = false;
-  }
+  ListPageGate gate(client_);
   const SteadyTime after_first = clock_.Now();
   std::thread second([&] { EXPECT_TRUE(observer_.Observe({Ref(1, 1), after_first, true}).ok()); });
-  {
-    std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return listing; });
-  }
+  gate.WaitUntilHeld();
   const Result<Observation> deferred = observer_.Observe({Ref(2, 1), after_first, true, true});
   ASSERT_TRUE(deferred.ok());
   EXPECT_EQ(deferred->retry_in, std::chrono::seconds(2));
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  changed.notify_all();
+  gate.Release();
   second.join();
 }
 

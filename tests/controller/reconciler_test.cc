@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "api/job_status.h"
@@ -20,6 +18,7 @@ using std::chrono::seconds;
 using testing::FakeClock;
 using testing::FakeCloudClient;
 using testing::FakeRandom;
+using testing::ListPageGate;
 
 constexpr int kRunning = static_cast<int>(JobStatus::kRunning);
 constexpr int kKilling = static_cast<int>(JobStatus::kKilling);
@@ -248,21 +247,9 @@ TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn
   const std::string& edited = keys[2];
   Reconciler r = Make();
 
-  std::mutex mu;
-  std::condition_variable changed;
-  bool listing = false;
-  bool release = false;
-  client_.BeforeList([&](int) {
-    std::unique_lock lock(mu);
-    listing = true;
-    changed.notify_all();
-    changed.wait(lock, [&] { return release; });
-  });
+  ListPageGate gate(client_);
   std::thread worker([&] { r.Reconcile(first); });  // starts the list refresh, held
-  {
-    std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return listing; });
-  }
+  gate.WaitUntilHeld();
 
   // Another object the refresh will answer: requeued, not held, state untouched, and
   // still ahead of resyncs (it is new).
@@ -278,11 +265,7 @@ TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn
   r.Reconcile(edited);
   EXPECT_EQ(client_.Stops(), (std::vector<VersionRef>{VersionRef{"p", 3, 1}}));
 
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  changed.notify_all();
+  gate.Release();
   worker.join();
   // Back after the refresh, the deferred object is answered by it and stopped once.
   r.Reconcile(second);
@@ -298,28 +281,12 @@ TEST_F(ReconcilerTest, ADeferredObservationKeepsThePriorityOfWhatItWasDueFor) {
   clock_.Advance(minutes(5));             // all due for resync
   r.MarkDesiredChanged({keys[2]}, true);  // an edit that may share a list
 
-  std::mutex mu;
-  std::condition_variable changed;
-  bool listing = false;
-  bool release = false;
-  client_.BeforeList([&](int) {
-    std::unique_lock lock(mu);
-    listing = true;
-    changed.notify_all();
-    changed.wait(lock, [&] { return release; });
-  });
+  ListPageGate gate(client_);
   std::thread worker([&] { r.Reconcile(keys[0]); });
-  {
-    std::unique_lock lock(mu);
-    changed.wait(lock, [&] { return listing; });
-  }
+  gate.WaitUntilHeld();
   EXPECT_EQ(r.Reconcile(keys[1]).priority, Priority::kLow);   // a resync stays a resync
   EXPECT_EQ(r.Reconcile(keys[2]).priority, Priority::kHigh);  // an edit stays an edit
-  {
-    std::lock_guard lock(mu);
-    release = true;
-  }
-  changed.notify_all();
+  gate.Release();
   worker.join();
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
-// An in-memory CloudClient: versions with statuses, call counters, and scripted errors.
+// An in-memory CloudClient: versions with statuses, call counters, and scripted errors;
+// and ListPageGate, which holds a list refresh at one page while a test looks.
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
@@ -147,6 +149,53 @@ class FakeCloudClient final : public CloudClient {
   std::vector<VersionRef> stops_;                             // guarded by mu_
   std::function<void(const VersionRef&)> before_stop_;        // guarded by mu_
   std::function<void(int)> before_list_;                      // guarded by mu_
+};
+
+// Holds the list of `client` at `page` until Release(), so a test can act while a refresh
+// is in flight. on_page, if given, runs first for every page (e.g. to spend fake time).
+// Installs the client's BeforeList hook; the destructor releases and removes it, so the
+// thread that lists must be joined before the gate goes out of scope.
+class ListPageGate {
+ public:
+  explicit ListPageGate(FakeCloudClient& client, int page = 1,
+                        std::function<void(int)> on_page = {})
+      : client_(client), page_(page) {
+    client_.BeforeList([this, on_page = std::move(on_page)](int p) {
+      if (on_page) on_page(p);
+      if (p != page_) return;
+      std::unique_lock lock(mu_);
+      held_ = true;
+      changed_.notify_all();
+      changed_.wait(lock, [this] { return released_; });
+    });
+  }
+  ~ListPageGate() {
+    Release();
+    client_.BeforeList({});
+  }
+  ListPageGate(const ListPageGate&) = delete;
+  ListPageGate& operator=(const ListPageGate&) = delete;
+
+  // Returns once a list has reached the page and is held there.
+  void WaitUntilHeld() {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return held_; });
+  }
+  void Release() {
+    {
+      std::lock_guard lock(mu_);
+      released_ = true;
+    }
+    changed_.notify_all();
+  }
+
+ private:
+  FakeCloudClient& client_;
+  const int page_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool held_ = false;      // guarded by mu_
+  bool released_ = false;  // guarded by mu_
 };
 
 }  // namespace mactl::testing

@@ -482,20 +482,39 @@ TEST_F(HttpCloudClientTest, EchoedCredentialsNeverReachErrorMessages) {
 
 // ---- transport failures ----
 
-TEST_F(HttpCloudClientTest, ConnectionRefusedIsARetryableTransportError) {
-  // A bound socket that never listens: connecting to it is refused, and no one else can
-  // take the port meanwhile.
+// A TCP socket bound to a free port on 127.0.0.1, not yet listening, and that port; fd is -1
+// when the system refused.
+struct BoundSocket {
+  int fd = -1;
+  int port = 0;
+};
+BoundSocket BindLoopback() {
+  BoundSocket bound;
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
+  if (fd < 0) return bound;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   addr.sin_port = 0;
-  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   socklen_t len = sizeof(addr);
-  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return bound;
+  }
+  bound.fd = fd;
+  bound.port = ntohs(addr.sin_port);
+  return bound;
+}
+
+TEST_F(HttpCloudClientTest, ConnectionRefusedIsARetryableTransportError) {
+  // A bound socket that never listens: connecting to it is refused, and no one else can
+  // take the port meanwhile.
+  const BoundSocket bound = BindLoopback();
+  ASSERT_GE(bound.fd, 0);
+  const int fd = bound.fd;
   HttpCloudClientOptions options;
-  options.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.endpoint = "http://127.0.0.1:" + std::to_string(bound.port);
   const Error e = ErrorOf(MakeClient(options).ListJobs("p", 1, 10));
   ::close(fd);
   EXPECT_TRUE(e.retryable());
@@ -591,15 +610,10 @@ TEST_F(HttpCloudClientTest, TotalTimeoutTooLargeForTheClockMeansNoDeadline) {
 // httplib calls nothing back before the headers end, and 0.11 caps neither their number nor
 // the wait for the blank line: only the watchdog bounds this one.
 TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
-  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const BoundSocket bound = BindLoopback();
+  ASSERT_GE(bound.fd, 0);
+  const int listener = bound.fd;
   ASSERT_EQ(::listen(listener, 4), 0);
-  socklen_t len = sizeof(addr);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   std::atomic<bool> done{false};
   std::thread peer([&] {
     const int fd = ::accept(listener, nullptr, nullptr);
@@ -618,7 +632,7 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
     ::close(fd);
   });
   HttpCloudClientOptions options;
-  options.endpoint = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.endpoint = "http://127.0.0.1:" + std::to_string(bound.port);
   options.read_timeout = 1s;
   options.total_timeout = 300ms;
   const auto start = std::chrono::steady_clock::now();

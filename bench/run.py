@@ -253,9 +253,11 @@ def run_one(build, n, qps, burst, edits, non_latest, resync_s, naive):
         idle_cpu_per_min = (cpu1 - cpu0) / window * 60
 
         latencies = []
+        # Each edit's job is new, so its stop cannot come before its edit: polls need only
+        # what arrived after the last record seen, never the whole log again.
+        seen = [last_seq(sim)]
         for i in range(edits):
             job = 900000 + i
-            seen_before = last_seq(sim)
             t0 = time.monotonic()
             path = os.path.join(mdir, f"edit-{i}.yaml")
             with open(path + ".tmp", "w") as f:
@@ -263,10 +265,11 @@ def run_one(build, n, qps, burst, edits, non_latest, resync_s, naive):
             os.rename(path + ".tmp", path)
 
             def stopped():
-                for r in sim_requests(sim, seen_before):
-                    if r["operation"] == "stop" and f"/{job}/versions/1/stop" in r["path"]:
-                        return True
-                return False
+                found = False
+                for r in sim_requests(sim, seen[0]):
+                    seen[0] = max(seen[0], r["seq"])
+                    found = found or (r["operation"] == "stop" and f"/{job}/versions/1/stop" in r["path"])
+                return found
             if wait_for(stopped, 30, interval=0.005):
                 latencies.append(time.monotonic() - t0)
             os.unlink(path)  # the naive loop below reads the same tree without the edits

@@ -546,11 +546,11 @@ void SimServer::HandleControl(const httplib::Request& req, httplib::Response& re
       // ?since=SEQ: only what arrived after SEQ, so pollers need not fetch the whole log.
       std::uint64_t since = 0;
       if (req.has_param("since")) {
-        const std::string text = req.get_param_value("since");
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), since);
-        if (ec != std::errc() || end != text.data() + text.size()) {
+        const std::optional<std::int64_t> seq = ParseInt(req.get_param_value("since"));
+        if (!seq || *seq < 0) {
           return SendJson(res, 400, {{"error", "since must be a request seq (a whole number)"}});
         }
+        since = static_cast<std::uint64_t>(*seq);
       }
       json out = json::array();
       for (const RequestRecord& r : log_.Snapshot(since)) out.push_back(RequestRecordToJson(r));

@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "api/duration.h"
-#include "controller/flags.h"
+#include "controller/cli/flags.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

@@ -22,7 +22,7 @@
 #include <string>
 #include <string_view>
 
-#include "api/modelarts_types.h"
+#include "controller/cloud/modelarts_types.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {

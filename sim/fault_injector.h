@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "api/result.h"
-#include "controller/random.h"
+#include "controller/base/random.h"
 #include "nlohmann/json.hpp"
 
 namespace mactl::sim {

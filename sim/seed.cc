@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "api/job_status.h"
-#include "controller/random.h"
+#include "controller/cloud/job_status.h"
+#include "controller/base/random.h"
 #include "nlohmann/json.hpp"
 
 namespace mactl::sim {

@@ -4,7 +4,7 @@
 #include <ctime>
 #include <utility>
 
-#include "controller/aksk_signer.h"
+#include "controller/auth/aksk_signer.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "api/result.h"
-#include "controller/clock.h"
-#include "controller/random.h"
+#include "controller/base/clock.h"
+#include "controller/base/random.h"
 
 namespace httplib {
 struct Request;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "api/result.h"
-#include "controller/clock.h"
+#include "controller/base/clock.h"
 #include "sim/fault_injector.h"
 #include "sim/sim_auth.h"
 #include "sim/sim_state.h"

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/job_status.h"
+#include "controller/cloud/job_status.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 

@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "api/result.h"
-#include "controller/clock.h"
+#include "controller/base/clock.h"
 #include "sim/fault_injector.h"
 #include "sim/request_log.h"
 #include "sim/sim_auth.h"

@@ -6,7 +6,7 @@
 #include <set>
 #include <tuple>
 
-#include "api/job_status.h"
+#include "controller/cloud/job_status.h"
 
 namespace mactl::sim {
 namespace {

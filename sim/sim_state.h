@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "api/result.h"
-#include "controller/clock.h"
+#include "controller/base/clock.h"
 
 namespace mactl::sim {
 

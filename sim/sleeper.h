@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "controller/clock.h"
+#include "controller/base/clock.h"
 
 namespace mactl::sim {
 

@@ -17,23 +17,23 @@
 #include <vector>
 
 #include "api/manifest_loader.h"
-#include "controller/backoff.h"
-#include "controller/commands.h"
-#include "controller/controller.h"
-#include "controller/credentials.h"
-#include "controller/flags.h"
-#include "controller/http_cloud_client.h"
-#include "controller/http_server.h"
-#include "controller/log.h"
-#include "controller/manifest_watcher.h"
-#include "controller/metrics.h"
-#include "controller/observer.h"
-#include "controller/process_metrics.h"
-#include "controller/reconciler.h"
-#include "controller/sd_notify.h"
-#include "controller/token_bucket.h"
-#include "controller/token_bucket_throttle.h"
-#include "controller/work_queue.h"
+#include "controller/runtime/backoff.h"
+#include "controller/cli/commands.h"
+#include "controller/runtime/manager.h"
+#include "controller/auth/credentials.h"
+#include "controller/cli/flags.h"
+#include "controller/cloud/http_cloud_client.h"
+#include "controller/runtime/http_server.h"
+#include "controller/base/log.h"
+#include "controller/runtime/manifest_watcher.h"
+#include "controller/runtime/metrics.h"
+#include "controller/core/observer.h"
+#include "controller/runtime/process_metrics.h"
+#include "controller/core/reconciler.h"
+#include "controller/runtime/sd_notify.h"
+#include "controller/cloud/token_bucket.h"
+#include "controller/cloud/token_bucket_throttle.h"
+#include "controller/runtime/work_queue.h"
 
 namespace mactl {
 namespace {
@@ -141,7 +141,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   Observer observer(*api->client, clock);
   WorkQueue queue(clock, &metrics);
   ItemBackoff backoff(BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random);
-  Controller* controller_ref = nullptr;  // set below; workers start only after that
+  Manager* controller_ref = nullptr;  // set below; workers start only after that
   ReconcilerOptions reconciler_options;
   reconciler_options.resync = flags.resync;
   reconciler_options.poll = flags.poll;
@@ -149,7 +149,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   Reconciler reconciler(
       reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, *api->client,
       observer, backoff, random, clock, &metrics);
-  Controller controller(ControllerOptions{flags.workers, flags.stuck_after}, queue, reconciler,
+  Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler,
                         observer, clock, &metrics);
   controller_ref = &controller;
 

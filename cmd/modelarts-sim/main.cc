@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "controller/clock.h"
-#include "controller/random.h"
+#include "controller/base/clock.h"
+#include "controller/base/random.h"
 #include "sim/fault_injector.h"
 #include "sim/request_log.h"
 #include "sim/sim_auth.h"

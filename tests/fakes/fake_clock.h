@@ -4,7 +4,7 @@
 
 #include <mutex>
 
-#include "controller/clock.h"
+#include "controller/base/clock.h"
 
 namespace mactl::testing {
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "api/job_status.h"
-#include "controller/cloud_client.h"
+#include "controller/cloud/job_status.h"
+#include "controller/cloud/cloud_client.h"
 
 namespace mactl::testing {
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "controller/random.h"
+#include "controller/base/random.h"
 
 namespace mactl::testing {
 

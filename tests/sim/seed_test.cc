@@ -9,7 +9,7 @@
 #include <fstream>
 #include <map>
 
-#include "api/job_status.h"
+#include "controller/cloud/job_status.h"
 #include "fakes/fake_clock.h"
 #include "sim/sim_config.h"
 

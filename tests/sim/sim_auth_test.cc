@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "controller/aksk_signer.h"
-#include "controller/iam_token_authenticator.h"
+#include "controller/auth/aksk_signer.h"
+#include "controller/auth/iam_token_authenticator.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_random.h"
 #include "httplib.h"

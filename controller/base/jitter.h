@@ -1,0 +1,16 @@
+#pragma once
+
+// Spreads periodic and retry delays so objects created together do not poll in lock-step.
+
+#include "controller/base/clock.h"
+#include "controller/base/random.h"
+
+namespace mactl {
+
+// Returns a delay drawn uniformly from [d·(1−fraction), d·(1+fraction)], using one draw u from rng:
+// d·(1 + fraction·(2u−1)). fraction is clamped to [0, 1], so the result is never negative.
+// fraction 0 (or a non-positive d) returns d unchanged and draws nothing. Saturates at
+// Duration::max() instead of overflowing.
+Duration Jittered(Duration d, double fraction, RandomSource& rng);
+
+}  // namespace mactl

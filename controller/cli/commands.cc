@@ -1,0 +1,176 @@
+#include "controller/cli/commands.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+#include "controller/cloud/job_status.h"
+#include "api/manifest_loader.h"
+#include "controller/core/decision.h"
+#include "controller/core/desired_snapshot.h"
+#include "controller/core/observer.h"
+
+namespace mactl {
+namespace {
+
+using nlohmann::json;
+
+// A fixed-width text table: columns sized to their widest cell.
+std::string Table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  std::ostringstream out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 3, ' ');
+    }
+    out << line << "\n";
+  }
+  return out.str();
+}
+
+ManifestSet Load(const Flags& flags, const std::string& default_project) {
+  LoadOptions options;
+  options.default_project_id = default_project;
+  ManifestLoader loader(flags.manifests, options);
+  return loader.Load();
+}
+
+void PrintErrors(const std::vector<ManifestError>& errors, std::ostream& out) {
+  for (const ManifestError& e : errors) out << e.ToString() << "\n";
+}
+
+std::string Str(const json& j, const char* key) {
+  const auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return "-";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+}  // namespace
+
+int RunValidate(const Flags& flags, std::ostream& out) {
+  // Offline: a manifest without spec.projectId is valid when --project-id will supply it.
+  const bool have_default = !flags.project_id.empty();
+  const ManifestSet set = Load(flags, have_default ? flags.project_id : "unset-project");
+  PrintErrors(set.errors, out);
+  std::size_t relying = 0;
+  for (const TrainingJobVersion& o : set.objects) relying += o.project_id.empty() ? 1u : 0u;
+  out << set.files << " file(s), " << set.objects.size() << " valid object(s), "
+      << set.errors.size() << " invalid document(s)\n";
+  if (relying > 0 && !have_default) {
+    out << relying << " object(s) set no spec.projectId: run needs --project-id\n";
+  }
+  return set.errors.empty() ? kExitOk : kExitError;
+}
+
+int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::ostream& out) {
+  const ManifestSet set = Load(flags, flags.project_id);
+  PrintErrors(set.errors, out);
+  const DesiredSnapshot snapshot = BuildDesiredSnapshot(set.objects, set.errors, flags.project_id);
+  Observer observer(client, clock);
+  std::map<std::string, std::size_t> per_project;
+  for (const auto& [key, managed] : snapshot.versions) ++per_project[managed.ref.project_id];
+  observer.SetManagedCounts(per_project);
+
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "PROJECT", "JOB", "VERSION", "DESIRED", "OBSERVED", "ACTION", "REASON"}};
+  bool pending = false;
+  bool failed = !set.errors.empty();
+  const SteadyTime start = clock.Now();
+  for (const TrainingJobVersion& object : snapshot.objects) {
+    const VersionRef ref = object.Ref(flags.project_id);
+    const ManagedVersion* managed = snapshot.Find(ref.Key());
+    std::vector<std::string> row = {object.name, ref.project_id, std::to_string(ref.job_id),
+                                    std::to_string(ref.version_id),
+                                    std::string(DesiredStateName(object.desired_state))};
+    Result<Observation> observed = observer.Observe({ref, start, true});
+    if (!observed) {
+      failed = true;
+      row.insert(row.end(), {"error", "none", observed.error().ToString()});
+    } else {
+      DecisionContext context;
+      context.paused = managed->paused;
+      context.conflict = managed->conflict;
+      const Decision d = Decide(managed->desired, observed->status, context);
+      pending = pending || d.action == Action::kStop;
+      row.insert(row.end(), {std::string(JobStatusName(observed->status)),
+                             std::string(ActionName(d.action)), d.message});
+    }
+    rows.push_back(std::move(row));
+  }
+  out << Table(rows);
+  if (failed) return kExitError;
+  return pending ? kExitChangesPending : kExitOk;
+}
+
+std::string RenderStatusTable(const json& status) {
+  std::vector<std::vector<std::string>> rows = {{"NAME", "PROJECT", "JOB", "VERSION", "DESIRED",
+                                                 "OBSERVED", "PHASE", "READY", "REASON", "ATTEMPTS",
+                                                 "NEXT"}};
+  for (const json& o : status.value("objects", json::array())) {
+    std::string observed = "-";
+    if (o.contains("observed") && o["observed"].is_object()) {
+      observed = Str(o["observed"], "statusName");
+    }
+    std::string ready = "-", reason = "-";
+    for (const json& c : o.value("conditions", json::array())) {
+      if (c.value("type", "") == "Ready") {
+        ready = Str(c, "status");
+        reason = Str(c, "reason");
+      }
+    }
+    rows.push_back({Str(o, "name"), Str(o, "projectId"), Str(o, "jobId"), Str(o, "versionId"),
+                    Str(o, "desiredState") + (o.value("paused", false) ? " (paused)" : ""),
+                    observed, Str(o, "phase"), ready, reason, Str(o, "attempts"),
+                    Str(o, "nextAttempt")});
+  }
+  std::string out = Table(rows);
+  const json errors = status.value("manifestErrors", json::array());
+  if (!errors.empty()) {
+    out += "\nINVALID MANIFESTS\n";
+    for (const json& e : errors) {
+      out += Str(e, "file") + ":" + Str(e, "line") + ":" + Str(e, "column") + ": " +
+             Str(e, "error") + "\n";
+    }
+  }
+  return out;
+}
+
+int RunGet(const Flags& flags, std::ostream& out, std::ostream& err) {
+  try {
+    httplib::Client client(flags.server);
+    client.set_connection_timeout(5, 0);
+    client.set_read_timeout(30, 0);
+    httplib::Result res = client.Get("/status");
+    if (!res) {
+      err << "get: cannot reach " << flags.server << ": " << httplib::to_string(res.error())
+          << "\n";
+      return kExitError;
+    }
+    if (res->status != 200) {
+      err << "get: " << flags.server << "/status answered HTTP " << res->status << "\n";
+      return kExitError;
+    }
+    const json status = json::parse(res->body, nullptr, false);
+    if (!status.is_object()) {
+      err << "get: " << flags.server << "/status did not answer JSON\n";
+      return kExitError;
+    }
+    out << (flags.output == "json" ? status.dump(2) + "\n" : RenderStatusTable(status));
+    return kExitOk;
+  } catch (const std::exception& e) {
+    err << "get: " << e.what() << "\n";
+    return kExitError;
+  }
+}
+
+}  // namespace mactl

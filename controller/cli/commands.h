@@ -1,0 +1,31 @@
+#pragma once
+
+// The one-shot subcommands: validate (offline lint), plan (one observing pass, no
+// changes) and get (a running daemon's /status as a table).
+
+#include <iosfwd>
+#include <nlohmann/json.hpp>
+
+#include "controller/base/clock.h"
+#include "controller/cloud/cloud_client.h"
+#include "controller/cli/flags.h"
+
+namespace mactl {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitChangesPending = 2;
+
+// 0 valid, 1 invalid: every error printed as file:line:column: reason.
+int RunValidate(const Flags& flags, std::ostream& out);
+
+// 0 nothing to do, 2 changes pending (a stop would be sent), 1 error (invalid
+// manifests or failed observations).
+int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::ostream& out);
+
+// kubectl-get-style table of /status.
+std::string RenderStatusTable(const nlohmann::json& status);
+// 0, or 1 when the daemon is unreachable or answers nonsense.
+int RunGet(const Flags& flags, std::ostream& out, std::ostream& err);
+
+}  // namespace mactl

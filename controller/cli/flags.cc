@@ -1,0 +1,251 @@
+#include "controller/cli/flags.h"
+
+#include <charconv>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include "api/duration.h"
+#include "controller/base/sanitize.h"
+
+namespace mactl {
+namespace {
+
+// Arguments are echoed into errors quoted, bounded and printable: a pasted value may carry
+// newlines or terminal escapes.
+std::string Quoted(std::string_view text) { return "\"" + SanitizeForLog(text, 128) + "\""; }
+
+Error FlagError(const std::string& text) {
+  return MakeError(ErrorClass::kTerminal, "InvalidFlag", text);
+}
+
+Status ParseInt(const std::string& flag, const std::string& value, int min, int max, int& out) {
+  int parsed = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+  if (ec != std::errc() || end != value.data() + value.size() || parsed < min || parsed > max) {
+    return FlagError(flag + ": want an integer from " + std::to_string(min) + " to " +
+                     std::to_string(max) + ", got " + Quoted(value));
+  }
+  out = parsed;
+  return OkStatus();
+}
+
+Status ParsePositiveDouble(const std::string& flag, const std::string& value, double& out) {
+  try {
+    std::size_t used = 0;
+    const double parsed = std::stod(value, &used);
+    if (used != value.size() || !std::isfinite(parsed) || parsed <= 0 || parsed > 1e6) {
+      throw std::invalid_argument(value);
+    }
+    out = parsed;
+    return OkStatus();
+  } catch (const std::exception&) {
+    return FlagError(flag + ": want a number > 0, got " + Quoted(value));
+  }
+}
+
+Status ParsePositiveDuration(const std::string& flag, const std::string& value, Duration& out) {
+  Result<std::chrono::nanoseconds> parsed = ParseDuration(value);
+  if (!parsed) return FlagError(flag + ": " + parsed.error().message);
+  if (parsed->count() <= 0)
+    return FlagError(flag + ": must be greater than 0, got " + Quoted(value));
+  out = *parsed;
+  return OkStatus();
+}
+
+// Which commands accept a flag.
+const std::set<std::string> kRunPlan = {"run", "plan"};
+const std::set<std::string> kRunPlanValidate = {"run", "plan", "validate"};
+const std::set<std::string> kRunOnly = {"run"};
+const std::set<std::string> kGetOnly = {"get"};
+const std::set<std::string> kAll = {"run", "plan", "validate", "get"};
+
+struct FlagSpec {
+  std::set<std::string> commands;
+  bool takes_value;
+  std::function<Status(Flags&, const std::string&)> apply;
+};
+
+std::map<std::string, FlagSpec> Specs() {
+  auto str = [](std::string Flags::*field) {
+    return [field](Flags& f, const std::string& v) -> Status {
+      f.*field = v;
+      return OkStatus();
+    };
+  };
+  auto dur = [](std::string name, Duration Flags::*field) {
+    return [name, field](Flags& f, const std::string& v) {
+      return ParsePositiveDuration(name, v, f.*field);
+    };
+  };
+  auto flag = [](bool Flags::*field) {
+    return [field](Flags& f, const std::string&) -> Status {
+      f.*field = true;
+      return OkStatus();
+    };
+  };
+  return {
+      {"--manifests", {kRunPlanValidate, true, str(&Flags::manifests)}},
+      {"--project-id", {kRunPlanValidate, true, str(&Flags::project_id)}},
+      {"--endpoint", {kRunPlan, true, str(&Flags::endpoint)}},
+      {"--token-file", {kRunPlan, true, str(&Flags::token_file)}},
+      {"--ca-file", {kRunPlan, true, str(&Flags::ca_file)}},
+      {"--insecure-skip-tls-verify", {kRunPlan, false, flag(&Flags::insecure_skip_tls_verify)}},
+      {"--qps",
+       {kRunPlan, true,
+        [](Flags& f, const std::string& v) { return ParsePositiveDouble("--qps", v, f.qps); }}},
+      {"--burst",
+       {kRunPlan, true,
+        [](Flags& f, const std::string& v) { return ParseInt("--burst", v, 1, 100000, f.burst); }}},
+      {"--api-timeout", {kRunPlan, true, dur("--api-timeout", &Flags::api_timeout)}},
+      {"--listen", {kRunOnly, true, str(&Flags::listen)}},
+      {"--workers",
+       {kRunOnly, true,
+        [](Flags& f, const std::string& v) {
+          return ParseInt("--workers", v, 1, 256, f.workers);
+        }}},
+      {"--resync", {kRunOnly, true, dur("--resync", &Flags::resync)}},
+      {"--poll", {kRunOnly, true, dur("--poll", &Flags::poll)}},
+      {"--backoff-base", {kRunOnly, true, dur("--backoff-base", &Flags::backoff_base)}},
+      {"--backoff-max", {kRunOnly, true, dur("--backoff-max", &Flags::backoff_max)}},
+      {"--rescan-interval", {kRunOnly, true, dur("--rescan-interval", &Flags::rescan_interval)}},
+      {"--stuck-after", {kRunOnly, true, dur("--stuck-after", &Flags::stuck_after)}},
+      {"--shutdown-grace", {kRunOnly, true, dur("--shutdown-grace", &Flags::shutdown_grace)}},
+      {"--dry-run", {kRunOnly, false, flag(&Flags::dry_run)}},
+      {"--log-format",
+       {kAll, true,
+        [](Flags& f, const std::string& v) -> Status {
+          if (v != "text" && v != "json") {
+            return FlagError("--log-format: want text or json, got " + Quoted(v));
+          }
+          f.log_format = v;
+          return OkStatus();
+        }}},
+      {"--log-level",
+       {kAll, true,
+        [](Flags& f, const std::string& v) -> Status {
+          f.log_level = v;
+          f.log_level_set = true;
+          return OkStatus();
+        }}},
+      {"--server", {kGetOnly, true, str(&Flags::server)}},
+      {"--output",
+       {kGetOnly, true,
+        [](Flags& f, const std::string& v) -> Status {
+          if (v != "table" && v != "json") {
+            return FlagError("--output: want table or json, got " + Quoted(v));
+          }
+          f.output = v;
+          return OkStatus();
+        }}},
+  };
+}
+
+}  // namespace
+
+Result<Flags> ParseFlags(const std::vector<std::string>& args,
+                         const std::string& environment_log_level) {
+  Flags flags;
+  if (!environment_log_level.empty()) flags.log_level = environment_log_level;
+  if (args.size() < 2) return FlagError("missing command (run, plan, validate or get); see --help");
+  const std::string& command = args[1];
+  if (command == "--help" || command == "-h" || command == "help") {
+    flags.command = "help";
+    return flags;
+  }
+  if (command == "--version" || command == "version") {
+    flags.command = "version";
+    return flags;
+  }
+  if (!kAll.count(command)) {
+    return FlagError("unknown command " + Quoted(command) + " (want run, plan, validate or get)");
+  }
+  flags.command = command;
+  const std::map<std::string, FlagSpec> specs = Specs();
+  for (std::size_t i = 2; i < args.size(); ++i) {
+    std::string name = args[i];
+    std::optional<std::string> value;
+    if (name == "--help" || name == "-h") {
+      flags.command = "help";
+      return flags;
+    }
+    if (const auto eq = name.find('='); eq != std::string::npos && name.rfind("--", 0) == 0) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    const auto spec = specs.find(name);
+    if (spec == specs.end()) {
+      return FlagError("unknown flag " + Quoted(name) + " for " + command + "; see --help");
+    }
+    if (!spec->second.commands.count(command)) {
+      return FlagError("flag " + name + " does not apply to " + command);
+    }
+    if (spec->second.takes_value && !value) {
+      if (i + 1 >= args.size()) return FlagError(name + " needs a value");
+      value = args[++i];
+    }
+    if (!spec->second.takes_value && value) {
+      return FlagError(name + " takes no value");
+    }
+    if (Status applied = spec->second.apply(flags, value.value_or("")); !applied) {
+      return applied.error();
+    }
+  }
+  if (flags.command != "get" && flags.manifests.empty()) {
+    return FlagError("--manifests DIR is required for " + command);
+  }
+  if (kRunPlan.count(flags.command) && flags.endpoint.empty()) {
+    return FlagError("--endpoint URL is required for " + command);
+  }
+  if (flags.command == "get" && flags.server.empty()) {
+    return FlagError("--server URL is required for get (e.g. http://127.0.0.1:8080)");
+  }
+  if (flags.backoff_max < flags.backoff_base) {
+    return FlagError("--backoff-max must not be smaller than --backoff-base");
+  }
+  return flags;
+}
+
+std::string UsageText() {
+  return R"(modelarts-controller: keeps ModelArts training-job versions in the state declared in YAML.
+
+Usage:
+  modelarts-controller run      --manifests DIR --endpoint URL [--project-id ID] [flags]
+  modelarts-controller plan     --manifests DIR --endpoint URL [--project-id ID] [flags]
+  modelarts-controller validate --manifests DIR [--project-id ID]
+  modelarts-controller get      --server URL [--output table|json]
+
+Flags (run; those marked * also apply to plan):
+  --manifests DIR              manifest directory (*; validate)
+  --endpoint URL               ModelArts endpoint, e.g. https://modelarts.eu-de.otc.t-systems.com (*)
+  --project-id ID              default project for manifests without spec.projectId (*; validate)
+  --listen HOST:PORT           /metrics /healthz /readyz /status (default 127.0.0.1:8080; port 0 = any)
+  --workers N                  concurrent reconciles, never two for one version (default 4)
+  --qps R, --burst B           token bucket in front of every ModelArts call (default 10, 20) (*)
+  --resync D                   steady-state re-observation, ±10 % jitter (default 5m)
+  --poll D                     re-observation while a version is transitioning (default 10s)
+  --backoff-base D             first retry delay after an error (default 1s)
+  --backoff-max D              longest retry delay (default 5m)
+  --dry-run                    observe and report, never call stop
+  --rescan-interval D          manifest rescan safety net besides inotify (default 30s)
+  --stuck-after D              /healthz fails when one reconcile runs longer (default 5m)
+  --shutdown-grace D           how long SIGTERM waits for in-flight calls (default 20s)
+  --api-timeout D              read timeout of one ModelArts request (default 30s) (*)
+  --token-file PATH            static token, re-read when it changes (*)
+  --ca-file PATH               CA bundle for the endpoint (*)
+  --insecure-skip-tls-verify   do not verify the endpoint's certificate (logs a warning) (*)
+  --log-format text|json       (default text)
+  --log-level LEVEL            trace, debug, info, warn, error, critical, off (default info;
+                               or MODELARTS_CONTROLLER_LOG_LEVEL)
+
+Durations: 250ms, 5s, 2m, 1h, 1m30s.
+Credentials (first found): OS_TOKEN or --token-file; OS_ACCESS_KEY + OS_SECRET_KEY;
+OS_AUTH_URL + OS_USERNAME + OS_PASSWORD + OS_DOMAIN_NAME (+ OS_PROJECT_NAME); OS_CLOUD.
+
+Exit status: run 0 after SIGTERM/SIGINT, 1 on a start-up error; plan 0 nothing to do,
+2 changes pending, 1 error; validate 0 valid, 1 invalid; get 0, or 1 when unreachable.
+)";
+}
+
+}  // namespace mactl

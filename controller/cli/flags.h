@@ -1,0 +1,57 @@
+#pragma once
+
+// The command line of modelarts-controller (contract §2): subcommand and flags, parsed
+// into plain values. A bad flag or value is a one-line error.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "api/result.h"
+#include "controller/base/clock.h"
+
+namespace mactl {
+
+struct Flags {
+  std::string command;  // run | plan | validate | get | help | version
+
+  // run, plan, validate
+  std::string manifests;
+  std::string project_id;
+  // run, plan
+  std::string endpoint;
+  std::string token_file;
+  std::string ca_file;
+  bool insecure_skip_tls_verify = false;
+  double qps = 10;
+  int burst = 20;
+  Duration api_timeout = std::chrono::seconds(30);
+  // run
+  std::string listen = "127.0.0.1:8080";
+  int workers = 4;
+  Duration resync = std::chrono::minutes(5);
+  Duration poll = std::chrono::seconds(10);
+  Duration backoff_base = std::chrono::seconds(1);
+  Duration backoff_max = std::chrono::minutes(5);
+  Duration rescan_interval = std::chrono::seconds(30);
+  Duration stuck_after = std::chrono::minutes(5);
+  Duration shutdown_grace = std::chrono::seconds(20);
+  bool dry_run = false;
+  // all
+  std::string log_format = "text";
+  std::string log_level = "info";
+  bool log_level_set = false;
+  // get
+  std::string server;
+  std::string output = "table";  // table | json
+};
+
+// argv[0] is skipped. `environment_log_level` is MODELARTS_CONTROLLER_LOG_LEVEL, used
+// when --log-level is not given.
+Result<Flags> ParseFlags(const std::vector<std::string>& args,
+                         const std::string& environment_log_level = "");
+
+std::string UsageText();
+
+}  // namespace mactl

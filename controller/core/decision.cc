@@ -1,0 +1,104 @@
+#include "controller/core/decision.h"
+
+#include "controller/cloud/job_status.h"
+
+namespace mactl {
+namespace {
+
+std::string Observed(int status) {
+  return std::string(JobStatusName(status)) + " (" + std::to_string(status) + ")";
+}
+
+Decision Make(Action action, Phase phase, NextCheck next, std::string_view reason,
+              std::string message) {
+  return Decision{action, phase, next, reason, std::move(message)};
+}
+
+Decision DecideStopped(int status, const DecisionContext& ctx) {
+  switch (ClassifyJobStatus(status)) {
+    case StatusClass::kTerminal:
+      return Make(Action::kNone, Phase::kConverged, NextCheck::kResync, "Converged",
+                  "version is " + Observed(status) + "; nothing to stop");
+    case StatusClass::kKilling:
+      return Make(Action::kNone, Phase::kStopping, NextCheck::kPoll, "Killing",
+                  "version is " + Observed(status) + "; waiting for it to finish");
+    case StatusClass::kUnknown:
+      return Make(Action::kNone, Phase::kPending, NextCheck::kPoll, "StatusUnknown",
+                  "version status " + Observed(status) + " is not known; not acting on it");
+    case StatusClass::kActive:
+      break;
+  }
+  if (ctx.stop_accepted) {
+    return Make(Action::kNone, Phase::kStopping, NextCheck::kPoll, "StopRequested",
+                "stop accepted; version still shows " + Observed(status));
+  }
+  if (ctx.stop_refused_at_status == status) {
+    return Make(Action::kNone, Phase::kError, NextCheck::kBackoff, "StopRefused",
+                "the API refused to stop the version while it is " + Observed(status));
+  }
+  return Make(Action::kStop, Phase::kStopping, NextCheck::kPoll, "Stopping",
+              "version is " + Observed(status) + "; stopping it");
+}
+
+Decision DecideRunning(int status) {
+  switch (ClassifyJobStatus(status)) {
+    case StatusClass::kActive:
+      return Make(Action::kNone, Phase::kConverged, NextCheck::kResync, "Converged",
+                  "version is " + Observed(status));
+    case StatusClass::kKilling:
+      return Make(
+          Action::kNone, Phase::kDrifted, NextCheck::kPoll, "Drifted",
+          "desired Running but version is " + Observed(status) + "; the v1 API cannot restart it");
+    case StatusClass::kTerminal:
+      return Make(
+          Action::kNone, Phase::kDrifted, NextCheck::kResync, "Drifted",
+          "desired Running but version is " + Observed(status) + "; the v1 API cannot restart it");
+    case StatusClass::kUnknown:
+      break;
+  }
+  return Make(Action::kNone, Phase::kPending, NextCheck::kPoll, "StatusUnknown",
+              "version status " + Observed(status) + " is not known");
+}
+
+}  // namespace
+
+std::string_view PhaseName(Phase p) {
+  switch (p) {
+    case Phase::kPending:
+      return "Pending";
+    case Phase::kStopping:
+      return "Stopping";
+    case Phase::kConverged:
+      return "Converged";
+    case Phase::kDrifted:
+      return "Drifted";
+    case Phase::kError:
+      return "Error";
+    case Phase::kConflict:
+      return "Conflict";
+    case Phase::kPaused:
+      return "Paused";
+  }
+  return "Pending";
+}
+
+std::string_view ActionName(Action a) { return a == Action::kStop ? "stop" : "none"; }
+
+Decision Decide(DesiredState desired, int observed_status, const DecisionContext& context) {
+  Decision d = desired == DesiredState::kStopped ? DecideStopped(observed_status, context)
+                                                 : DecideRunning(observed_status);
+  // Conflict and pause never act, but keep the observation in the message so a
+  // user sees what would happen once the manifests agree or the pause is lifted.
+  if (context.conflict) {
+    return Make(Action::kNone, Phase::kConflict, NextCheck::kResync, "Conflict",
+                "manifests disagree on the desired state; not acting (" + d.message + ")");
+  }
+  if (context.paused) {
+    const std::string would = d.action == Action::kStop ? "would stop: " : "";
+    return Make(Action::kNone, Phase::kPaused, NextCheck::kResync, "Paused",
+                "paused by annotation; " + would + d.message);
+  }
+  return d;
+}
+
+}  // namespace mactl

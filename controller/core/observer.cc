@@ -1,0 +1,149 @@
+#include "controller/core/observer.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace mactl {
+
+Observer::Observer(CloudClient& client, const Clock& clock) : client_(client), clock_(clock) {}
+
+void Observer::SetManagedCounts(std::map<std::string, std::size_t> counts) {
+  std::lock_guard lock(mu_);
+  managed_counts_ = std::move(counts);
+}
+
+std::size_t Observer::PagesEstimate(const ProjectCache& cache) const {
+  const auto total = static_cast<std::size_t>(cache.total_jobs > 0 ? cache.total_jobs : 1);
+  return (total + kMaxPerPage - 1) / kMaxPerPage;
+}
+
+bool Observer::WorthListing(const std::string& project_id, std::size_t waiting) const {
+  std::lock_guard lock(mu_);
+  const auto it = projects_.find(project_id);
+  const std::size_t pages = it == projects_.end() ? 1 : PagesEstimate(it->second);
+  return waiting > pages;
+}
+
+Observer::Counters Observer::counters() const {
+  std::lock_guard lock(mu_);
+  return counters_;
+}
+
+Result<Observation> Observer::Detail(const VersionRef& ref) {
+  const SteadyTime started = clock_.Now();
+  {
+    std::lock_guard lock(mu_);
+    ++counters_.detail_calls;
+  }
+  Result<VersionDetail> detail = client_.GetVersion(ref);
+  if (!detail) return detail.error();
+  return Observation{detail->status, started, "detail", std::nullopt};
+}
+
+Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id,
+                                                 SteadyTime started) {
+  ProjectCache fresh;
+  fresh.has_snapshot = true;
+  fresh.taken_at = started;
+  std::size_t seen = 0;
+  // The API caps page at 65535; a project that large would be listed in full anyway.
+  for (int page = 1; page <= 65535; ++page) {
+    Result<JobListPage> result = client_.ListJobs(project_id, page, kMaxPerPage);
+    if (!result) {
+      std::lock_guard lock(mu_);
+      ++counters_.list_pages;
+      return result.error();
+    }
+    fresh.total_jobs = result->job_total_count;
+    {
+      std::lock_guard lock(mu_);
+      ++counters_.list_pages;
+      ProjectCache& live = projects_[project_id];  // progress, for deferred callers
+      live.refresh_pages_done = static_cast<std::size_t>(page);
+      live.refresh_pages_total = PagesEstimate(fresh);
+    }
+    for (const JobSummary& job : result->jobs) {
+      fresh.jobs[job.job_id] = JobRow{job.version_id, job.status};
+    }
+    seen += result->jobs.size();
+    if (result->jobs.size() < static_cast<std::size_t>(kMaxPerPage) ||
+        seen >= static_cast<std::size_t>(result->job_total_count)) {
+      break;
+    }
+  }
+  return fresh;
+}
+
+Duration Observer::DeferFor(const ProjectCache& cache, SteadyTime now) const {
+  // Before the first page: as long as the last refresh took (0 if none), so small projects
+  // come back at once and large ones do not spin.
+  Duration remaining = cache.last_refresh_took;
+  if (cache.refresh_pages_done > 0) {
+    const Duration elapsed = now - cache.refresh_started;
+    const std::size_t left = cache.refresh_pages_total > cache.refresh_pages_done
+                                 ? cache.refresh_pages_total - cache.refresh_pages_done
+                                 : 0;
+    // One page more than the pace predicts: coming back a little late costs nothing (the
+    // status is as fresh), coming back early costs another deferral.
+    remaining = elapsed / static_cast<Duration::rep>(cache.refresh_pages_done) *
+                static_cast<Duration::rep>(left + 1);
+  }
+  return std::clamp<Duration>(remaining, std::chrono::milliseconds(100), std::chrono::seconds(5));
+}
+
+Result<Observation> Observer::Observe(const ObserveRequest& request) {
+  const VersionRef& ref = request.ref;
+  std::unique_lock lock(mu_);
+  while (true) {
+    ProjectCache& cache = projects_[ref.project_id];
+    if (cache.has_snapshot && cache.taken_at >= request.not_before) {
+      const auto job = cache.jobs.find(ref.job_id);
+      if (job != cache.jobs.end() && job->second.latest_version == ref.version_id) {
+        ++counters_.cache_hits;
+        return Observation{job->second.status, cache.taken_at, "list", std::nullopt};
+      }
+      break;  // not the latest version (or a job the list did not show): ask exactly
+    }
+    if (!request.allow_batch) break;
+    const auto managed = managed_counts_.find(ref.project_id);
+    const std::size_t managed_here = managed == managed_counts_.end() ? 0 : managed->second;
+    if (managed_here <= PagesEstimate(cache)) break;
+    const SteadyTime now = clock_.Now();
+    if (cache.refreshing) {
+      if (request.may_defer) {
+        ++counters_.deferrals;
+        return Observation{0, SteadyTime{}, "", DeferFor(cache, now)};
+      }
+      refreshed_.wait(lock, [&] { return !projects_[ref.project_id].refreshing; });
+      continue;  // its snapshot may be fresh enough for us
+    }
+    if (cache.last_refresh_error && now < cache.last_refresh_failed_at + kFailedRefreshShared) {
+      return *cache.last_refresh_error;  // a refresh just failed: share it, do not list again
+    }
+    cache.refreshing = true;
+    cache.refresh_started = now;
+    cache.refresh_pages_done = 0;
+    cache.refresh_pages_total = 0;
+    ++counters_.list_refreshes;
+    lock.unlock();
+    Result<ProjectCache> listed = ListAll(ref.project_id, now);
+    lock.lock();
+    ProjectCache& after = projects_[ref.project_id];
+    if (listed) {
+      after = std::move(listed).value();
+      after.last_refresh_took = clock_.Now() - now;
+    } else {
+      after.last_refresh_error = listed.error();
+      after.last_refresh_failed_at = clock_.Now();
+    }
+    after.refreshing = false;
+    after.refresh_pages_done = 0;
+    after.refresh_pages_total = 0;
+    refreshed_.notify_all();
+    if (!listed) return listed.error();
+  }
+  lock.unlock();
+  return Detail(ref);
+}
+
+}  // namespace mactl

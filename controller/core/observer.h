@@ -1,0 +1,114 @@
+#pragma once
+
+// Observes version status through the API as cheaply as the API allows. One list page
+// reports the latest version of up to 1000 jobs, so periodic re-checks of many objects
+// in a project share one list refresh (single-flight per project) instead of one
+// detail call each. Edits, retries after a refused stop and non-latest versions use the
+// detail call, which is exact and costs one request.
+//
+// A refresh of a large project takes many pages (101 at 100k jobs). A caller that may
+// defer does not wait for another caller's refresh: it is told when to come back, so
+// workers stay free for edits while the list runs. A failed refresh is shared: for
+// kFailedRefreshShared afterwards, callers that would list again get its error instead,
+// so an outage costs one list attempt per project per interval, not one per object.
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "api/result.h"
+#include "api/version_ref.h"
+#include "controller/base/clock.h"
+#include "controller/cloud/cloud_client.h"
+
+namespace mactl {
+
+struct ObserveRequest {
+  VersionRef ref;
+  // The observation must have been taken at or after this time (e.g. after our stop).
+  SteadyTime not_before;
+  // A project list taken after not_before may answer; the list is refreshed when that
+  // is cheaper than a detail call per waiting object.
+  bool allow_batch = true;
+  // If another caller's refresh is in flight and would answer, return a deferral instead
+  // of waiting for it.
+  bool may_defer = false;
+};
+
+struct Observation {
+  int status = 0;
+  SteadyTime observed_at;
+  std::string_view source;  // "list" or "detail"; empty when deferred
+  // Set only for a may_defer request answered by no status: come back after this long
+  // (about when the in-flight refresh should be done, within [100 ms, 5 s]).
+  std::optional<Duration> retry_in;
+};
+
+class Observer {
+ public:
+  static constexpr Duration kFailedRefreshShared = std::chrono::seconds(1);
+
+  // client and clock must outlive the observer. Thread-safe.
+  Observer(CloudClient& client, const Clock& clock);
+
+  Result<Observation> Observe(const ObserveRequest& request);
+
+  // How many managed versions each project has. Listing a project pays off only when
+  // it answers more objects than it costs pages.
+  void SetManagedCounts(std::map<std::string, std::size_t> counts);
+  // Whether `waiting` objects of a project are cheaper to observe with one list refresh.
+  bool WorthListing(const std::string& project_id, std::size_t waiting) const;
+
+  struct Counters {
+    std::uint64_t list_refreshes = 0;
+    std::uint64_t list_pages = 0;
+    std::uint64_t detail_calls = 0;
+    std::uint64_t cache_hits = 0;
+    std::uint64_t deferrals = 0;
+  };
+  Counters counters() const;
+
+ private:
+  struct JobRow {
+    std::int64_t latest_version = 0;
+    int status = 0;
+  };
+  struct ProjectCache {
+    bool has_snapshot = false;
+    SteadyTime taken_at;
+    std::unordered_map<std::int64_t, JobRow> jobs;
+    std::int64_t total_jobs = 0;  // from the last list, for the cost estimate
+    bool refreshing = false;
+    SteadyTime refresh_started;  // of the refresh in flight
+    std::size_t refresh_pages_done = 0;
+    std::size_t refresh_pages_total = 0;  // 0 until its first page tells the job count
+    Duration last_refresh_took{0};        // of the last successful refresh
+    std::optional<Error> last_refresh_error;
+    SteadyTime last_refresh_failed_at;
+  };
+
+  Result<Observation> Detail(const VersionRef& ref);
+  // Lists every page of a project (per_page 1000). Called without mu_ held.
+  Result<ProjectCache> ListAll(const std::string& project_id, SteadyTime started);
+  std::size_t PagesEstimate(const ProjectCache& cache) const;
+  // When a deferred caller should come back: the in-flight refresh's remaining pages plus
+  // one at its pace so far, or before its first page as long as the last refresh took;
+  // within [100 ms, 5 s].
+  Duration DeferFor(const ProjectCache& cache, SteadyTime now) const;
+
+  CloudClient& client_;
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::condition_variable refreshed_;
+  std::unordered_map<std::string, ProjectCache> projects_;  // guarded by mu_
+  std::map<std::string, std::size_t> managed_counts_;       // guarded by mu_
+  Counters counters_;                                       // guarded by mu_
+};
+
+}  // namespace mactl

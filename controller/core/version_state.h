@@ -1,0 +1,70 @@
+#pragma once
+
+// What the controller knows about one managed version: the last observation, the
+// conditions shown in /status, and its memory of its own actions (which it can rebuild
+// after a restart by observing again).
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "api/result.h"
+#include "controller/base/clock.h"
+#include "controller/core/decision.h"
+#include "controller/core/desired_snapshot.h"
+#include "controller/runtime/work_queue.h"
+
+namespace mactl {
+
+// Kubernetes-style condition (metav1.Condition without observedGeneration).
+struct Condition {
+  std::string type;  // "Ready" or "Synced"
+  bool status = false;
+  std::string reason;
+  std::string message;
+  WallTime last_transition_time{};
+
+  // Updates the condition; the transition time moves only when the status flips.
+  void Set(bool new_status, std::string new_reason, std::string new_message, WallTime now) {
+    if (new_status != status || last_transition_time == WallTime{}) last_transition_time = now;
+    status = new_status;
+    reason = std::move(new_reason);
+    message = std::move(new_message);
+  }
+};
+
+struct VersionState {
+  ManagedVersion managed;
+
+  // Observation.
+  bool attempted = false;  // observed once, successfully or not (for /readyz)
+  std::optional<int> observed_status;
+  WallTime observed_at{};
+  std::string observed_source;   // "list" or "detail"
+  SteadyTime observed_steady{};  // when the status used last was taken, on the steady clock
+
+  // Outcome of the last reconcile.
+  Phase phase = Phase::kPending;
+  Condition ready{"Ready", false, "Pending", "not observed yet", {}};
+  Condition synced{"Synced", false, "Pending", "not reconciled yet", {}};
+  std::size_t attempts = 0;  // reconciles run for this version
+  std::optional<Error> last_error;
+  std::string last_action;  // "stop" when a stop was sent, else empty
+  std::optional<WallTime> next_attempt;
+  std::string next_reason;  // "resync", "poll", "backoff", "now"
+
+  // The controller's memory of its own actions.
+  bool stop_accepted = false;
+  std::optional<WallTime> stop_accepted_at;
+  std::optional<int> stop_refused_at_status;
+
+  // What the next observation must satisfy.
+  SteadyTime observe_not_before{};
+  bool observe_allow_batch = true;
+  // Why the object is next looked at, as a queue priority: an edit (high), a poll or retry
+  // (normal), a resync (low). A deferred observation keeps it, so deferring an edit or a
+  // poll never demotes it behind resyncs.
+  Priority queue_priority = Priority::kHigh;
+};
+
+}  // namespace mactl

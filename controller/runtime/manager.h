@@ -1,0 +1,85 @@
+#pragma once
+
+// The running controller: holds the current desired snapshot, feeds changed keys to the
+// work queue, runs the worker pool and answers readiness, health and /status.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "controller/base/clock.h"
+#include "controller/core/desired_snapshot.h"
+#include "controller/runtime/metrics.h"
+#include "controller/core/observer.h"
+#include "controller/core/reconciler.h"
+#include "controller/runtime/work_queue.h"
+
+namespace mactl {
+
+struct ManagerOptions {
+  int workers = 4;
+  // /healthz fails when one reconcile has been in progress longer than this.
+  Duration stuck_after = std::chrono::minutes(5);
+};
+
+struct HealthReport {
+  bool healthy = true;
+  std::string detail;  // why not, for the /healthz body
+};
+
+class Manager {
+ public:
+  // All references must outlive the controller. metrics may be null.
+  Manager(ManagerOptions options, WorkQueue& queue, Reconciler& reconciler,
+             Observer& observer, const Clock& clock, ControllerMetrics* metrics);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Swaps in a new desired state and enqueues what changed: new and edited versions go
+  // ahead of periodic re-checks; versions no manifest names any more are dropped.
+  void ApplySnapshot(DesiredSnapshot snapshot);
+  std::shared_ptr<const DesiredSnapshot> Snapshot() const;
+
+  void Start();
+  // Stops taking work; in-flight reconciles may finish until `grace` has passed.
+  // Returns false if workers were still busy at the deadline (the caller then aborts
+  // in-flight requests and calls Join).
+  bool Drain(Duration grace);
+  void Join();
+
+  // Manifests loaded and every version observed once (successfully or not).
+  bool Ready() const;
+  HealthReport Health() const;
+  nlohmann::json StatusJson() const;
+  // Refreshes gauges that are derived from state (objects by phase, longest processor).
+  void UpdateGauges() const;
+
+ private:
+  void Worker(std::stop_token stop);
+
+  const ManagerOptions options_;
+  WorkQueue& queue_;
+  Reconciler& reconciler_;
+  Observer& observer_;
+  const Clock& clock_;
+  ControllerMetrics* const metrics_;
+
+  mutable std::mutex mu_;
+  std::shared_ptr<const DesiredSnapshot> snapshot_;  // guarded by mu_
+  bool loaded_ = false;                              // guarded by mu_
+
+  std::mutex workers_mu_;
+  std::condition_variable workers_done_;
+  int running_workers_ = 0;  // guarded by workers_mu_
+  std::vector<std::jthread> workers_;
+};
+
+}  // namespace mactl

@@ -1,0 +1,199 @@
+#include "controller/runtime/manifest_watcher.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "controller/base/log.h"
+
+namespace mactl {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR;
+// The loop wakes at least this often so LastActivity shows it is alive.
+constexpr milliseconds kHeartbeat{1000};
+
+bool Hidden(const std::string& name) { return name.empty() || name.front() == '.'; }
+
+}  // namespace
+
+ManifestWatcher::ManifestWatcher(Options options,
+                                 std::function<void(std::string_view reason)> on_change)
+    : options_(std::move(options)), on_change_(std::move(on_change)) {
+  last_activity_ = steady_clock::now().time_since_epoch().count();
+}
+
+ManifestWatcher::~ManifestWatcher() {
+  Stop();
+  if (inotify_fd_ >= 0) close(inotify_fd_);
+  if (wake_fd_ >= 0) close(wake_fd_);
+}
+
+Status ManifestWatcher::Start() {
+  std::error_code ec;
+  if (!fs::is_directory(options_.root, ec)) {
+    return MakeError(ErrorClass::kTerminal, "WatchFailed",
+                     "manifest directory " + options_.root.string() + " is not a directory");
+  }
+  inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (inotify_fd_ < 0 || wake_fd_ < 0) {
+    return MakeError(ErrorClass::kTerminal, "WatchFailed",
+                     std::string("cannot set up inotify: ") + std::strerror(errno));
+  }
+  AddWatchesBelow(options_.root, true);
+  if (!root_watched_) {
+    return MakeError(ErrorClass::kTerminal, "WatchFailed",
+                     "cannot watch " + options_.root.string() + ": " + std::strerror(errno));
+  }
+  thread_ = std::thread([this] { Loop(); });
+  return OkStatus();
+}
+
+void ManifestWatcher::AddWatch(const fs::path& dir) {
+  const int wd = inotify_add_watch(inotify_fd_, dir.c_str(), kMask);
+  if (wd < 0) {
+    log::Warn("cannot watch directory; relying on the periodic rescan",
+              {{"directory", dir.string()}, {"error", std::strerror(errno)}});
+    return;
+  }
+  watches_[wd] = dir;
+  if (dir == options_.root) root_watched_ = true;
+}
+
+// Watches dir and every non-hidden directory below it. Below the top level symlinks are
+// not followed (as the loader does); at the top level a non-hidden symlink to a
+// directory is watched too.
+void ManifestWatcher::AddWatchesBelow(const fs::path& dir, bool top_level) {
+  AddWatch(dir);
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (Hidden(name)) continue;
+    std::error_code type_ec;
+    const bool link = it->is_symlink(type_ec);
+    if (link && !top_level) continue;
+    if (fs::is_directory(it->path(), type_ec)) AddWatchesBelow(it->path(), false);
+  }
+}
+
+void ManifestWatcher::Wake(std::uint64_t what) {
+  if (wake_fd_ >= 0) {
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &what, sizeof what);
+  }
+}
+
+void ManifestWatcher::Trigger() {
+  trigger_ = true;
+  Wake(1);
+}
+
+void ManifestWatcher::Stop() {
+  stop_ = true;
+  Wake(1);
+  if (thread_.joinable()) thread_.join();
+}
+
+SteadyTime ManifestWatcher::LastActivity() const {
+  return SteadyTime(SteadyTime::duration(last_activity_.load()));
+}
+
+void ManifestWatcher::Loop() {
+  std::optional<SteadyTime> pending_since;  // first event of a burst
+  std::optional<SteadyTime> fire_at;        // debounce deadline
+  SteadyTime next_rescan = steady_clock::now() + options_.rescan_interval;
+  std::vector<char> buffer(64 * 1024);
+  while (!stop_) {
+    const SteadyTime now = steady_clock::now();
+    last_activity_ = now.time_since_epoch().count();
+    SteadyTime wake_at = std::min(next_rescan, now + kHeartbeat);
+    if (fire_at) wake_at = std::min(wake_at, *fire_at);
+    const auto timeout =
+        std::max<long long>(0, std::chrono::duration_cast<milliseconds>(wake_at - now).count());
+    pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    poll(fds, 2, static_cast<int>(timeout));
+    if (stop_) break;
+
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t ignored = 0;
+      [[maybe_unused]] const ssize_t n = read(wake_fd_, &ignored, sizeof ignored);
+    }
+    bool changed = false;
+    if (fds[0].revents & POLLIN) {
+      while (true) {
+        const ssize_t n = read(inotify_fd_, buffer.data(), buffer.size());
+        if (n <= 0) break;
+        for (ssize_t offset = 0; offset < n;) {
+          const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
+          offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+          changed = true;
+          if (event->mask & IN_Q_OVERFLOW) continue;  // events lost: the rescan covers it
+          const auto watch = watches_.find(event->wd);
+          if (event->mask & IN_IGNORED) {
+            if (watch != watches_.end()) {
+              if (watch->second == options_.root) root_watched_ = false;
+              watches_.erase(watch);
+            }
+            continue;
+          }
+          if (watch == watches_.end() || event->len == 0) continue;
+          const std::string name = event->name;
+          // A new directory (created or moved in): watch it and what is inside it.
+          if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
+              !Hidden(name)) {
+            AddWatchesBelow(watch->second / name, false);
+          }
+          // A new top-level symlink may point at a directory to watch (ConfigMap-style).
+          if (watch->second == options_.root && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
+              !Hidden(name)) {
+            std::error_code ec;
+            const fs::path path = options_.root / name;
+            if (fs::is_symlink(path, ec) && fs::is_directory(path, ec)) {
+              AddWatchesBelow(path, false);
+            }
+          }
+        }
+      }
+    }
+    const SteadyTime after = steady_clock::now();
+    if (changed) {
+      if (!pending_since) pending_since = after;
+      // Trailing debounce, but never hold a burst back for more than a second.
+      fire_at = std::min(after + options_.debounce, *pending_since + milliseconds(1000));
+    }
+    if (trigger_.exchange(false)) {
+      pending_since.reset();
+      fire_at.reset();
+      on_change_("signal");
+      continue;
+    }
+    if (fire_at && after >= *fire_at) {
+      pending_since.reset();
+      fire_at.reset();
+      on_change_("inotify");
+      continue;
+    }
+    if (after >= next_rescan) {
+      next_rescan = after + options_.rescan_interval;
+      // The root may have been deleted and re-created; catch up on watches.
+      std::error_code ec;
+      if (!root_watched_ && fs::is_directory(options_.root, ec)) {
+        AddWatchesBelow(options_.root, true);
+      }
+      on_change_("periodic");
+    }
+  }
+}
+
+}  // namespace mactl

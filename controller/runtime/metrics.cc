@@ -1,0 +1,185 @@
+#include "controller/runtime/metrics.h"
+
+#include <string>
+
+namespace mactl {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+constexpr char kPrefix[] = "modelarts_controller_";
+
+std::string Name(std::string_view suffix) { return std::string(kPrefix) + std::string(suffix); }
+
+// Bucket sets chosen for this workload: a reconcile takes milliseconds when served
+// from the list cache and up to minutes when it waits behind the rate limiter and
+// retries; a single API call takes tens of milliseconds to tens of seconds.
+const Histogram::BucketBoundaries kReconcileBuckets = {
+    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+const Histogram::BucketBoundaries kApiBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                 1,     2.5,  5,     10,   30,  60};
+const Histogram::BucketBoundaries kQueueBuckets = {0.001, 0.01, 0.1, 0.5, 1,   5,
+                                                   10,    30,   60,  300, 600, 1800};
+const Histogram::BucketBoundaries kWaitBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
+                                                  1,     2.5,   5,    10,   30,  60};
+
+std::string CodeLabel(int http_status) {
+  return http_status > 0 ? std::to_string(http_status) : std::string("error");
+}
+
+}  // namespace
+
+ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string_view version)
+    : reconcile_total_(BuildCounter()
+                           .Name(Name("reconcile_total"))
+                           .Help("Reconciles by result: success (in the desired state), error "
+                                 "(failed, retried after backoff), requeue_after (progressing, "
+                                 "polled).")
+                           .Register(registry)),
+      reconcile_duration_(BuildHistogram()
+                              .Name(Name("reconcile_duration_seconds"))
+                              .Help("Time one reconcile took, including API calls and rate-limit "
+                                    "waits.")
+                              .Register(registry)
+                              .Add({}, kReconcileBuckets)),
+      workqueue_depth_(BuildGauge()
+                           .Name(Name("workqueue_depth"))
+                           .Help("Objects ready to be reconciled and waiting for a worker.")
+                           .Register(registry)
+                           .Add({})),
+      workqueue_adds_(BuildCounter()
+                          .Name(Name("workqueue_adds_total"))
+                          .Help("Adds to the work queue, immediate and delayed.")
+                          .Register(registry)
+                          .Add({})),
+      workqueue_retries_(BuildCounter()
+                             .Name(Name("workqueue_retries_total"))
+                             .Help("Delayed adds to the work queue: backoff retries, polls and "
+                                   "resyncs.")
+                             .Register(registry)
+                             .Add({})),
+      workqueue_queue_duration_(BuildHistogram()
+                                    .Name(Name("workqueue_queue_duration_seconds"))
+                                    .Help("Time an object waited in the queue between becoming "
+                                          "ready and being picked up by a worker.")
+                                    .Register(registry)
+                                    .Add({}, kQueueBuckets)),
+      workqueue_longest_running_(BuildGauge()
+                                     .Name(Name("workqueue_longest_running_processor_seconds"))
+                                     .Help("Age of the oldest reconcile still in progress; a "
+                                           "rising value points to a stuck worker.")
+                                     .Register(registry)
+                                     .Add({})),
+      api_requests_(BuildCounter()
+                        .Name(Name("api_requests_total"))
+                        .Help("ModelArts API requests by operation and HTTP status code (error = "
+                              "no answer).")
+                        .Register(registry)),
+      api_duration_(BuildHistogram()
+                        .Name(Name("api_request_duration_seconds"))
+                        .Help("ModelArts API request latency by operation.")
+                        .Register(registry)),
+      objects_(BuildGauge()
+                   .Name(Name("objects"))
+                   .Help("Managed training-job versions by phase.")
+                   .Register(registry)),
+      manifest_errors_(BuildGauge()
+                           .Name(Name("manifest_errors"))
+                           .Help("Invalid manifest documents in the manifest directory now.")
+                           .Register(registry)
+                           .Add({})),
+      manifest_objects_(BuildGauge()
+                            .Name(Name("manifest_objects"))
+                            .Help("Valid TrainingJobVersion objects loaded from the manifests.")
+                            .Register(registry)
+                            .Add({})),
+      reload_successful_(BuildGauge()
+                             .Name(Name("manifests_last_reload_successful"))
+                             .Help("1 when the last manifest scan had no invalid document, else 0.")
+                             .Register(registry)
+                             .Add({})),
+      reload_success_timestamp_(BuildGauge()
+                                    .Name(Name("manifests_last_reload_success_timestamp_seconds"))
+                                    .Help("Unix time of the last manifest scan without errors.")
+                                    .Register(registry)
+                                    .Add({})),
+      rate_limiter_wait_(BuildHistogram()
+                             .Name(Name("rate_limiter_wait_seconds"))
+                             .Help("Time API requests waited for the global token bucket.")
+                             .Register(registry)
+                             .Add({}, kWaitBuckets)) {
+  reconcile_by_outcome_[0] = &reconcile_total_.Add({{"result", "success"}});
+  reconcile_by_outcome_[1] = &reconcile_total_.Add({{"result", "error"}});
+  reconcile_by_outcome_[2] = &reconcile_total_.Add({{"result", "requeue_after"}});
+  for (Phase p : kAllPhases) {
+    objects_by_phase_[p] = &objects_.Add({{"phase", std::string(PhaseName(p))}});
+  }
+  // Pre-create the common series so dashboards and rate() see zeros, not gaps.
+  for (std::string_view op : {api_operation::kList, api_operation::kGetVersion,
+                              api_operation::kListVersions, api_operation::kStop}) {
+    api_duration_.Add({{"operation", std::string(op)}}, kApiBuckets);
+  }
+  BuildGauge()
+      .Name(Name("build_info"))
+      .Help("Build information; the value is always 1.")
+      .Register(registry)
+      .Add({{"version", std::string(version)}})
+      .Set(1);
+}
+
+void ControllerMetrics::ObserveReconcile(ReconcileOutcome outcome,
+                                         std::chrono::duration<double> took) {
+  reconcile_by_outcome_[static_cast<std::size_t>(outcome)]->Increment();
+  reconcile_duration_.Observe(took.count());
+}
+
+void ControllerMetrics::SetObjectPhases(const std::map<Phase, std::size_t>& counts) {
+  for (auto& [phase, gauge] : objects_by_phase_) {
+    const auto it = counts.find(phase);
+    gauge->Set(it == counts.end() ? 0.0 : static_cast<double>(it->second));
+  }
+}
+
+void ControllerMetrics::SetManifestErrors(std::size_t n) {
+  manifest_errors_.Set(static_cast<double>(n));
+}
+
+void ControllerMetrics::SetManifestObjects(std::size_t n) {
+  manifest_objects_.Set(static_cast<double>(n));
+}
+
+void ControllerMetrics::ManifestReload(bool ok, WallTime at) {
+  reload_successful_.Set(ok ? 1.0 : 0.0);
+  if (ok) {
+    reload_success_timestamp_.Set(std::chrono::duration<double>(at.time_since_epoch()).count());
+  }
+}
+
+void ControllerMetrics::ObserveRateLimiterWait(std::chrono::duration<double> waited) {
+  rate_limiter_wait_.Observe(waited.count());
+}
+
+void ControllerMetrics::SetLongestRunningProcessor(std::chrono::duration<double> age) {
+  workqueue_longest_running_.Set(age.count());
+}
+
+void ControllerMetrics::OnApiCall(std::string_view operation, int http_status,
+                                  std::chrono::duration<double> latency) {
+  const std::string op(operation);
+  api_requests_.Add({{"operation", op}, {"code", CodeLabel(http_status)}}).Increment();
+  api_duration_.Add({{"operation", op}}, kApiBuckets).Observe(latency.count());
+}
+
+void ControllerMetrics::OnAdd() { workqueue_adds_.Increment(); }
+void ControllerMetrics::OnRetry() { workqueue_retries_.Increment(); }
+void ControllerMetrics::OnDepth(std::size_t ready) {
+  workqueue_depth_.Set(static_cast<double>(ready));
+}
+void ControllerMetrics::OnQueueLatency(Duration waited) {
+  workqueue_queue_duration_.Observe(std::chrono::duration<double>(waited).count());
+}
+
+}  // namespace mactl

@@ -1,0 +1,76 @@
+#pragma once
+
+// Every Prometheus series the controller exports (contract §5), defined once and injected.
+// No label carries an unbounded value: labels are operation, HTTP status code, result and phase.
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "controller/cloud/api_call_observer.h"
+#include "controller/base/clock.h"
+#include "controller/core/decision.h"
+#include "controller/runtime/work_queue.h"
+
+namespace mactl {
+
+// `result` label of reconcile_total.
+enum class ReconcileOutcome {
+  kSuccess,       // in the desired state (or observe-only and reported); next look is the resync
+  kError,         // the attempt failed; next look is after backoff
+  kRequeueAfter,  // progressing (stop sent, KILLING, status unknown); next look is the poll
+};
+
+// Thread-safe: prometheus-cpp metric objects are.
+class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver {
+ public:
+  // `registry` must outlive this object.
+  ControllerMetrics(prometheus::Registry& registry, std::string_view version);
+
+  void ObserveReconcile(ReconcileOutcome outcome, std::chrono::duration<double> took);
+  void SetObjectPhases(const std::map<Phase, std::size_t>& counts);
+  void SetManifestErrors(std::size_t n);
+  void SetManifestObjects(std::size_t n);
+  void ManifestReload(bool ok, WallTime at);
+  void ObserveRateLimiterWait(std::chrono::duration<double> waited);
+  void SetLongestRunningProcessor(std::chrono::duration<double> age);
+
+  // ApiCallObserver
+  void OnApiCall(std::string_view operation, int http_status,
+                 std::chrono::duration<double> latency) override;
+  // WorkQueueObserver
+  void OnAdd() override;
+  void OnRetry() override;
+  void OnDepth(std::size_t ready) override;
+  void OnQueueLatency(Duration waited) override;
+
+ private:
+  prometheus::Family<prometheus::Counter>& reconcile_total_;
+  std::array<prometheus::Counter*, 3> reconcile_by_outcome_{};
+  prometheus::Histogram& reconcile_duration_;
+  prometheus::Gauge& workqueue_depth_;
+  prometheus::Counter& workqueue_adds_;
+  prometheus::Counter& workqueue_retries_;
+  prometheus::Histogram& workqueue_queue_duration_;
+  prometheus::Gauge& workqueue_longest_running_;
+  prometheus::Family<prometheus::Counter>& api_requests_;
+  prometheus::Family<prometheus::Histogram>& api_duration_;
+  prometheus::Family<prometheus::Gauge>& objects_;
+  std::map<Phase, prometheus::Gauge*> objects_by_phase_;
+  prometheus::Gauge& manifest_errors_;
+  prometheus::Gauge& manifest_objects_;
+  prometheus::Gauge& reload_successful_;
+  prometheus::Gauge& reload_success_timestamp_;
+  prometheus::Histogram& rate_limiter_wait_;
+};
+
+}  // namespace mactl

@@ -1,0 +1,271 @@
+#include "controller/runtime/work_queue.h"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+namespace mactl {
+namespace {
+
+// Get re-checks at least this often, so a clock that is not std::chrono::steady_clock (or a
+// far-future ready time) can neither overflow the wait nor stall a worker forever.
+constexpr Duration kMaxSleep = std::chrono::minutes(1);
+
+int Rank(Priority p) { return -static_cast<int>(p); }  // std::set is ascending: negate
+
+SteadyTime SaturatingAdd(SteadyTime t, Duration d) {
+  if (d > SteadyTime::max() - t) {
+    return SteadyTime::max();
+  }
+  return t + d;
+}
+
+}  // namespace
+
+WorkQueue::WorkQueue(const Clock& clock, WorkQueueObserver* observer)
+    : clock_(clock), observer_(observer) {}
+
+void WorkQueue::Add(const std::string& key, Priority p) { AddAfter(key, Duration::zero(), p); }
+
+void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
+  std::lock_guard lock(mu_);
+  if (shut_down_) {
+    return;
+  }
+  const SteadyTime now = clock_.Now();
+  const std::size_t ready_before = ready_.size();
+  PromoteDueLocked(now);
+  AddLocked(key, delay > Duration::zero() ? SaturatingAdd(now, delay) : now, p, now);
+  if (observer_ != nullptr) {
+    observer_->OnAdd();
+    if (delay > Duration::zero()) {
+      observer_->OnRetry();
+    }
+  }
+  ReportDepthIfChangedLocked(ready_before);
+  ChangedLocked();
+}
+
+void WorkQueue::AddLocked(const std::string& key, SteadyTime ready_at, Priority p, SteadyTime now) {
+  Entry& e = entries_[key];
+  if (e.where == Where::kNone) {
+    e.priority = p;
+    e.ready_at = ready_at;
+    e.seq = next_seq_++;
+    Place(key, e, now);
+    return;
+  }
+  // Merge into the pending entry: highest priority, earliest ready time.
+  const Priority merged_priority = std::max(e.priority, p);
+  if (merged_priority == e.priority && ready_at >= e.ready_at) {
+    return;
+  }
+  Unplace(key, e);
+  e.priority = merged_priority;
+  if (ready_at < e.ready_at) {
+    e.ready_at = ready_at;
+    e.seq = next_seq_++;
+  }
+  Place(key, e, now);
+}
+
+std::optional<std::string> WorkQueue::TryGet() {
+  std::lock_guard lock(mu_);
+  return TryGetLocked(clock_.Now());
+}
+
+std::optional<std::string> WorkQueue::TryGetLocked(SteadyTime now) {
+  if (shut_down_) {
+    return std::nullopt;
+  }
+  const std::size_t ready_before = ready_.size();
+  PromoteDueLocked(now);
+  if (ready_.empty()) {
+    ReportDepthIfChangedLocked(ready_before);
+    return std::nullopt;
+  }
+  std::string key = std::get<3>(*ready_.begin());
+  ready_.erase(ready_.begin());
+  Entry& e = entries_.at(key);
+  e.where = Where::kNone;
+  e.processing = true;
+  e.processing_since = now;
+  processing_.emplace(now, key);
+  if (observer_ != nullptr) {
+    observer_->OnQueueLatency(std::max(Duration::zero(), now - e.ready_at));
+  }
+  ReportDepthIfChangedLocked(ready_before);
+  return key;
+}
+
+std::optional<std::string> WorkQueue::Get(std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  while (true) {
+    if (shut_down_ || stop.stop_requested()) {
+      return std::nullopt;
+    }
+    const SteadyTime now = clock_.Now();
+    if (auto key = TryGetLocked(now)) {
+      return key;
+    }
+    const std::uint64_t seen = generation_;
+    const auto changed = [this, seen] { return shut_down_ || generation_ != seen; };
+    if (const std::optional<SteadyTime> next = NextReadyLocked(now)) {
+      // TryGetLocked promoted everything due, so the next ready time is in the future.
+      const Duration wait = std::min(*next - now, kMaxSleep);
+      if (wait > Duration::zero()) {
+        cv_.wait_for(lock, stop, wait, changed);
+      }
+    } else {
+      cv_.wait_for(lock, stop, kMaxSleep, changed);
+    }
+  }
+}
+
+void WorkQueue::Done(const std::string& key) {
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(key);
+  if (it == entries_.end() || !it->second.processing) {
+    return;
+  }
+  const SteadyTime now = clock_.Now();
+  const std::size_t ready_before = ready_.size();
+  PromoteDueLocked(now);
+  Entry& e = it->second;
+  processing_.erase({e.processing_since, key});
+  e.processing = false;
+  if (e.where == Where::kParked) {
+    // Re-added while processing: it joins the ready set now, behind what is already there.
+    e.where = Where::kNone;
+    e.ready_at = now;
+    e.seq = next_seq_++;
+    Place(key, e, now);
+  } else if (e.where == Where::kNone) {
+    entries_.erase(it);
+  }
+  ReportDepthIfChangedLocked(ready_before);
+  ChangedLocked();
+}
+
+void WorkQueue::Forget(const std::string& key) {
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    return;
+  }
+  const std::size_t ready_before = ready_.size();
+  Unplace(key, it->second);
+  if (!it->second.processing) {
+    entries_.erase(it);
+  }
+  ReportDepthIfChangedLocked(ready_before);
+  ChangedLocked();
+}
+
+void WorkQueue::ShutDown() {
+  std::lock_guard lock(mu_);
+  shut_down_ = true;
+  ChangedLocked();
+}
+
+std::size_t WorkQueue::Len() const {
+  std::lock_guard lock(mu_);
+  return ready_.size() + DueLocked(clock_.Now(), /*count_processing=*/false);
+}
+
+std::size_t WorkQueue::DelayedLen() const {
+  std::lock_guard lock(mu_);
+  return delayed_.size() - DueLocked(clock_.Now(), /*count_processing=*/true);
+}
+
+bool WorkQueue::IsProcessing(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(key);
+  return it != entries_.end() && it->second.processing;
+}
+
+std::optional<SteadyTime> WorkQueue::NextReadyTime() const {
+  std::lock_guard lock(mu_);
+  return NextReadyLocked(clock_.Now());
+}
+
+std::optional<SteadyTime> WorkQueue::NextReadyLocked(SteadyTime now) const {
+  std::optional<SteadyTime> next;
+  if (!ready_.empty()) {
+    next = now;
+  }
+  if (!delayed_.empty()) {
+    const SteadyTime first = std::get<0>(*delayed_.begin());
+    next = next ? std::min(*next, first) : first;
+  }
+  return next;
+}
+
+Duration WorkQueue::LongestProcessing() const {
+  std::lock_guard lock(mu_);
+  if (processing_.empty()) {
+    return Duration::zero();
+  }
+  return std::max(Duration::zero(), clock_.Now() - processing_.begin()->first);
+}
+
+void WorkQueue::PromoteDueLocked(SteadyTime now) {
+  while (!delayed_.empty() && std::get<0>(*delayed_.begin()) <= now) {
+    const std::string key = std::get<2>(*delayed_.begin());
+    delayed_.erase(delayed_.begin());
+    Entry& e = entries_.at(key);
+    e.where = Where::kNone;
+    Place(key, e, now);
+  }
+}
+
+void WorkQueue::Unplace(const std::string& key, Entry& e) {
+  switch (e.where) {
+    case Where::kReady:
+      ready_.erase({Rank(e.priority), e.ready_at, e.seq, key});
+      break;
+    case Where::kDelayed:
+      delayed_.erase({e.ready_at, e.seq, key});
+      break;
+    case Where::kParked:
+    case Where::kNone:
+      break;
+  }
+  e.where = Where::kNone;
+}
+
+void WorkQueue::Place(const std::string& key, Entry& e, SteadyTime now) {
+  if (e.ready_at > now) {
+    e.where = Where::kDelayed;
+    delayed_.emplace(e.ready_at, e.seq, key);
+  } else if (e.processing) {
+    // Never hand a key to a second worker: wait for Done.
+    e.where = Where::kParked;
+  } else {
+    e.where = Where::kReady;
+    ready_.emplace(Rank(e.priority), e.ready_at, e.seq, key);
+  }
+}
+
+std::size_t WorkQueue::DueLocked(SteadyTime now, bool count_processing) const {
+  std::size_t due = 0;
+  for (auto it = delayed_.begin(); it != delayed_.end() && std::get<0>(*it) <= now; ++it) {
+    if (count_processing || !entries_.at(std::get<2>(*it)).processing) {
+      ++due;
+    }
+  }
+  return due;
+}
+
+void WorkQueue::ReportDepthIfChangedLocked(std::size_t ready_before) {
+  if (observer_ != nullptr && ready_.size() != ready_before) {
+    observer_->OnDepth(ready_.size());
+  }
+}
+
+void WorkQueue::ChangedLocked() {
+  ++generation_;
+  cv_.notify_all();
+}
+
+}  // namespace mactl

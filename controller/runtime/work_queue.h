@@ -1,0 +1,122 @@
+#pragma once
+
+// The controller's work queue: client-go semantics (a key is deduplicated while it waits and is
+// never handed to two workers at once) plus priorities and delayed adds, as in controller-runtime's
+// priority queue. Keys carry identity only; workers re-read everything else.
+
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <stop_token>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+
+#include "controller/base/clock.h"
+
+namespace mactl {
+
+enum class Priority {
+  kLow = 0,     // periodic resync
+  kNormal = 1,  // poll, retry
+  kHigh = 2,    // new or edited object
+};
+
+// Metrics hooks; every method is an optional no-op. Called with the queue's lock held, so an
+// implementation must be quick and must not call back into the queue.
+class WorkQueueObserver {
+ public:
+  virtual ~WorkQueueObserver() = default;
+  virtual void OnAdd() {}                              // every Add/AddAfter call that was accepted
+  virtual void OnRetry() {}                            // every AddAfter with delay > 0
+  virtual void OnDepth(std::size_t /*ready*/) {}       // after every change to the ready set
+  virtual void OnQueueLatency(Duration /*waited*/) {}  // ready → handed to a worker
+};
+
+// Thread-safe. Every key has at most one pending entry: further adds merge into it (highest
+// priority, earliest ready time). A pending entry is "ready" once its ready time has come and its
+// key is not being processed, "delayed" before that, and "parked" while its key is processed (it
+// becomes ready at Done). Ready entries are handed out highest priority first, then by ready time
+// (FIFO). Operations are O(log n).
+class WorkQueue {
+ public:
+  // `clock` and `observer` (may be null) must outlive the queue.
+  explicit WorkQueue(const Clock& clock, WorkQueueObserver* observer = nullptr);
+  WorkQueue(const WorkQueue&) = delete;
+  WorkQueue& operator=(const WorkQueue&) = delete;
+
+  // Makes key ready now. Ignored after ShutDown.
+  void Add(const std::string& key, Priority p);
+  // Makes key ready at clock.Now() + delay (delay <= 0 is Add). Ignored after ShutDown.
+  void AddAfter(const std::string& key, Duration delay, Priority p);
+  // Hands out the best ready key, or nullopt when none is ready (or after ShutDown). Moves due
+  // delayed entries to ready first. The caller must call Done(key) when finished.
+  std::optional<std::string> TryGet();
+  // Like TryGet but blocks until a key is ready; nullopt on a stop request or ShutDown. Sleeps
+  // until the next ready time measured in real time, so use it with a real clock.
+  std::optional<std::string> Get(std::stop_token stop);
+  // The worker finished key; a re-add that arrived meanwhile becomes ready now (or stays delayed).
+  void Done(const std::string& key);
+  // The object is gone: drops every pending entry for key (ready, delayed or parked). A worker
+  // still processing key keeps it until Done.
+  void Forget(const std::string& key);
+  // Wakes every Get caller; later Get/TryGet return nullopt and adds are ignored.
+  void ShutDown();
+
+  // Ready keys (due, not being processed), as of clock.Now().
+  std::size_t Len() const;
+  // Pending keys whose ready time is still in the future, as of clock.Now().
+  std::size_t DelayedLen() const;
+  bool IsProcessing(const std::string& key) const;
+  // When the next key is or becomes ready: a time <= clock.Now() when one is ready already;
+  // nullopt when nothing is ready or delayed (a parked key waits for Done, not for a time).
+  // A delayed key that is being processed counts at its ready time.
+  std::optional<SteadyTime> NextReadyTime() const;
+  // Age of the oldest key being processed (a stuck-worker signal); zero when none is.
+  Duration LongestProcessing() const;
+
+ private:
+  enum class Where { kNone, kReady, kDelayed, kParked };
+
+  struct Entry {
+    Where where = Where::kNone;
+    Priority priority = Priority::kLow;
+    SteadyTime ready_at{};  // when the pending entry is (or was) due; its FIFO position
+    std::uint64_t seq = 0;  // ties between equal ready_at keep insertion order
+    bool processing = false;
+    SteadyTime processing_since{};
+  };
+
+  // Ready set order: higher priority first, then earlier ready time, then insertion order.
+  using ReadyKey = std::tuple<int, SteadyTime, std::uint64_t, std::string>;
+  using DelayedKey = std::tuple<SteadyTime, std::uint64_t, std::string>;
+  using ProcessingKey = std::pair<SteadyTime, std::string>;
+
+  void AddLocked(const std::string& key, SteadyTime ready_at, Priority p, SteadyTime now);
+  std::optional<std::string> TryGetLocked(SteadyTime now);
+  std::optional<SteadyTime> NextReadyLocked(SteadyTime now) const;
+  void PromoteDueLocked(SteadyTime now);
+  void Unplace(const std::string& key, Entry& e);
+  void Place(const std::string& key, Entry& e, SteadyTime now);
+  std::size_t DueLocked(SteadyTime now, bool count_processing) const;
+  void ReportDepthIfChangedLocked(std::size_t ready_before);
+  void ChangedLocked();
+
+  const Clock& clock_;
+  WorkQueueObserver* const observer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+  std::set<ReadyKey> ready_;                        // guarded by mu_
+  std::set<DelayedKey> delayed_;                    // guarded by mu_
+  std::set<ProcessingKey> processing_;              // guarded by mu_
+  std::uint64_t next_seq_ = 0;                      // guarded by mu_
+  std::uint64_t generation_ = 0;                    // guarded by mu_; bumped on every change
+  bool shut_down_ = false;                          // guarded by mu_
+};
+
+}  // namespace mactl

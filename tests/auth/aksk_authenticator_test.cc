@@ -1,0 +1,136 @@
+#include "controller/auth/aksk_authenticator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "controller/auth/aksk_signer.h"
+#include "fakes/fake_clock.h"
+
+namespace mactl {
+namespace {
+
+using ::testing::Contains;
+using ::testing::Pair;
+
+constexpr char kSecret[] = "sk-test-secret";
+
+std::optional<std::string> FindHeader(const OutgoingRequest& r, std::string_view name) {
+  std::optional<std::string> found;
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) {
+      if (found) return std::string("<duplicate>");
+      found = v;
+    }
+  }
+  return found;
+}
+
+class AkSkAuthenticatorTest : public ::testing::Test {
+ protected:
+  AkSkAuthenticatorTest() {
+    // FakeClock's wall time starts at 480000 h after the epoch; move it to
+    // 2026-11-28T17:48:00Z (1795888080 s), the date of the pinned signer vectors.
+    clock_.Advance(std::chrono::seconds(1795888080 - 480000LL * 3600));
+  }
+  static OutgoingRequest ListRequest() {
+    OutgoingRequest r;
+    r.method = "GET";
+    r.host = "modelarts.eu-de.otc.t-systems.com";
+    r.path = "/v1/0f1e2d3c/training-jobs";
+    r.query = {{"per_page", "10"}, {"page", "1"}};
+    return r;
+  }
+  static SigningInput AsReceived(const OutgoingRequest& r) {
+    SigningInput in;
+    in.method = r.method;
+    in.host = r.host;
+    in.path = r.path;
+    in.query = r.query;
+    in.headers = r.headers;
+    in.body = r.body;
+    in.sdk_date = FindHeader(r, "X-Sdk-Date").value_or("");
+    return in;
+  }
+
+  testing::FakeClock clock_;
+};
+
+TEST_F(AkSkAuthenticatorTest, ProducesThePinnedSignature) {
+  AkSkAuthenticator auth("AK1", kSecret, "0f1e2d3c", clock_);
+  OutgoingRequest r = ListRequest();
+  ASSERT_TRUE(auth.Apply(r).ok());
+  EXPECT_EQ(FindHeader(r, "X-Sdk-Date"), "20261128T174800Z");
+  EXPECT_EQ(FindHeader(r, "Host"), "modelarts.eu-de.otc.t-systems.com");
+  EXPECT_EQ(FindHeader(r, "Content-Type"), "application/json");
+  EXPECT_EQ(FindHeader(r, "X-Project-Id"), "0f1e2d3c");
+  // Same inputs as AkSkSignerTest.GetWithQueryIsPinned, whose signature python computed.
+  EXPECT_EQ(FindHeader(r, "Authorization"),
+            "SDK-HMAC-SHA256 Access=AK1, SignedHeaders=content-type;host;x-project-id;x-sdk-date, "
+            "Signature=ae86879d4f19d52b18d9069a9eaac5f43ab5459d459eff42d09fe47a3e4e65ec");
+}
+
+TEST_F(AkSkAuthenticatorTest, DateFollowsTheClockAndVerifies) {
+  AkSkAuthenticator auth("AK1", kSecret, "", clock_);
+  clock_.Advance(std::chrono::seconds(61));
+  OutgoingRequest r;
+  r.method = "POST";
+  r.host = "127.0.0.1:8443";
+  r.path = "/v1/p/training-jobs/10/versions/10/stop";
+  ASSERT_TRUE(auth.Apply(r).ok());
+  EXPECT_EQ(FindHeader(r, "X-Sdk-Date"), "20261128T174901Z");
+  EXPECT_EQ(FindHeader(r, "X-Project-Id"), std::nullopt);
+  const auto lookup = [](std::string_view ak) -> std::optional<std::string> {
+    if (ak == "AK1") return std::string(kSecret);
+    return std::nullopt;
+  };
+  EXPECT_TRUE(VerifySignature(AsReceived(r), *FindHeader(r, "Authorization"), lookup));
+  const auto wrong = [](std::string_view) -> std::optional<std::string> { return "nope"; };
+  EXPECT_FALSE(VerifySignature(AsReceived(r), *FindHeader(r, "Authorization"), wrong));
+}
+
+TEST_F(AkSkAuthenticatorTest, ReplacesStaleHeadersOnRetry) {
+  AkSkAuthenticator auth("AK1", kSecret, "0f1e2d3c", clock_);
+  OutgoingRequest r = ListRequest();
+  r.headers.emplace_back("host", "stale.example");
+  r.headers.emplace_back("Accept", "application/json");
+  ASSERT_TRUE(auth.Apply(r).ok());
+  const std::string first = *FindHeader(r, "Authorization");
+  clock_.Advance(std::chrono::seconds(5));
+  ASSERT_TRUE(auth.Apply(r).ok());  // the client re-applies before a retry
+  EXPECT_EQ(FindHeader(r, "Host"), "modelarts.eu-de.otc.t-systems.com");
+  EXPECT_EQ(FindHeader(r, "host"), std::nullopt);
+  EXPECT_EQ(FindHeader(r, "X-Sdk-Date"), "20261128T174805Z");
+  EXPECT_NE(FindHeader(r, "Authorization"), first);
+  EXPECT_THAT(r.headers, Contains(Pair("Accept", "application/json")));
+  EXPECT_EQ(r.headers.size(), 6u);
+}
+
+TEST_F(AkSkAuthenticatorTest, SecretNeverLeavesAndNothingIsCached) {
+  AkSkAuthenticator auth("AK1", kSecret, "p", clock_);
+  EXPECT_EQ(auth.Describe(), "aksk");
+  OutgoingRequest r = ListRequest();
+  ASSERT_TRUE(auth.Apply(r).ok());
+  const std::string before = *FindHeader(r, "Authorization");
+  auth.OnUnauthorized();
+  OutgoingRequest again = ListRequest();
+  ASSERT_TRUE(auth.Apply(again).ok());
+  EXPECT_EQ(*FindHeader(again, "Authorization"), before);
+  for (const auto& [name, value] : again.headers) {
+    EXPECT_EQ(value.find(kSecret), std::string::npos) << name;
+  }
+}
+
+TEST_F(AkSkAuthenticatorTest, MissingHostIsAnError) {
+  AkSkAuthenticator auth("AK1", kSecret, "p", clock_);
+  OutgoingRequest r = ListRequest();
+  r.host.clear();
+  const Status s = auth.Apply(r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().error_class, ErrorClass::kTerminal);
+}
+
+}  // namespace
+}  // namespace mactl

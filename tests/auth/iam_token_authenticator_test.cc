@@ -1,0 +1,477 @@
+#include "controller/auth/iam_token_authenticator.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
+
+#include "fakes/fake_clock.h"
+
+namespace mactl {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string TokenOf(const OutgoingRequest& r) {
+  std::string found;
+  int count = 0;
+  for (const auto& [name, value] : r.headers) {
+    if (name == "X-Auth-Token") {
+      found = value;
+      ++count;
+    }
+  }
+  return count == 1 ? found : "<" + std::to_string(count) + " headers>";
+}
+
+// Issues "tok-1", "tok-2", ... valid for `lifetime`, or the queued failures first.
+// Can hold Issue() until the test releases it.
+class FakeIssuer final : public IamTokenIssuer {
+ public:
+  explicit FakeIssuer(const Clock& clock) : clock_(clock) {}
+
+  Result<IssuedToken> Issue() override {
+    std::unique_lock lock(mu_);
+    ++calls_;
+    entered_.notify_all();
+    released_cv_.wait(lock, [this] { return !hold_; });
+    if (!failures_.empty()) {
+      Error e = failures_.front();
+      failures_.pop_front();
+      return e;
+    }
+    if (fail_always_) return MakeError(ErrorClass::kRetryable, "IAM.503", "unavailable", 503);
+    return IssuedToken{"tok-" + std::to_string(++issued_), clock_.WallNow() + lifetime_};
+  }
+
+  int calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+  void set_lifetime(Duration d) {
+    std::lock_guard lock(mu_);
+    lifetime_ = std::chrono::duration_cast<WallTime::duration>(d);
+  }
+  void set_fail_always(bool f) {
+    std::lock_guard lock(mu_);
+    fail_always_ = f;
+  }
+  void QueueFailure(Error e) {
+    std::lock_guard lock(mu_);
+    failures_.push_back(std::move(e));
+  }
+  void Hold() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+  }
+  void WaitUntilEntered(int calls) {
+    std::unique_lock lock(mu_);
+    entered_.wait(lock, [&] { return calls_ >= calls; });
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    released_cv_.notify_all();
+  }
+
+ private:
+  const Clock& clock_;
+  mutable std::mutex mu_;
+  std::condition_variable entered_, released_cv_;
+  int calls_ = 0;                            // guarded by mu_
+  int issued_ = 0;                           // guarded by mu_
+  WallTime::duration lifetime_ = hours(24);  // guarded by mu_
+  bool fail_always_ = false;                 // guarded by mu_
+  bool hold_ = false;                        // guarded by mu_
+  std::deque<Error> failures_;               // guarded by mu_
+};
+
+class IamTokenAuthenticatorTest : public ::testing::Test {
+ protected:
+  std::string ApplyOk() {
+    OutgoingRequest r;
+    const Status s = auth_.Apply(r);
+    EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().ToString());
+    return TokenOf(r);
+  }
+
+  testing::FakeClock clock_;
+  FakeIssuer issuer_{clock_};
+  IamTokenAuthenticator auth_{issuer_, clock_, hours(1), minutes(1)};
+};
+
+TEST_F(IamTokenAuthenticatorTest, CachesAcrossCalls) {
+  EXPECT_EQ(auth_.Describe(), "iam-password");
+  for (int i = 0; i < 1000; ++i) {
+    OutgoingRequest r;
+    ASSERT_TRUE(auth_.Apply(r).ok());
+    ASSERT_EQ(TokenOf(r), "tok-1");
+  }
+  EXPECT_EQ(issuer_.calls(), 1);
+}
+
+TEST_F(IamTokenAuthenticatorTest, ReplacesAnEarlierTokenHeader) {
+  OutgoingRequest r;
+  r.headers.emplace_back("X-Auth-Token", "old");
+  ASSERT_TRUE(auth_.Apply(r).ok());
+  EXPECT_EQ(TokenOf(r), "tok-1");
+}
+
+TEST_F(IamTokenAuthenticatorTest, RenewsAheadOfExpiry) {
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  clock_.Advance(hours(22) + minutes(59));
+  EXPECT_EQ(ApplyOk(), "tok-1");  // 61 min left: not yet
+  clock_.Advance(minutes(2));
+  EXPECT_EQ(ApplyOk(), "tok-2");  // 59 min left: renewed before it expires
+  EXPECT_EQ(issuer_.calls(), 2);
+}
+
+TEST_F(IamTokenAuthenticatorTest, ShortLivedTokenRenewsAtHalfLife) {
+  issuer_.set_lifetime(minutes(30));  // shorter than renew_before
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  clock_.Advance(minutes(14));
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  clock_.Advance(minutes(2));
+  EXPECT_EQ(ApplyOk(), "tok-2");
+  EXPECT_EQ(issuer_.calls(), 2);
+}
+
+TEST_F(IamTokenAuthenticatorTest, RenewsAtOnceAfterUnauthorized) {
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  auth_.OnUnauthorized();
+  EXPECT_EQ(ApplyOk(), "tok-2");
+  EXPECT_EQ(ApplyOk(), "tok-2");
+  EXPECT_EQ(issuer_.calls(), 2);
+}
+
+TEST_F(IamTokenAuthenticatorTest, LateUnauthorizedForAReplacedTokenIsIgnored) {
+  std::promise<std::string> sent;
+  std::promise<void> go;
+  std::thread slow_request([&] {
+    sent.set_value(ApplyOk());  // sends tok-1 ...
+    go.get_future().wait();
+    auth_.OnUnauthorized();  // ... and its 401 arrives after tok-1 was replaced
+  });
+  EXPECT_EQ(sent.get_future().get(), "tok-1");
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  auth_.OnUnauthorized();  // this thread's 401 for tok-1: renew
+  EXPECT_EQ(ApplyOk(), "tok-2");
+  go.set_value();
+  slow_request.join();
+  EXPECT_EQ(ApplyOk(), "tok-2");  // the late 401 did not throw tok-2 away
+  EXPECT_EQ(issuer_.calls(), 2);
+}
+
+TEST_F(IamTokenAuthenticatorTest, ConcurrentCallersShareOneRenewal) {
+  issuer_.Hold();
+  std::vector<std::thread> threads;
+  std::vector<std::string> tokens(8);
+  std::atomic<int> failures{0};
+  for (std::size_t i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      OutgoingRequest r;
+      if (!auth_.Apply(r).ok()) ++failures;
+      tokens[i] = TokenOf(r);
+    });
+  }
+  issuer_.WaitUntilEntered(1);
+  // Seven callers block on the running renewal; spin (no sleep) until they all do.
+  while (auth_.WaitingForRenewalForTest() < 7 && issuer_.calls() == 1) std::this_thread::yield();
+  issuer_.Release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(issuer_.calls(), 1);
+  EXPECT_EQ(failures.load(), 0);
+  for (const auto& t : tokens) EXPECT_EQ(t, "tok-1");
+}
+
+TEST_F(IamTokenAuthenticatorTest, WaitersShareAFailedRenewal) {
+  issuer_.Hold();
+  issuer_.QueueFailure(MakeError(ErrorClass::kTerminal, "IAM.401", "rejected", 401));
+  std::vector<std::thread> threads;
+  std::atomic<int> rejected{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      OutgoingRequest r;
+      const Status s = auth_.Apply(r);
+      if (!s.ok() && s.error().code == "IAM.401") ++rejected;
+    });
+  }
+  issuer_.WaitUntilEntered(1);
+  while (auth_.WaitingForRenewalForTest() < 3 && issuer_.calls() == 1) std::this_thread::yield();
+  issuer_.Release();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(issuer_.calls(), 1);
+  EXPECT_EQ(rejected.load(), 4);
+}
+
+TEST_F(IamTokenAuthenticatorTest, CallersWithAValidTokenDoNotWaitForRenewal) {
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  clock_.Advance(hours(23) + minutes(30));  // inside the renewal window, still valid
+  issuer_.Hold();
+  std::string renewed;
+  std::thread renewer([&] { renewed = ApplyOk(); });
+  issuer_.WaitUntilEntered(2);
+  EXPECT_EQ(ApplyOk(), "tok-1");  // does not block on the renewal in flight
+  issuer_.Release();
+  renewer.join();
+  EXPECT_EQ(renewed, "tok-2");
+  EXPECT_EQ(ApplyOk(), "tok-2");
+}
+
+TEST_F(IamTokenAuthenticatorTest, FailedRenewalKeepsTheValidTokenAndRetriesLater) {
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  clock_.Advance(hours(23) + minutes(30));
+  issuer_.set_fail_always(true);
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  EXPECT_EQ(issuer_.calls(), 2);
+  EXPECT_EQ(ApplyOk(), "tok-1");  // no new attempt within the retry interval
+  EXPECT_EQ(issuer_.calls(), 2);
+  clock_.Advance(seconds(61));
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  EXPECT_EQ(issuer_.calls(), 3);
+  issuer_.set_fail_always(false);
+  clock_.Advance(seconds(61));
+  EXPECT_EQ(ApplyOk(), "tok-2");
+  EXPECT_EQ(issuer_.calls(), 4);
+}
+
+TEST_F(IamTokenAuthenticatorTest, ExpiredTokenAndFailingIssuerIsAnError) {
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  issuer_.set_fail_always(true);
+  clock_.Advance(hours(25));
+  OutgoingRequest r;
+  const Status s = auth_.Apply(r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "IAM.503");
+  EXPECT_TRUE(s.error().retryable());
+  EXPECT_EQ(TokenOf(r), "<0 headers>");  // the expired token is not sent
+}
+
+TEST_F(IamTokenAuthenticatorTest, StaleTokenIsNotReusedWhenRenewalFails) {
+  EXPECT_EQ(ApplyOk(), "tok-1");
+  auth_.OnUnauthorized();
+  issuer_.QueueFailure(MakeError(ErrorClass::kRetryable, "IAM.500", "boom", 500));
+  OutgoingRequest r;
+  EXPECT_FALSE(auth_.Apply(r).ok());
+  EXPECT_EQ(ApplyOk(), "tok-2");  // the next call tries again at once
+}
+
+TEST_F(IamTokenAuthenticatorTest, AlreadyExpiredIssuedTokenIsAnError) {
+  issuer_.set_lifetime(-seconds(1));
+  OutgoingRequest r;
+  const Status s = auth_.Apply(r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_THAT(s.error().message, HasSubstr("already expired"));
+}
+
+TEST(ParseIamExpiresAtTest, Formats) {
+  const WallTime base{std::chrono::seconds(1795971600)};  // 2026-11-29T17:00:00Z
+  EXPECT_EQ(*ParseIamExpiresAt("2026-11-29T17:00:00.000000Z"), base);
+  EXPECT_EQ(*ParseIamExpiresAt("2026-11-29T17:00:00Z"), base);
+  EXPECT_EQ(*ParseIamExpiresAt("2026-11-29T17:00:00.25Z"), base + std::chrono::milliseconds(250));
+  EXPECT_EQ(*ParseIamExpiresAt("2026-11-29T18:30:00+01:30"), base);
+  EXPECT_EQ(*ParseIamExpiresAt("2026-11-29T16:00:00-0100"), base);
+  for (const char* bad :
+       {"", "2026-11-29", "2026-11-29T17:00:00", "2026-11-29T17:00:00.Z", "2026-02-30T17:00:00Z",
+        "2026-11-29 17:00:00Z", "2026-11-29T17:00:00Zx", "2026-11-29T25:00:00Z", "tomorrow"}) {
+    const Result<WallTime> r = ParseIamExpiresAt(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.error().code, "Decode");
+    }
+  }
+}
+
+TEST(IamPasswordBodyTest, ScopesByIdOrName) {
+  IamPasswordOptions o;
+  o.user_name = "alice";
+  o.password = "s3cr\"et";
+  o.domain_name = "OTC-EU-DE-1";
+  o.project_name = "eu-de";
+  nlohmann::json body = nlohmann::json::parse(BuildIamPasswordRequestBody(o));
+  EXPECT_EQ(body["auth"]["identity"]["methods"], nlohmann::json::array({"password"}));
+  const auto& user = body["auth"]["identity"]["password"]["user"];
+  EXPECT_EQ(user["name"], "alice");
+  EXPECT_EQ(user["password"], "s3cr\"et");
+  EXPECT_EQ(user["domain"]["name"], "OTC-EU-DE-1");
+  EXPECT_EQ(body["auth"]["scope"]["project"], nlohmann::json({{"name", "eu-de"}}));
+  o.project_id = "0f1e2d3c";
+  body = nlohmann::json::parse(BuildIamPasswordRequestBody(o));
+  EXPECT_EQ(body["auth"]["scope"]["project"], nlohmann::json({{"id", "0f1e2d3c"}}));
+}
+
+// The real issuer against an in-process IAM stand-in on 127.0.0.1, port 0.
+class RecordingObserver final : public ApiCallObserver {
+ public:
+  void OnApiCall(std::string_view operation, int http_status,
+                 std::chrono::duration<double>) override {
+    std::lock_guard lock(mu_);
+    calls_.emplace_back(std::string(operation), http_status);
+  }
+  std::vector<std::pair<std::string, int>> calls() const {
+    std::lock_guard lock(mu_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, int>> calls_;  // guarded by mu_
+};
+
+class HttpIamTokenIssuerTest : public ::testing::Test {
+ protected:
+  static constexpr char kPassword[] = "pa55-w0rd-SECRET";
+
+  void SetUp() override {
+    server_.Post("/v3/auth/tokens", [this](const httplib::Request& req, httplib::Response& res) {
+      {
+        std::lock_guard lock(mu_);
+        last_body_ = req.body;
+        last_content_type_ = req.get_header_value("Content-Type");
+        last_query_ = req.get_param_value("nocatalog");
+      }
+      res.status = status_.load();
+      if (res.status == 201) {
+        if (send_token_) res.set_header("X-Subject-Token", "issued-token");
+        res.set_content(reply_body_, "application/json");
+      } else {
+        // A hostile or buggy server echoing the password must not leak it.
+        res.set_content(
+            std::string(R"({"error":{"code":401,"message":"bad password )") + kPassword + R"("}})",
+            "application/json");
+      }
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::yield();
+  }
+  void TearDown() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  IamPasswordOptions Options() const {
+    IamPasswordOptions o;
+    o.auth_url = "http://127.0.0.1:" + std::to_string(port_) + "/v3/";
+    o.user_name = "alice";
+    o.password = kPassword;
+    o.domain_name = "OTC-EU-DE-1";
+    o.project_id = "0f1e2d3c";
+    o.connect_timeout = std::chrono::seconds(2);
+    o.read_timeout = std::chrono::seconds(5);
+    return o;
+  }
+
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<int> status_{201};
+  std::atomic<bool> send_token_{true};
+  std::string reply_body_ =
+      R"({"token":{"expires_at":"2026-11-29T17:00:00.000000Z","methods":["password"]}})";
+  std::mutex mu_;
+  std::string last_body_;          // guarded by mu_
+  std::string last_content_type_;  // guarded by mu_
+  std::string last_query_;         // guarded by mu_
+  testing::FakeClock clock_;
+  RecordingObserver observer_;
+};
+
+TEST_F(HttpIamTokenIssuerTest, IssuesAProjectScopedToken) {
+  auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
+  ASSERT_TRUE(issuer.ok()) << issuer.error().ToString();
+  const Result<IssuedToken> token = issuer.value()->Issue();
+  ASSERT_TRUE(token.ok()) << token.error().ToString();
+  EXPECT_EQ(token->token, "issued-token");
+  EXPECT_EQ(token->expires_at, WallTime{std::chrono::seconds(1795971600)});
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(last_content_type_, "application/json;charset=utf8");
+  EXPECT_EQ(last_query_, "true");
+  const nlohmann::json body = nlohmann::json::parse(last_body_);
+  EXPECT_EQ(body["auth"]["identity"]["password"]["user"]["password"], kPassword);
+  EXPECT_EQ(body["auth"]["scope"]["project"]["id"], "0f1e2d3c");
+  EXPECT_EQ(observer_.calls(), (std::vector<std::pair<std::string, int>>{{"auth", 201}}));
+}
+
+TEST_F(HttpIamTokenIssuerTest, RejectedCredentialsAreTerminalAndSecretFree) {
+  auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  for (const int status : {401, 403}) {
+    status_ = status;
+    const Result<IssuedToken> token = issuer.value()->Issue();
+    ASSERT_FALSE(token.ok());
+    EXPECT_EQ(token.error().error_class, ErrorClass::kTerminal);
+    EXPECT_EQ(token.error().http_status, status);
+    EXPECT_THAT(token.error().message, HasSubstr("alice"));
+    EXPECT_THAT(token.error().message, HasSubstr("OTC-EU-DE-1"));
+    EXPECT_THAT(token.error().ToString(), Not(HasSubstr(kPassword)));
+  }
+}
+
+TEST_F(HttpIamTokenIssuerTest, ServerErrorsAndBadAnswersAreRetryable) {
+  auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  status_ = 503;
+  Result<IssuedToken> token = issuer.value()->Issue();
+  ASSERT_FALSE(token.ok());
+  EXPECT_TRUE(token.error().retryable());
+  EXPECT_THAT(token.error().ToString(), Not(HasSubstr(kPassword)));
+
+  status_ = 201;
+  send_token_ = false;
+  token = issuer.value()->Issue();
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, "Decode");
+
+  send_token_ = true;
+  reply_body_ = R"({"token":{"methods":["password"]}})";  // no expires_at: not guessed
+  token = issuer.value()->Issue();
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, "Decode");
+  EXPECT_EQ(observer_.calls().size(), 3u);
+}
+
+TEST_F(HttpIamTokenIssuerTest, TransportFailureIsRetryable) {
+  IamPasswordOptions o = Options();
+  TearDown();  // nothing listens on the port any more
+  auto issuer = HttpIamTokenIssuer::Create(o, clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  const Result<IssuedToken> token = issuer.value()->Issue();
+  ASSERT_FALSE(token.ok());
+  EXPECT_TRUE(token.error().retryable());
+  EXPECT_THAT(token.error().code, HasSubstr("Transport"));
+  EXPECT_EQ(observer_.calls(), (std::vector<std::pair<std::string, int>>{{"auth", 0}}));
+}
+
+TEST(HttpIamTokenIssuerCreateTest, ValidatesOptionsWithoutEchoingThePassword) {
+  testing::FakeClock clock;
+  IamPasswordOptions o;
+  o.auth_url = "ftp://iam.example/v3";
+  o.password = "hunter2-secret";
+  auto bad_url = HttpIamTokenIssuer::Create(o, clock, nullptr);
+  ASSERT_FALSE(bad_url.ok());
+  EXPECT_THAT(bad_url.error().message, HasSubstr("ftp://iam.example/v3"));
+  o.auth_url = "https://iam.example/v3";
+  auto missing = HttpIamTokenIssuer::Create(o, clock, nullptr);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message, HasSubstr("user name"));
+  EXPECT_THAT(missing.error().message, HasSubstr("domain name"));
+  EXPECT_THAT(missing.error().message, HasSubstr("project id or name"));
+  EXPECT_THAT(missing.error().message, Not(HasSubstr("hunter2")));
+}
+
+}  // namespace
+}  // namespace mactl

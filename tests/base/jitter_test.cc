@@ -1,0 +1,73 @@
+#include "controller/base/jitter.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "fakes/fake_random.h"
+
+namespace mactl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::FakeRandom;
+
+TEST(JitteredTest, ZeroFractionReturnsInputAndDrawsNothing) {
+  FakeRandom rng({0.0, 1.0});
+  EXPECT_EQ(Jittered(seconds(10), 0.0, rng), seconds(10));
+  // The first value is still unused: the next draw returns 0.0, i.e. the lower bound.
+  EXPECT_EQ(Jittered(seconds(10), 0.1, rng), seconds(9));
+}
+
+TEST(JitteredTest, MapsUniformDrawOntoSymmetricRange) {
+  FakeRandom rng({0.0, 0.25, 0.5, 0.75});
+  EXPECT_EQ(Jittered(seconds(100), 0.1, rng), seconds(90));
+  EXPECT_EQ(Jittered(seconds(100), 0.1, rng), seconds(95));
+  EXPECT_EQ(Jittered(seconds(100), 0.1, rng), seconds(100));
+  EXPECT_EQ(Jittered(seconds(100), 0.1, rng), seconds(105));
+}
+
+TEST(JitteredTest, UpperBoundIsApproachedFromBelow) {
+  // Uniform01 is in [0, 1): the largest value lands just under d·(1+f).
+  FakeRandom rng({0.999999});
+  const Duration d = Jittered(seconds(100), 0.1, rng);
+  EXPECT_LT(d, seconds(110));
+  EXPECT_GT(d, milliseconds(109990));
+}
+
+TEST(JitteredTest, FractionAboveOneIsClampedSoResultIsNeverNegative) {
+  FakeRandom rng({0.0, 0.9});
+  EXPECT_EQ(Jittered(seconds(10), 5.0, rng), Duration::zero());
+  EXPECT_EQ(Jittered(seconds(10), 5.0, rng), seconds(18));
+}
+
+TEST(JitteredTest, NonPositiveDurationPassesThrough) {
+  FakeRandom rng({0.0});
+  EXPECT_EQ(Jittered(Duration::zero(), 0.5, rng), Duration::zero());
+  EXPECT_EQ(Jittered(-seconds(1), 0.5, rng), -seconds(1));
+}
+
+TEST(JitteredTest, HugeDurationSaturatesInsteadOfOverflowing) {
+  FakeRandom rng({0.99});
+  EXPECT_EQ(Jittered(Duration::max(), 0.1, rng), Duration::max());
+}
+
+TEST(JitteredTest, SeededSourceStaysWithinBounds) {
+  SeededRandom rng(42);
+  Duration lowest = Duration::max();
+  Duration highest = Duration::zero();
+  for (int i = 0; i < 10000; ++i) {
+    const Duration d = Jittered(seconds(300), 0.1, rng);
+    ASSERT_GE(d, seconds(270));
+    ASSERT_LE(d, seconds(330));
+    lowest = std::min(lowest, d);
+    highest = std::max(highest, d);
+  }
+  // The spread is actually used, not collapsed onto one value.
+  EXPECT_LT(lowest, seconds(275));
+  EXPECT_GT(highest, seconds(325));
+}
+
+}  // namespace
+}  // namespace mactl

@@ -1,0 +1,104 @@
+#include "controller/cli/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace mactl {
+namespace {
+
+using namespace std::chrono_literals;
+
+Result<Flags> Parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "modelarts-controller");
+  return ParseFlags(args);
+}
+
+TEST(Flags, RunDefaultsFollowTheContract) {
+  Result<Flags> f = Parse({"run", "--manifests", "/m", "--endpoint", "https://x"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->listen, "127.0.0.1:8080");
+  EXPECT_EQ(f->workers, 4);
+  EXPECT_EQ(f->qps, 10);
+  EXPECT_EQ(f->burst, 20);
+  EXPECT_EQ(f->resync, 5min);
+  EXPECT_EQ(f->poll, 10s);
+  EXPECT_EQ(f->backoff_base, 1s);
+  EXPECT_EQ(f->backoff_max, 5min);
+  EXPECT_FALSE(f->dry_run);
+  EXPECT_EQ(f->log_format, "text");
+  EXPECT_EQ(f->log_level, "info");
+}
+
+TEST(Flags, BothValueFormsAndBooleans) {
+  Result<Flags> f = Parse({"run", "--manifests=/m", "--endpoint", "http://x", "--poll=250ms",
+                           "--workers", "8", "--dry-run", "--qps", "2.5", "--log-format=json"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->poll, 250ms);
+  EXPECT_EQ(f->workers, 8);
+  EXPECT_TRUE(f->dry_run);
+  EXPECT_EQ(f->qps, 2.5);
+  EXPECT_EQ(f->log_format, "json");
+}
+
+TEST(Flags, BadInputIsAOneLineError) {
+  const std::vector<std::vector<std::string>> bad = {
+      {},
+      {"explode"},
+      {"run", "--manifests", "/m"},                                     // no endpoint
+      {"run", "--endpoint", "x"},                                       // no manifests
+      {"run", "--manifests", "/m", "--endpoint", "x", "--poll", "10"},  // no unit
+      {"run", "--manifests", "/m", "--endpoint", "x", "--workers", "0"},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--qps", "-1"},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--nope"},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--log-format", "xml"},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--backoff-base", "10s", "--backoff-max",
+       "1s"},
+      {"validate", "--manifests", "/m", "--workers", "3"},  // not a validate flag
+      {"get"},
+      {"run", "--manifests"},
+  };
+  for (const auto& args : bad) {
+    Result<Flags> f = Parse(args);
+    ASSERT_FALSE(f.ok()) << ::testing::PrintToString(args);
+    EXPECT_EQ(f.error().message.find('\n'), std::string::npos);
+    EXPECT_FALSE(f.error().message.empty());
+  }
+}
+
+TEST(Flags, EchoedArgumentsAreEscapedAndBounded) {
+  const std::string hostile = "x\n\x1b[31mred\x07" + std::string(10000, 'a');
+  const std::vector<std::vector<std::string>> bad = {
+      {hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--workers", hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--log-format", hostile},
+      {"run", "--manifests", "/m", "--endpoint", "x", "--poll", hostile},
+  };
+  for (const auto& args : bad) {
+    Result<Flags> f = Parse(args);
+    ASSERT_FALSE(f.ok());
+    const std::string& message = f.error().message;
+    EXPECT_LT(message.size(), 512u) << message.substr(0, 600);
+    for (const char c : message) {
+      EXPECT_GE(static_cast<unsigned char>(c), 0x20) << message.substr(0, 600);
+    }
+  }
+}
+
+TEST(Flags, EnvironmentLogLevelIsTheDefault) {
+  Result<Flags> f = ParseFlags({"x", "validate", "--manifests", "/m"}, "debug");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->log_level, "debug");
+  Result<Flags> g =
+      ParseFlags({"x", "validate", "--manifests", "/m", "--log-level", "warn"}, "debug");
+  EXPECT_EQ(g->log_level, "warn");
+}
+
+TEST(Flags, HelpAndVersion) {
+  EXPECT_EQ(Parse({"--help"})->command, "help");
+  EXPECT_EQ(Parse({"run", "--help"})->command, "help");
+  EXPECT_EQ(Parse({"version"})->command, "version");
+  EXPECT_NE(UsageText().find("--backoff-max"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mactl

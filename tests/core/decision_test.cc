@@ -1,0 +1,132 @@
+#include "controller/core/decision.h"
+
+#include <gtest/gtest.h>
+
+#include "controller/cloud/job_status.h"
+
+namespace mactl {
+namespace {
+
+struct Row {
+  int status;
+  Action stopped_action;  // desired Stopped, fresh context
+  Phase stopped_phase;
+  NextCheck stopped_next;
+  Phase running_phase;  // desired Running
+};
+
+// The whole 0–22 table, plus codes the API does not document.
+constexpr Row kTable[] = {
+    {0, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},       // UNKNOWN
+    {1, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // INIT
+    {2, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // IMAGE_CREATING
+    {3, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // IMAGE_FAILED
+    {4, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // SUBMIT_TRYING
+    {5, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // SUBMIT_FAILED
+    {6, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},   // DELETE_FAILED
+    {7, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // WAITING
+    {8, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},    // RUNNING
+    {9, Action::kNone, Phase::kStopping, NextCheck::kPoll, Phase::kDrifted},      // KILLING
+    {10, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // COMPLETED
+    {11, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // FAILED
+    {12, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // KILLED
+    {13, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // CANCELED
+    {14, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // LOST
+    {15, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},   // SCALING
+    {16, Action::kNone, Phase::kConverged, NextCheck::kResync,
+     Phase::kDrifted},  // SUBMIT_MODEL_FAILED
+    {17, Action::kNone, Phase::kConverged, NextCheck::kResync,
+     Phase::kDrifted},  // DEPLOY_SERVICE_FAILED
+    {18, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},  // CHECK_INIT
+    {19, Action::kStop, Phase::kStopping, NextCheck::kPoll, Phase::kConverged},  // CHECK_RUNNING
+    {20, Action::kNone, Phase::kConverged, NextCheck::kResync,
+     Phase::kDrifted},  // CHECK_RUNNING_COMPLETED
+    {21, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // CHECK_FAILED
+    {22, Action::kNone, Phase::kConverged, NextCheck::kResync, Phase::kDrifted},  // MOUNT_FAILED
+    {23, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},      // undocumented
+    {-1, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},      // undocumented
+    {1000, Action::kNone, Phase::kPending, NextCheck::kPoll, Phase::kPending},    // undocumented
+};
+
+TEST(DecisionTable, DesiredStoppedCoversEveryStatus) {
+  for (const Row& row : kTable) {
+    SCOPED_TRACE("status " + std::to_string(row.status) + " " +
+                 std::string(JobStatusName(row.status)));
+    const Decision d = Decide(DesiredState::kStopped, row.status, {});
+    EXPECT_EQ(d.action, row.stopped_action);
+    EXPECT_EQ(d.phase, row.stopped_phase);
+    EXPECT_EQ(d.next, row.stopped_next);
+    EXPECT_FALSE(d.message.empty());
+  }
+}
+
+TEST(DecisionTable, DesiredRunningNeverActs) {
+  for (const Row& row : kTable) {
+    SCOPED_TRACE("status " + std::to_string(row.status));
+    const Decision d = Decide(DesiredState::kRunning, row.status, {});
+    EXPECT_EQ(d.action, Action::kNone);
+    EXPECT_EQ(d.phase, row.running_phase);
+  }
+}
+
+TEST(DecisionTable, KillingIsNeverStoppedAgain) {
+  const Decision d = Decide(DesiredState::kStopped, 9, {});
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, "Killing");
+}
+
+TEST(DecisionTable, AcceptedStopIsNotRepeatedWhileTheApiCatchesUp) {
+  DecisionContext ctx;
+  ctx.stop_accepted = true;
+  for (const Row& row : kTable) {
+    const Decision d = Decide(DesiredState::kStopped, row.status, ctx);
+    EXPECT_EQ(d.action, Action::kNone) << row.status;
+  }
+  EXPECT_EQ(Decide(DesiredState::kStopped, 8, ctx).reason, "StopRequested");
+  EXPECT_EQ(Decide(DesiredState::kStopped, 8, ctx).phase, Phase::kStopping);
+}
+
+TEST(DecisionTable, RefusedStopWaitsWithBackoffWhileTheStatusIsUnchanged) {
+  DecisionContext ctx;
+  ctx.stop_refused_at_status = 8;
+  const Decision same = Decide(DesiredState::kStopped, 8, ctx);
+  EXPECT_EQ(same.action, Action::kNone);
+  EXPECT_EQ(same.phase, Phase::kError);
+  EXPECT_EQ(same.next, NextCheck::kBackoff);
+  EXPECT_EQ(same.reason, "StopRefused");
+  // A different status is a new situation: act on it.
+  EXPECT_EQ(Decide(DesiredState::kStopped, 7, ctx).action, Action::kStop);
+  EXPECT_EQ(Decide(DesiredState::kStopped, 10, ctx).phase, Phase::kConverged);
+}
+
+TEST(DecisionTable, PausedObservesAndReportsWhatItWouldDo) {
+  DecisionContext ctx;
+  ctx.paused = true;
+  const Decision d = Decide(DesiredState::kStopped, 8, ctx);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.phase, Phase::kPaused);
+  EXPECT_EQ(d.reason, "Paused");
+  EXPECT_NE(d.message.find("would stop"), std::string::npos);
+  EXPECT_EQ(Decide(DesiredState::kStopped, 10, ctx).phase, Phase::kPaused);
+}
+
+TEST(DecisionTable, ConflictNeverActsEvenWhenPaused) {
+  DecisionContext ctx;
+  ctx.conflict = true;
+  ctx.paused = true;
+  const Decision d = Decide(DesiredState::kStopped, 8, ctx);
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.phase, Phase::kConflict);
+  EXPECT_EQ(d.reason, "Conflict");
+}
+
+TEST(DecisionTable, NamesAreStable) {
+  EXPECT_EQ(PhaseName(Phase::kConverged), "Converged");
+  EXPECT_EQ(PhaseName(Phase::kStopping), "Stopping");
+  EXPECT_EQ(ActionName(Action::kStop), "stop");
+  EXPECT_EQ(JobStatusName(22), "MOUNT_FAILED");
+  EXPECT_EQ(JobStatusName(23), "UNRECOGNISED");
+}
+
+}  // namespace
+}  // namespace mactl

@@ -1,0 +1,190 @@
+#include "controller/core/observer.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "fakes/fake_clock.h"
+#include "fakes/fake_cloud_client.h"
+
+namespace mactl {
+namespace {
+
+using std::chrono::seconds;
+using testing::FakeClock;
+using testing::FakeCloudClient;
+using testing::ListPageGate;
+
+VersionRef Ref(std::int64_t job, std::int64_t version) { return VersionRef{"p", job, version}; }
+
+class ObserverTest : public ::testing::Test {
+ protected:
+  void Seed(int jobs) {
+    for (int j = 1; j <= jobs; ++j) client_.SetStatus(Ref(j, 1), 8);
+  }
+  FakeClock clock_;
+  FakeCloudClient client_;
+  Observer observer_{client_, clock_};
+};
+
+TEST_F(ObserverTest, AResyncOfManyObjectsCostsListPagesNotDetailCalls) {
+  Seed(2500);
+  observer_.SetManagedCounts({{"p", 2500}});
+  const SteadyTime due = clock_.Now();
+  for (int j = 1; j <= 2500; ++j) {
+    Result<Observation> o = observer_.Observe({Ref(j, 1), due, true});
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->status, 8);
+  }
+  // One refresh of ceil(2500/1000) = 3 pages answered every object.
+  EXPECT_EQ(client_.Calls("list"), 3);
+  EXPECT_EQ(client_.Calls("get_version"), 0);
+  EXPECT_EQ(observer_.counters().cache_hits, 2500u);
+}
+
+TEST_F(ObserverTest, NonLatestVersionsUseTheDetailCall) {
+  Seed(10);
+  client_.SetStatus(Ref(3, 2), 10);  // job 3's latest is now version 2
+  observer_.SetManagedCounts({{"p", 10}});
+  Result<Observation> o = observer_.Observe({Ref(3, 1), clock_.Now(), true});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->status, 8);
+  EXPECT_EQ(o->source, "detail");
+  EXPECT_EQ(client_.Calls("list"), 1);
+  EXPECT_EQ(client_.Calls("get_version"), 1);
+}
+
+TEST_F(ObserverTest, ASnapshotOlderThanNotBeforeIsNotTrusted) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  ASSERT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  clock_.Advance(seconds(1));
+  client_.SetStatus(Ref(1, 1), 9);  // our stop took effect after the last list
+  Result<Observation> o = observer_.Observe({Ref(1, 1), clock_.Now(), true});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->status, 9);
+  EXPECT_EQ(client_.Calls("list"), 2);
+}
+
+TEST_F(ObserverTest, FreshObservationsSkipTheCache) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  Result<Observation> o = observer_.Observe({Ref(1, 1), clock_.Now(), false});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->source, "detail");
+  EXPECT_EQ(client_.Calls("list"), 0);
+}
+
+TEST_F(ObserverTest, FewObjectsInABigProjectUseDetailCalls) {
+  Seed(3000);
+  // Learn the project size from one list, then manage only two of its jobs.
+  observer_.SetManagedCounts({{"p", 3000}});
+  ASSERT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  observer_.SetManagedCounts({{"p", 2}});
+  clock_.Advance(seconds(60));
+  ASSERT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  EXPECT_EQ(client_.Calls("list"), 3);  // only the first refresh
+  EXPECT_EQ(client_.Calls("get_version"), 1);
+  EXPECT_FALSE(observer_.WorthListing("p", 3));
+  EXPECT_TRUE(observer_.WorthListing("p", 4));
+}
+
+TEST_F(ObserverTest, ListErrorsComeBackAsValues) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  client_.FailNext("list", MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503));
+  Result<Observation> o = observer_.Observe({Ref(1, 1), clock_.Now(), true});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().http_status, 503);
+  clock_.Advance(Observer::kFailedRefreshShared);
+  EXPECT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+}
+
+TEST_F(ObserverTest, AFailedRefreshIsSharedForASecondThenListedAgain) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  client_.FailNext("list", MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503));
+  ASSERT_FALSE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  // Other objects within the interval get the same error without a call of their own.
+  const Result<Observation> shared = observer_.Observe({Ref(2, 1), clock_.Now(), true});
+  ASSERT_FALSE(shared.ok());
+  EXPECT_EQ(shared.error().http_status, 503);
+  clock_.Advance(Observer::kFailedRefreshShared - std::chrono::milliseconds(1));
+  EXPECT_FALSE(observer_.Observe({Ref(3, 1), clock_.Now(), true}).ok());
+  EXPECT_EQ(client_.Calls("list"), 1);
+  clock_.Advance(std::chrono::milliseconds(1));
+  EXPECT_TRUE(observer_.Observe({Ref(3, 1), clock_.Now(), true}).ok());
+  EXPECT_EQ(client_.Calls("list"), 2);
+}
+
+TEST_F(ObserverTest, CallersThatMayDeferAreNotHeldByAnotherCallersRefresh) {
+  Seed(2500);  // three pages
+  observer_.SetManagedCounts({{"p", 2500}});
+  // Page 1 costs 300 ms of fake time; page 2 is held until the test has looked.
+  ListPageGate gate(client_, 2, [&](int page) {
+    if (page == 1) clock_.Advance(std::chrono::milliseconds(300));
+  });
+  const SteadyTime due = clock_.Now();
+  std::thread refresher([&] { EXPECT_TRUE(observer_.Observe({Ref(1, 1), due, true}).ok()); });
+  gate.WaitUntilHeld();
+  // One page done in 300 ms, two left: come back in three pages' time (one more than the
+  // pace predicts), and no call was made.
+  const Result<Observation> deferred = observer_.Observe({Ref(2, 1), due, true, true});
+  ASSERT_TRUE(deferred.ok());
+  ASSERT_TRUE(deferred->retry_in.has_value());
+  EXPECT_EQ(*deferred->retry_in, std::chrono::milliseconds(900));
+  EXPECT_TRUE(deferred->source.empty());
+  EXPECT_EQ(client_.Calls("get_version"), 0);
+  EXPECT_EQ(observer_.counters().deferrals, 1u);
+  gate.Release();
+  refresher.join();
+  // Back after the refresh: answered from it.
+  const Result<Observation> later = observer_.Observe({Ref(2, 1), due, true, true});
+  ASSERT_TRUE(later.ok());
+  EXPECT_FALSE(later->retry_in.has_value());
+  EXPECT_EQ(later->source, "list");
+  EXPECT_EQ(client_.Calls("list"), 3);
+}
+
+TEST_F(ObserverTest, DeferralBeforeTheFirstPageLastsAsLongAsTheLastRefreshWithinBounds) {
+  Seed(2500);
+  observer_.SetManagedCounts({{"p", 2500}});
+  {
+    // First refresh: nothing known yet, so the floor of 100 ms. It takes 2 s of fake time
+    // (pages 2 and 3, listed after the release, cost 1 s each), which the next refresh's
+    // deferrals start from.
+    ListPageGate gate(client_, 1, [&](int page) {
+      if (page != 1) clock_.Advance(std::chrono::seconds(1));
+    });
+    std::thread refresher([&] {
+      EXPECT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+    });
+    gate.WaitUntilHeld();
+    const Result<Observation> first = observer_.Observe({Ref(2, 1), clock_.Now(), true, true});
+    ASSERT_TRUE(first.ok());
+    EXPECT_EQ(first->retry_in, std::chrono::milliseconds(100));
+    gate.Release();
+    refresher.join();
+  }
+  ListPageGate gate(client_);
+  const SteadyTime after_first = clock_.Now();
+  std::thread second([&] { EXPECT_TRUE(observer_.Observe({Ref(1, 1), after_first, true}).ok()); });
+  gate.WaitUntilHeld();
+  const Result<Observation> deferred = observer_.Observe({Ref(2, 1), after_first, true, true});
+  ASSERT_TRUE(deferred.ok());
+  EXPECT_EQ(deferred->retry_in, std::chrono::seconds(2));
+  gate.Release();
+  second.join();
+}
+
+TEST_F(ObserverTest, UnknownJobFallsBackToDetailWhichReportsNotFound) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  Result<Observation> o = observer_.Observe({Ref(99, 1), clock_.Now(), true});
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().code, "ModelArts.2775");
+  EXPECT_EQ(o.error().error_class, ErrorClass::kTerminal);
+}
+
+}  // namespace
+}  // namespace mactl

@@ -1,0 +1,326 @@
+#include "controller/core/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "controller/cloud/job_status.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_cloud_client.h"
+#include "fakes/fake_random.h"
+
+namespace mactl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
+using testing::FakeClock;
+using testing::FakeCloudClient;
+using testing::FakeRandom;
+using testing::ListPageGate;
+
+constexpr int kRunning = static_cast<int>(JobStatus::kRunning);
+constexpr int kKilling = static_cast<int>(JobStatus::kKilling);
+constexpr int kKilled = static_cast<int>(JobStatus::kKilled);
+constexpr int kCompleted = static_cast<int>(JobStatus::kCompleted);
+constexpr int kFailed = static_cast<int>(JobStatus::kFailed);
+
+const VersionRef kRef{"p", 10, 10};
+const std::string kKey = kRef.Key();
+
+class ReconcilerTest : public ::testing::Test {
+ protected:
+  ReconcilerTest() { SetDesired(DesiredState::kStopped); }
+
+  void SetDesired(DesiredState desired, bool paused = false) {
+    TrainingJobVersion o;
+    o.name = "bert";
+    o.job_id = kRef.job_id;
+    o.version_id = kRef.version_id;
+    o.desired_state = desired;
+    o.paused = paused;
+    std::vector<TrainingJobVersion> objects{o};
+    snapshot_ =
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+  }
+  void Remove() { snapshot_ = std::make_shared<const DesiredSnapshot>(); }
+  // Manages version 1 of jobs 1..count, all desired Stopped and at `status` in the API;
+  // returns their keys in job order.
+  std::vector<std::string> ManageJobs(std::int64_t count, int status) {
+    std::vector<TrainingJobVersion> objects;
+    std::vector<std::string> keys;
+    for (std::int64_t job = 1; job <= count; ++job) {
+      TrainingJobVersion o;
+      o.name = "job-" + std::to_string(job);
+      o.job_id = job;
+      o.version_id = 1;
+      o.desired_state = DesiredState::kStopped;
+      objects.push_back(o);
+      const VersionRef ref{"p", job, 1};
+      client_.SetStatus(ref, status);
+      keys.push_back(ref.Key());
+    }
+    snapshot_ =
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+    observer_.SetManagedCounts({{"p", static_cast<std::size_t>(count)}});
+    return keys;
+  }
+  Reconciler Make(bool dry_run = false) {
+    ReconcilerOptions options;
+    options.resync = minutes(5);
+    options.poll = seconds(10);
+    options.dry_run = dry_run;
+    return Reconciler(
+        options, [this] { return snapshot_; }, client_, observer_, backoff_, random_, clock_,
+        nullptr);
+  }
+
+  FakeClock clock_;
+  FakeRandom random_{{0.5}};  // 0.5 → no jitter: delays are exact
+  FakeCloudClient client_;
+  Observer observer_{client_, clock_};
+  ItemBackoff backoff_{BackoffPolicy{seconds(1), minutes(5), 0.1}, random_};
+  std::shared_ptr<const DesiredSnapshot> snapshot_;
+};
+
+TEST_F(ReconcilerTest, RunningVersionIsStoppedOnceThenPolledUntilTerminal) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+
+  ReconcileResult first = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(first.requeue_after, seconds(10));
+  EXPECT_EQ(first.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
+
+  clock_.Advance(seconds(10));
+  ReconcileResult second = r.Reconcile(kKey);  // the fake moved it to KILLING
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "Killing");
+  EXPECT_EQ(second.requeue_after, seconds(10));
+
+  client_.SetStatus(kRef, kKilled);
+  clock_.Advance(seconds(10));
+  ReconcileResult third = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+  EXPECT_TRUE(r.State(kKey)->ready.status);
+  EXPECT_EQ(third.requeue_after, minutes(5));
+  EXPECT_EQ(third.priority, Priority::kLow);
+  EXPECT_EQ(third.outcome, ReconcileOutcome::kSuccess);
+}
+
+TEST_F(ReconcilerTest, AcceptedStopIsNeverRepeatedEvenIfTheApiStillShowsRunning) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  client_.SetStatus(kRef, kRunning);  // the API has not caught up
+  for (int i = 0; i < 5; ++i) {
+    clock_.Advance(seconds(10));
+    r.Reconcile(kKey);
+  }
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
+}
+
+TEST_F(ReconcilerTest, CompletedAndKillingVersionsAreNeverStopped) {
+  for (int status : {kCompleted, kKilling, kFailed}) {
+    client_.SetStatus(kRef, status);
+    Reconciler r = Make();
+    r.Reconcile(kKey);
+  }
+  EXPECT_TRUE(client_.Stops().empty());
+  EXPECT_EQ(client_.Calls("stop"), 0);
+}
+
+TEST_F(ReconcilerTest, DesiredRunningIsObserveOnlyAndReportsDrift) {
+  SetDesired(DesiredState::kRunning);
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+  client_.SetStatus(kRef, kFailed);
+  clock_.Advance(minutes(5));
+  r.Reconcile(kKey);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kDrifted);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "Drifted");
+  EXPECT_EQ(client_.Calls("stop"), 0);
+}
+
+TEST_F(ReconcilerTest, AJobThatFinishesBetweenObserveAndStopConvergesWithoutASecondStop) {
+  client_.SetStatus(kRef, kRunning);
+  client_.BeforeStop([this](const VersionRef& ref) { client_.SetStatus(ref, kCompleted); });
+  Reconciler r = Make();
+  ReconcileResult refused = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(refused.requeue_after, Duration{0});  // re-observe at once
+  const int details_before = client_.Calls("get_version");
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Calls("get_version"), details_before + 1);  // exact, not a cached list
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+}
+
+TEST_F(ReconcilerTest, ARefusedStopWithUnchangedStatusBacksOffInsteadOfHammering) {
+  client_.SetStatus(kRef, kRunning);
+  client_.FailNext("stop", MakeError(ErrorClass::kNotAllowed, "ModelArts.2796", "no", 409));
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  ReconcileResult next = r.Reconcile(kKey);  // still RUNNING: do not stop again
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(next.outcome, ReconcileOutcome::kError);
+  EXPECT_EQ(next.requeue_after, seconds(1));
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRefused");
+}
+
+TEST_F(ReconcilerTest, RetryableErrorsBackOffExponentiallyHonourRetryAfterAndResetOnSuccess) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
+  Error throttled = MakeError(ErrorClass::kRetryable, "ModelArts.2799", "slow down", 429);
+  throttled.retry_after = milliseconds(7000);
+  client_.FailNext("stop", throttled);
+
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(1));
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(2));
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(7));  // Retry-After beats 4 s
+  EXPECT_EQ(r.State(kKey)->synced.reason, "RetryableError");
+  EXPECT_EQ(client_.Stops().size(), 3u);  // each failed attempt was a real failed send
+
+  ReconcileResult ok = r.Reconcile(kKey);
+  EXPECT_EQ(ok.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_EQ(backoff_.Failures(kKey), 0);
+  EXPECT_TRUE(r.State(kKey)->synced.status);
+}
+
+TEST_F(ReconcilerTest, TerminalErrorsWaitForAChangeAtResyncPace) {
+  Reconciler r = Make();  // version unknown to the API → 400 ModelArts.2775
+  ReconcileResult result = r.Reconcile(kKey);
+  EXPECT_EQ(result.outcome, ReconcileOutcome::kError);
+  EXPECT_EQ(result.requeue_after, minutes(5));
+  EXPECT_EQ(r.State(kKey)->synced.reason, "TerminalError");
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kError);
+  EXPECT_NE(r.State(kKey)->last_error->ToString().find("ModelArts.2775"), std::string::npos);
+}
+
+TEST_F(ReconcilerTest, PausedAndDryRunNeverCallStop) {
+  client_.SetStatus(kRef, kRunning);
+  SetDesired(DesiredState::kStopped, /*paused=*/true);
+  Reconciler paused = Make();
+  paused.Reconcile(kKey);
+  EXPECT_EQ(paused.State(kKey)->phase, Phase::kPaused);
+
+  SetDesired(DesiredState::kStopped);
+  Reconciler dry = Make(/*dry_run=*/true);
+  dry.Reconcile(kKey);
+  EXPECT_EQ(dry.State(kKey)->ready.reason, "DryRun");
+  EXPECT_EQ(client_.Calls("stop"), 0);
+}
+
+TEST_F(ReconcilerTest, DeletedManifestStopsManagementWithoutStoppingTheJob) {
+  client_.SetStatus(kRef, kRunning);
+  Remove();
+  Reconciler r = Make();
+  ReconcileResult result = r.Reconcile(kKey);
+  EXPECT_TRUE(result.forget);
+  EXPECT_EQ(client_.Calls("stop"), 0);
+  EXPECT_FALSE(r.State(kKey).has_value());
+}
+
+TEST_F(ReconcilerTest, ResyncJitterStaysWithinTenPercent) {
+  client_.SetStatus(kRef, kCompleted);
+  random_.Set({0.0});
+  Reconciler low = Make();
+  EXPECT_EQ(low.Reconcile(kKey).requeue_after, std::chrono::seconds(270));
+  random_.Set({1.0});
+  Reconciler high = Make();
+  EXPECT_EQ(high.Reconcile(kKey).requeue_after, std::chrono::seconds(330));
+}
+
+TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn) {
+  const std::vector<std::string> keys = ManageJobs(3, kRunning);
+  const std::string& first = keys[0];
+  const std::string& second = keys[1];
+  const std::string& edited = keys[2];
+  Reconciler r = Make();
+
+  ListPageGate gate(client_);
+  std::thread worker([&] { r.Reconcile(first); });  // starts the list refresh, held
+  gate.WaitUntilHeld();
+
+  // Another object the refresh will answer: requeued, not held, state untouched, and
+  // still ahead of resyncs (it is new).
+  const ReconcileResult deferred = r.Reconcile(second);
+  EXPECT_FALSE(deferred.forget);
+  EXPECT_EQ(deferred.requeue_after, milliseconds(100));  // no refresh before: the floor
+  EXPECT_EQ(deferred.priority, Priority::kHigh);
+  EXPECT_EQ(deferred.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_FALSE(r.State(second).has_value() && r.State(second)->attempted);
+
+  // An edit meanwhile is observed exactly and stopped while the list is still held.
+  r.MarkDesiredChanged({edited}, false);
+  r.Reconcile(edited);
+  EXPECT_EQ(client_.Stops(), (std::vector<VersionRef>{VersionRef{"p", 3, 1}}));
+
+  gate.Release();
+  worker.join();
+  // Back after the refresh, the deferred object is answered by it and stopped once.
+  r.Reconcile(second);
+  EXPECT_EQ(r.State(second)->observed_source, "list");
+  EXPECT_EQ(client_.Calls("stop"), 3);
+  EXPECT_EQ(client_.Calls("get_version"), 1);
+}
+
+TEST_F(ReconcilerTest, ADeferredObservationKeepsThePriorityOfWhatItWasDueFor) {
+  const std::vector<std::string> keys = ManageJobs(3, kKilled);
+  Reconciler r = Make();
+  for (const std::string& key : keys) EXPECT_EQ(r.Reconcile(key).priority, Priority::kLow);
+  clock_.Advance(minutes(5));             // all due for resync
+  r.MarkDesiredChanged({keys[2]}, true);  // an edit that may share a list
+
+  ListPageGate gate(client_);
+  std::thread worker([&] { r.Reconcile(keys[0]); });
+  gate.WaitUntilHeld();
+  EXPECT_EQ(r.Reconcile(keys[1]).priority, Priority::kLow);   // a resync stays a resync
+  EXPECT_EQ(r.Reconcile(keys[2]).priority, Priority::kHigh);  // an edit stays an edit
+  gate.Release();
+  worker.join();
+}
+
+TEST_F(ReconcilerTest, ResyncsSpreadOverAPeriodShareOneListRefresh) {
+  // Four converged versions first reconciled a minute apart, as after a slow start.
+  const std::vector<std::string> keys = ManageJobs(4, kKilled);
+  Reconciler r = Make();
+  for (const std::string& key : keys) {
+    EXPECT_EQ(r.Reconcile(key).requeue_after, minutes(5));
+    clock_.Advance(minutes(1));
+  }
+  EXPECT_EQ(client_.Calls("list"), 1);
+
+  // Their resyncs come due a minute apart too: the first takes a new list and the
+  // others, whose last status is older than it, are served from it.
+  clock_.Advance(minutes(1));  // t = 5m: the first is due
+  for (const std::string& key : keys) {
+    EXPECT_EQ(r.Reconcile(key).requeue_after, minutes(5));
+    EXPECT_EQ(r.State(key)->observed_source, "list");
+    clock_.Advance(minutes(1));
+  }
+  EXPECT_EQ(client_.Calls("list"), 2);
+  EXPECT_EQ(client_.Calls("get_version"), 0);
+
+  // No status is ever used more than one period after it was taken: the third
+  // period needs a third list, again shared by all four.
+  clock_.Advance(minutes(1));  // t = 10m
+  for (const std::string& key : keys) {
+    r.Reconcile(key);
+    EXPECT_LE(clock_.WallNow() - r.State(key)->observed_at, minutes(5));
+    clock_.Advance(minutes(1));
+  }
+  EXPECT_EQ(client_.Calls("list"), 3);
+}
+
+}  // namespace
+}  // namespace mactl

@@ -1,0 +1,463 @@
+#include "controller/runtime/work_queue.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fakes/fake_clock.h"
+
+namespace mactl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+using testing::FakeClock;
+
+class RecordingObserver final : public WorkQueueObserver {
+ public:
+  void OnAdd() override { ++adds; }
+  void OnRetry() override { ++retries; }
+  void OnDepth(std::size_t ready) override { depths.push_back(ready); }
+  void OnQueueLatency(Duration waited) override { latencies.push_back(waited); }
+
+  int adds = 0;
+  int retries = 0;
+  std::vector<std::size_t> depths;
+  std::vector<Duration> latencies;
+};
+
+// Takes everything that is ready now, in hand-out order, calling Done on each.
+std::vector<std::string> Drain(WorkQueue& q) {
+  std::vector<std::string> out;
+  while (auto key = q.TryGet()) {
+    out.push_back(*key);
+    q.Done(*key);
+  }
+  return out;
+}
+
+class WorkQueueTest : public ::testing::Test {
+ protected:
+  FakeClock clock_;
+  RecordingObserver observer_;
+  WorkQueue q_{clock_, &observer_};
+};
+
+TEST_F(WorkQueueTest, EmptyQueueHandsOutNothing) {
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  EXPECT_EQ(q_.Len(), 0u);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+  EXPECT_EQ(q_.NextReadyTime(), std::nullopt);
+  EXPECT_EQ(q_.LongestProcessing(), Duration::zero());
+}
+
+TEST_F(WorkQueueTest, KeyAddedManyTimesBeforeProcessingIsHandedOutOnce) {
+  q_.Add("a", Priority::kNormal);
+  q_.Add("a", Priority::kNormal);
+  q_.Add("a", Priority::kLow);
+  EXPECT_EQ(q_.Len(), 1u);
+  EXPECT_EQ(q_.TryGet(), "a");
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  q_.Done("a");
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  EXPECT_EQ(observer_.adds, 3);
+}
+
+TEST_F(WorkQueueTest, DuplicateAddMergesToHighestPriority) {
+  q_.Add("a", Priority::kLow);
+  q_.Add("b", Priority::kNormal);
+  q_.Add("a", Priority::kHigh);
+  EXPECT_THAT(Drain(q_), ElementsAre("a", "b"));
+}
+
+TEST_F(WorkQueueTest, DuplicateAddKeepsEarliestPosition) {
+  q_.Add("a", Priority::kNormal);
+  clock_.Advance(seconds(1));
+  q_.Add("b", Priority::kNormal);
+  clock_.Advance(seconds(1));
+  q_.Add("a", Priority::kNormal);  // must not move "a" behind "b"
+  EXPECT_THAT(Drain(q_), ElementsAre("a", "b"));
+}
+
+TEST_F(WorkQueueTest, HigherPriorityFirstThenFifoWithinPriority) {
+  q_.Add("low1", Priority::kLow);
+  q_.Add("normal1", Priority::kNormal);
+  q_.Add("high1", Priority::kHigh);
+  q_.Add("low2", Priority::kLow);
+  q_.Add("normal2", Priority::kNormal);
+  q_.Add("high2", Priority::kHigh);
+  EXPECT_THAT(Drain(q_), ElementsAre("high1", "high2", "normal1", "normal2", "low1", "low2"));
+}
+
+TEST_F(WorkQueueTest, FreshEditGoesAheadOfTenThousandResyncs) {
+  constexpr int kResyncs = 10000;
+  for (int i = 0; i < kResyncs; ++i) {
+    q_.Add("resync-" + std::to_string(i), Priority::kLow);
+  }
+  q_.Add("edited", Priority::kHigh);
+  EXPECT_EQ(q_.Len(), static_cast<std::size_t>(kResyncs + 1));
+  EXPECT_EQ(q_.TryGet(), "edited");
+  q_.Done("edited");
+  // The backlog itself is still served in FIFO order.
+  for (int i = 0; i < kResyncs; ++i) {
+    const auto key = q_.TryGet();
+    ASSERT_EQ(key, "resync-" + std::to_string(i));
+    q_.Done(*key);
+  }
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+}
+
+TEST_F(WorkQueueTest, KeyIsNeverHandedToTwoWorkersAtOnce) {
+  q_.Add("a", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "a");
+  EXPECT_TRUE(q_.IsProcessing("a"));
+  q_.Add("a", Priority::kNormal);
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  EXPECT_EQ(q_.Len(), 0u);  // parked, not ready
+  q_.Done("a");
+  EXPECT_FALSE(q_.IsProcessing("a"));
+  EXPECT_EQ(q_.Len(), 1u);
+  EXPECT_EQ(q_.TryGet(), "a");
+  EXPECT_TRUE(q_.IsProcessing("a"));
+}
+
+TEST_F(WorkQueueTest, ReAddWhileProcessingReturnsAfterDoneWithMergedPriority) {
+  q_.Add("a", Priority::kLow);
+  ASSERT_EQ(q_.TryGet(), "a");
+  q_.Add("a", Priority::kLow);
+  q_.Add("a", Priority::kHigh);
+  q_.Add("b", Priority::kNormal);
+  EXPECT_EQ(q_.TryGet(), "b");  // "a" is parked, "b" is all that is ready
+  q_.Add("c", Priority::kNormal);
+  q_.Done("a");
+  EXPECT_EQ(q_.TryGet(), "a");  // kHigh beats "c" at kNormal
+  EXPECT_EQ(q_.TryGet(), "c");
+}
+
+TEST_F(WorkQueueTest, ReAddWhileProcessingQueuesBehindWhatIsAlreadyReady) {
+  q_.Add("a", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "a");
+  q_.Add("a", Priority::kNormal);
+  clock_.Advance(seconds(1));
+  q_.Add("b", Priority::kNormal);
+  clock_.Advance(seconds(1));
+  q_.Done("a");
+  EXPECT_THAT(Drain(q_), ElementsAre("b", "a"));
+}
+
+TEST_F(WorkQueueTest, DoneWithoutProcessingIsIgnored) {
+  q_.Add("a", Priority::kNormal);
+  q_.Done("a");
+  q_.Done("unknown");
+  EXPECT_EQ(q_.Len(), 1u);
+  EXPECT_EQ(q_.TryGet(), "a");
+}
+
+TEST_F(WorkQueueTest, AddAfterBecomesReadyExactlyWhenClockReachesIt) {
+  const SteadyTime start = clock_.Now();
+  q_.AddAfter("a", seconds(5), Priority::kNormal);
+  EXPECT_EQ(q_.Len(), 0u);
+  EXPECT_EQ(q_.DelayedLen(), 1u);
+  EXPECT_EQ(q_.NextReadyTime(), start + seconds(5));
+  clock_.Advance(seconds(5) - milliseconds(1));
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  clock_.Advance(milliseconds(1));
+  EXPECT_EQ(q_.Len(), 1u);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+  EXPECT_EQ(q_.TryGet(), "a");
+}
+
+TEST_F(WorkQueueTest, AddAfterKeepsEarliestPendingTime) {
+  const SteadyTime start = clock_.Now();
+  q_.AddAfter("a", seconds(10), Priority::kNormal);
+  q_.AddAfter("a", seconds(5), Priority::kNormal);
+  q_.AddAfter("a", seconds(20), Priority::kNormal);
+  EXPECT_EQ(q_.DelayedLen(), 1u);
+  EXPECT_EQ(q_.NextReadyTime(), start + seconds(5));
+  clock_.Advance(seconds(5));
+  EXPECT_THAT(Drain(q_), ElementsAre("a"));
+  clock_.Advance(seconds(60));  // the later requests were merged away
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+}
+
+TEST_F(WorkQueueTest, LaterDelayedAddStillRaisesPriority) {
+  q_.AddAfter("a", seconds(5), Priority::kLow);
+  q_.AddAfter("a", seconds(50), Priority::kHigh);
+  q_.AddAfter("b", seconds(1), Priority::kNormal);
+  clock_.Advance(seconds(5));
+  EXPECT_THAT(Drain(q_), ElementsAre("a", "b"));
+}
+
+TEST_F(WorkQueueTest, ImmediateAddAbsorbsPendingDelayedAdd) {
+  q_.AddAfter("a", seconds(10), Priority::kNormal);
+  q_.Add("a", Priority::kNormal);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+  EXPECT_THAT(Drain(q_), ElementsAre("a"));
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+}
+
+TEST_F(WorkQueueTest, NonPositiveDelayIsAnImmediateAdd) {
+  q_.AddAfter("a", Duration::zero(), Priority::kNormal);
+  q_.AddAfter("b", -seconds(1), Priority::kNormal);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+  EXPECT_THAT(Drain(q_), ElementsAre("a", "b"));
+  EXPECT_EQ(observer_.adds, 2);
+  EXPECT_EQ(observer_.retries, 0);
+}
+
+TEST_F(WorkQueueTest, DueDelayedItemsAreOrderedByReadyTime) {
+  q_.AddAfter("c", seconds(3), Priority::kNormal);
+  q_.AddAfter("a", seconds(1), Priority::kNormal);
+  q_.AddAfter("b", seconds(2), Priority::kNormal);
+  clock_.Advance(seconds(4));
+  q_.Add("d", Priority::kNormal);  // ready at 4s: behind the delayed ones that were due earlier
+  q_.AddAfter("low", seconds(1), Priority::kLow);
+  q_.AddAfter("high", seconds(1), Priority::kHigh);
+  clock_.Advance(seconds(10));
+  EXPECT_THAT(Drain(q_), ElementsAre("high", "a", "b", "c", "d", "low"));
+}
+
+TEST_F(WorkQueueTest, HugeDelayDoesNotOverflow) {
+  q_.AddAfter("a", Duration::max(), Priority::kNormal);
+  EXPECT_EQ(q_.DelayedLen(), 1u);
+  EXPECT_EQ(q_.NextReadyTime(), SteadyTime::max());
+  clock_.Advance(std::chrono::hours(24 * 365));
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+}
+
+TEST_F(WorkQueueTest, DelayedItemDueWhileProcessingBehavesLikeReAdd) {
+  q_.Add("a", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "a");
+  q_.AddAfter("a", seconds(1), Priority::kNormal);
+  clock_.Advance(seconds(2));
+  EXPECT_EQ(q_.TryGet(), std::nullopt);  // due, but "a" is still being processed
+  EXPECT_EQ(q_.Len(), 0u);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+  q_.Done("a");
+  EXPECT_EQ(q_.TryGet(), "a");
+}
+
+TEST_F(WorkQueueTest, DelayNotYetDueAtDoneStaysDelayed) {
+  q_.Add("a", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "a");
+  q_.AddAfter("a", seconds(5), Priority::kNormal);  // e.g. RequeueAfter from the reconcile
+  clock_.Advance(seconds(1));
+  q_.Done("a");
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  EXPECT_EQ(q_.DelayedLen(), 1u);
+  clock_.Advance(seconds(4));
+  EXPECT_EQ(q_.TryGet(), "a");
+}
+
+TEST_F(WorkQueueTest, ForgetDropsReadyDelayedAndParkedEntries) {
+  q_.Add("busy", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "busy");
+  q_.Add("ready", Priority::kNormal);
+  q_.AddAfter("delayed", seconds(5), Priority::kNormal);
+  q_.Add("busy", Priority::kHigh);  // pending re-add
+  q_.Add("ready", Priority::kNormal);
+  ASSERT_EQ(q_.Len(), 1u);
+
+  q_.Forget("ready");
+  q_.Forget("delayed");
+  q_.Forget("busy");
+  q_.Forget("never-seen");
+  EXPECT_EQ(q_.Len(), 0u);
+  EXPECT_EQ(q_.DelayedLen(), 0u);
+  EXPECT_TRUE(q_.IsProcessing("busy"));  // the worker still owns it
+  q_.Done("busy");
+  EXPECT_FALSE(q_.IsProcessing("busy"));
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  EXPECT_EQ(q_.NextReadyTime(), std::nullopt);
+}
+
+TEST_F(WorkQueueTest, ForgottenKeyCanBeAddedAgain) {
+  q_.AddAfter("a", seconds(5), Priority::kNormal);
+  q_.Forget("a");
+  q_.Add("a", Priority::kLow);
+  EXPECT_THAT(Drain(q_), ElementsAre("a"));
+}
+
+TEST_F(WorkQueueTest, NextReadyTimeIsNowWhenSomethingIsReady) {
+  q_.AddAfter("later", seconds(30), Priority::kNormal);
+  q_.Add("now", Priority::kLow);
+  EXPECT_EQ(q_.NextReadyTime(), clock_.Now());
+}
+
+TEST_F(WorkQueueTest, LongestProcessingIsAgeOfOldestInFlightKey) {
+  q_.Add("a", Priority::kNormal);
+  q_.Add("b", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "a");
+  clock_.Advance(seconds(3));
+  ASSERT_EQ(q_.TryGet(), "b");
+  clock_.Advance(seconds(1));
+  EXPECT_EQ(q_.LongestProcessing(), seconds(4));
+  q_.Done("a");
+  EXPECT_EQ(q_.LongestProcessing(), seconds(1));
+  q_.Done("b");
+  EXPECT_EQ(q_.LongestProcessing(), Duration::zero());
+}
+
+TEST_F(WorkQueueTest, ObserverSeesAddsRetriesDepthAndLatency) {
+  q_.Add("a", Priority::kNormal);                   // depth 1
+  q_.Add("a", Priority::kNormal);                   // merged: no depth change
+  q_.AddAfter("b", seconds(2), Priority::kNormal);  // retry, no depth change
+  clock_.Advance(seconds(3));
+  ASSERT_EQ(q_.TryGet(), "a");  // b promoted, a handed out: still 1, so no report
+  ASSERT_EQ(q_.TryGet(), "b");  // depth 0
+  EXPECT_EQ(observer_.adds, 3);
+  EXPECT_EQ(observer_.retries, 1);
+  EXPECT_THAT(observer_.depths, ElementsAre(1u, 0u));
+  // "a" waited since it was added; "b" since its ready time, not since the AddAfter call.
+  EXPECT_THAT(observer_.latencies, ElementsAre(seconds(3), seconds(1)));
+}
+
+TEST_F(WorkQueueTest, ShutDownRejectsAddsAndHandsOutNothing) {
+  q_.Add("a", Priority::kNormal);
+  ASSERT_EQ(q_.TryGet(), "a");
+  q_.Add("b", Priority::kNormal);
+  q_.ShutDown();
+  q_.Add("c", Priority::kNormal);
+  q_.AddAfter("d", seconds(1), Priority::kNormal);
+  EXPECT_EQ(observer_.adds, 2);
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  q_.Done("a");  // still allowed: the worker finishes its item
+  EXPECT_FALSE(q_.IsProcessing("a"));
+  std::stop_source never;
+  EXPECT_EQ(q_.Get(never.get_token()), std::nullopt);
+}
+
+TEST_F(WorkQueueTest, HandlesOneHundredThousandKeys) {
+  constexpr int kKeys = 100000;
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    if (i % 2 == 0) {
+      q_.AddAfter(key, milliseconds(kKeys - i), Priority::kNormal);
+    } else {
+      q_.Add(key, Priority::kLow);
+    }
+  }
+  EXPECT_EQ(q_.Len(), static_cast<std::size_t>(kKeys / 2));
+  EXPECT_EQ(q_.DelayedLen(), static_cast<std::size_t>(kKeys / 2));
+  clock_.Advance(seconds(kKeys));
+  EXPECT_EQ(Drain(q_).size(), static_cast<std::size_t>(kKeys));
+}
+
+// Get is the only part that waits in real time: short, bounded waits with the real clock.
+TEST(WorkQueueGetTest, ReturnsDelayedItemWhenItBecomesReady) {
+  const SystemClock clock;
+  WorkQueue q(clock);
+  std::stop_source stop;
+  const auto start = std::chrono::steady_clock::now();
+  q.AddAfter("a", milliseconds(20), Priority::kNormal);
+  EXPECT_EQ(q.Get(stop.get_token()), "a");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, milliseconds(20));
+  EXPECT_LT(took, seconds(2));
+}
+
+TEST(WorkQueueGetTest, WakesOnAddFromAnotherThread) {
+  const SystemClock clock;
+  WorkQueue q(clock);
+  std::stop_source stop;
+  auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  std::this_thread::sleep_for(milliseconds(20));
+  q.Add("a", Priority::kNormal);
+  ASSERT_EQ(got.wait_for(seconds(2)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "a");
+}
+
+TEST(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
+  const SystemClock clock;
+  WorkQueue q(clock);
+  std::stop_source stop;
+  q.AddAfter("late", std::chrono::hours(1), Priority::kNormal);
+  auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  std::this_thread::sleep_for(milliseconds(20));
+  q.AddAfter("soon", milliseconds(20), Priority::kNormal);
+  ASSERT_EQ(got.wait_for(seconds(2)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "soon");
+}
+
+TEST(WorkQueueGetTest, StopRequestWakesBlockedGet) {
+  const SystemClock clock;
+  WorkQueue q(clock);
+  q.AddAfter("a", std::chrono::hours(1), Priority::kNormal);
+  std::stop_source stop;
+  auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  std::this_thread::sleep_for(milliseconds(20));
+  stop.request_stop();
+  ASSERT_EQ(got.wait_for(seconds(2)), std::future_status::ready);
+  EXPECT_EQ(got.get(), std::nullopt);
+}
+
+TEST(WorkQueueGetTest, ShutDownWakesEveryBlockedGet) {
+  const SystemClock clock;
+  WorkQueue q(clock);
+  std::stop_source stop;
+  std::vector<std::future<std::optional<std::string>>> waiters;
+  for (int i = 0; i < 3; ++i) {
+    waiters.push_back(std::async(std::launch::async, [&] { return q.Get(stop.get_token()); }));
+  }
+  std::this_thread::sleep_for(milliseconds(20));
+  q.ShutDown();
+  for (auto& w : waiters) {
+    ASSERT_EQ(w.wait_for(seconds(2)), std::future_status::ready);
+    EXPECT_EQ(w.get(), std::nullopt);
+  }
+}
+
+TEST(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
+  const SystemClock clock;
+  WorkQueue q(clock);
+  constexpr int kKeys = 8;
+  std::map<std::string, std::atomic<int>> in_flight;
+  for (int i = 0; i < kKeys; ++i) {
+    in_flight["k" + std::to_string(i)] = 0;
+  }
+  std::atomic<bool> overlap{false};
+  std::atomic<int> handled{0};
+  std::stop_source stop;
+  {
+    std::vector<std::jthread> workers;
+    for (int w = 0; w < 4; ++w) {
+      workers.emplace_back([&] {
+        while (auto key = q.Get(stop.get_token())) {
+          if (in_flight.at(*key).fetch_add(1) != 0) {
+            overlap = true;
+          }
+          std::this_thread::yield();
+          in_flight.at(*key).fetch_sub(1);
+          ++handled;
+          q.Done(*key);
+        }
+      });
+    }
+    for (int round = 0; round < 2000; ++round) {
+      q.Add("k" + std::to_string(round % kKeys), Priority::kNormal);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
+    while ((q.Len() > 0 || q.LongestProcessing() > Duration::zero()) &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(1));
+    }
+    q.ShutDown();
+  }
+  EXPECT_FALSE(overlap);
+  EXPECT_GE(handled.load(), kKeys);
+  EXPECT_LE(handled.load(), 2000);
+}
+
+}  // namespace
+}  // namespace mactl

@@ -230,11 +230,6 @@ std::string GzipOfPrefixAndSpaces(const std::string& prefix, std::size_t copies)
   return gz;
 }
 
-class RealClock final : public Clock {
- public:
-  SteadyTime Now() const override { return std::chrono::steady_clock::now(); }
-  WallTime WallNow() const override { return std::chrono::system_clock::now(); }
-};
 
 class OpenThrottle final : public RequestThrottle {
  public:
@@ -311,7 +306,7 @@ class HostileServerTest : public ::testing::Test {
   };
   Answer answer_;                              // guarded by mu_
   std::vector<std::string> accept_encodings_;  // guarded by mu_
-  RealClock clock_;
+  SystemClock clock_;
   StaticTokenAuthenticator auth_ = StaticTokenAuthenticator::FromToken(kSecret);
   OpenThrottle throttle_;
   CountingObserver observer_;

@@ -36,6 +36,11 @@ class TestClock final : public Clock {
   WallTime WallNow() const override {
     return WallTime(std::chrono::duration_cast<WallTime::duration>(784111777s));
   }
+  bool WaitUntil(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                 std::stop_token stop, SteadyTime deadline,
+                 const std::function<bool()>& done) const override {
+    return SystemClock().WaitUntil(cv, lock, std::move(stop), deadline, done);
+  }
 };
 
 class RecordingThrottle final : public RequestThrottle {

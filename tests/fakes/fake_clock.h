@@ -1,8 +1,17 @@
 #pragma once
 
-// A clock that moves only when the test says so.
+// A clock that moves only when the test says so. Waits through it (Clock::WaitUntil,
+// SleepUntil) are released by Advance, not by real time, so tests of timers never sleep: a
+// test starts the code that waits, calls BlockUntilWaiters(n) to know it is waiting, then
+// advances time (the pattern of client-go's fake clock and Envoy's simulated time).
 
+#include <algorithm>
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
 #include <mutex>
+#include <stop_token>
+#include <vector>
 
 #include "controller/base/clock.h"
 
@@ -20,16 +29,76 @@ class FakeClock final : public Clock {
     std::lock_guard lock(mu_);
     return wall_;
   }
+
+  bool WaitUntil(std::condition_variable_any& cv, std::unique_lock<std::mutex>& lock,
+                 std::stop_token stop, SteadyTime deadline,
+                 const std::function<bool()>& done) const override {
+    const Waiter self{lock.mutex(), &cv, deadline};
+    Register(self);
+    cv.wait(lock, stop, [&] { return done() || (deadline != kNoDeadline && Now() >= deadline); });
+    Unregister(self);
+    return done();
+  }
+
+  // Moves time forward and wakes every waiter, whose deadlines are then re-checked.
   void Advance(Duration d) {
+    std::vector<Waiter> waiters;
+    {
+      std::lock_guard lock(mu_);
+      now_ += d;
+      wall_ += std::chrono::duration_cast<WallTime::duration>(d);
+      waiters = waiters_;
+    }
+    // Taking each waiter's mutex before notifying closes the gap between its check of the
+    // time and its wait, so no wake-up is lost.
+    for (const Waiter& w : waiters) {
+      { std::lock_guard hold(*w.mutex); }
+      w.cv->notify_all();
+    }
+  }
+
+  // Blocks (in real time, without sleeping) until at least n threads wait on this clock.
+  void BlockUntilWaiters(std::size_t n) const {
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [&] { return waiters_.size() >= n; });
+  }
+  std::size_t Waiters() const {
     std::lock_guard lock(mu_);
-    now_ += d;
-    wall_ += std::chrono::duration_cast<WallTime::duration>(d);
+    return waiters_.size();
+  }
+  // The earliest deadline any waiter waits for (kNoDeadline when none has one).
+  SteadyTime NextDeadline() const {
+    std::lock_guard lock(mu_);
+    SteadyTime next = kNoDeadline;
+    for (const Waiter& w : waiters_) next = std::min(next, w.deadline);
+    return next;
   }
 
  private:
+  struct Waiter {
+    std::mutex* mutex;
+    std::condition_variable_any* cv;
+    SteadyTime deadline;
+    bool operator==(const Waiter& o) const { return mutex == o.mutex && cv == o.cv; }
+  };
+
+  void Register(const Waiter& w) const {
+    std::lock_guard lock(mu_);
+    waiters_.push_back(w);
+    changed_.notify_all();
+  }
+  void Unregister(const Waiter& w) const {
+    std::lock_guard lock(mu_);
+    const auto it = std::find(waiters_.begin(), waiters_.end(), w);
+    if (it != waiters_.end()) waiters_.erase(it);
+    changed_.notify_all();
+  }
+
   mutable std::mutex mu_;
-  SteadyTime now_;  // guarded by mu_
-  WallTime wall_;   // guarded by mu_
+  mutable std::condition_variable changed_;
+  SteadyTime now_;                        // guarded by mu_
+  WallTime wall_;                         // guarded by mu_
+  mutable std::vector<Waiter> waiters_;   // guarded by mu_
 };
 
 }  // namespace mactl::testing

@@ -1,4 +1,4 @@
-// Fuzzes ParseFlags (controller/flags.h), the command line of modelarts-controller.
+// Fuzzes ParseFlags (controller/cli/flags.h), the command line of modelarts-controller.
 //
 // ParseFlags is safe to call in-process: it reads only its arguments (the environment's log
 // level is passed in), starts nothing and never exits; a bad flag is a returned Error.

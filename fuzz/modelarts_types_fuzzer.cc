@@ -1,4 +1,4 @@
-// Fuzzes the ModelArts answer decoders (api/modelarts_types.h) with the input as an HTTP
+// Fuzzes the ModelArts answer decoders (controller/cloud/modelarts_types.h) with the input as an HTTP
 // body: the job list, version detail, version list and stop decoders and DecodeErrorBody
 // all read the same bytes.
 //

@@ -112,13 +112,6 @@ bool IsDns1123Label(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
 }
 
-bool IsProjectId(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
-  });
-}
-
 std::optional<std::int64_t> ReadId(const YamlNode& node, const std::string& path, Checker& check) {
   const std::string want = path + ": must be an integer >= 1";
   if (node.kind != YamlNode::Kind::kScalar) {
@@ -243,7 +236,7 @@ void DecodeDocument(const YamlDocument& doc, const std::string& file, const Deco
             ReadMap(*spec, "spec", check, {"projectId", "jobId", "versionId", "desiredState"})) {
       if (const YamlNode* n = s->Get("projectId"); n && n->kind != YamlNode::Kind::kNull) {
         if (std::optional<std::string> p = ReadString(*n, "spec.projectId", check)) {
-          if (IsProjectId(*p)) {
+          if (IsValidProjectId(*p)) {
             object.project_id = *p;
           } else {
             check.Fail(

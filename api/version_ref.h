@@ -2,11 +2,24 @@
 
 // Identity of one training-job version in one project: the unit the controller reconciles.
 
+#include <algorithm>
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace mactl {
+
+// A project id goes into every request path, so it is held to the shape of a real one: 1-64
+// letters, digits, '-' or '_' (no '/', '.', '%', which would change the path). Shared by
+// spec.projectId and --project-id.
+inline bool IsValidProjectId(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
+}
 
 struct VersionRef {
   std::string project_id;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "api/duration.h"
+#include "api/version_ref.h"
 #include "controller/base/sanitize.h"
 
 namespace mactl {
@@ -87,7 +88,16 @@ std::map<std::string, FlagSpec> Specs() {
   };
   return {
       {"--manifests", {kRunPlanValidate, true, str(&Flags::manifests)}},
-      {"--project-id", {kRunPlanValidate, true, str(&Flags::project_id)}},
+      {"--project-id",
+       {kRunPlanValidate, true,
+        [](Flags& f, const std::string& v) -> Status {
+          if (!IsValidProjectId(v)) {
+            return FlagError("--project-id: must be 1-64 letters, digits, '-' or '_', got " +
+                             Quoted(v));
+          }
+          f.project_id = v;
+          return OkStatus();
+        }}},
       {"--endpoint", {kRunPlan, true, str(&Flags::endpoint)}},
       {"--token-file", {kRunPlan, true, str(&Flags::token_file)}},
       {"--ca-file", {kRunPlan, true, str(&Flags::ca_file)}},

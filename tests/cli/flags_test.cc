@@ -64,6 +64,22 @@ TEST(Flags, BadInputIsAOneLineError) {
   }
 }
 
+// The project id becomes a path segment of every request: "..", "a/b" or "%2e" would change
+// the path, so --project-id follows the rule of spec.projectId.
+TEST(Flags, ProjectIdHasTheShapeOfSpecProjectId) {
+  for (const std::string& bad :
+       std::vector<std::string>{"..", "a/b", "%2e%2e", "", "a b", std::string(65, 'a')}) {
+    Result<Flags> f = Parse({"validate", "--manifests", "/m", "--project-id", bad});
+    ASSERT_FALSE(f.ok()) << bad;
+    EXPECT_NE(f.error().message.find("--project-id"), std::string::npos) << f.error().message;
+  }
+  for (const std::string good : {"0f1e2d3c4b5a69788796a5b4c3d2e1f0", "proj_1-A", "x"}) {
+    Result<Flags> f = Parse({"validate", "--manifests", "/m", "--project-id", good});
+    ASSERT_TRUE(f.ok()) << good << ": " << f.error().message;
+    EXPECT_EQ(f->project_id, good);
+  }
+}
+
 TEST(Flags, EchoedArgumentsAreEscapedAndBounded) {
   const std::string hostile = "x\n\x1b[31mred\x07" + std::string(10000, 'a');
   const std::vector<std::vector<std::string>> bad = {

@@ -2,10 +2,55 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
 
 namespace mactl {
+namespace {
+
+// Server threads: more than kHeavyLimit per heavy endpoint times the heavy endpoints, so that
+// probes always find a free thread however many scrapes and /status calls arrive at once.
+constexpr int kServerThreads = 8;
+constexpr int kHeavyLimit = 2;
+
+// Admits at most kHeavyLimit concurrent calls of one endpoint; the rest are refused at once
+// instead of queueing for a server thread that a liveness probe needs.
+class ConcurrencyGate {
+ public:
+  bool TryEnter() {
+    int now = inside_.load();
+    while (now < kHeavyLimit) {
+      if (inside_.compare_exchange_weak(now, now + 1)) return true;
+    }
+    return false;
+  }
+  void Leave() { inside_.fetch_sub(1); }
+
+ private:
+  std::atomic<int> inside_{0};
+};
+
+httplib::Server::Handler Heavy(std::function<std::string()> render, const char* content_type) {
+  auto gate = std::make_shared<ConcurrencyGate>();
+  return [render = std::move(render), content_type, gate](const httplib::Request&,
+                                                          httplib::Response& res) {
+    if (!gate->TryEnter()) {
+      res.status = 503;
+      res.set_header("Retry-After", "1");
+      res.set_content("busy: too many concurrent requests to this endpoint\n",
+                      "text/plain; charset=utf-8");
+      return;
+    }
+    struct Leave {
+      ConcurrencyGate& gate;
+      ~Leave() { gate.Leave(); }
+    } leave{*gate};
+    res.set_content(render(), content_type);
+  };
+}
+
+}  // namespace
 
 Result<std::pair<std::string, int>> ParseListenAddress(std::string_view address) {
   const auto colon = address.rfind(':');
@@ -35,16 +80,14 @@ HttpServer::HttpServer(std::unique_ptr<httplib::Server> server, int port)
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, int port,
                                                       HttpHandlers handlers) {
   auto server = std::make_unique<httplib::Server>();
-  // A small pool: scrapes and probes are light, and idle keep-alive connections must
-  // not hold shutdown up for long.
-  server->new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // A small pool, since idle keep-alive connections must not hold shutdown up for long; the
+  // heavy endpoints are gated so probes never wait behind them (docs/operations.md).
+  server->new_task_queue = [] { return new httplib::ThreadPool(kServerThreads); };
   server->set_keep_alive_timeout(2);
   server->set_read_timeout(5, 0);
   server->set_write_timeout(5, 0);
 
-  server->Get("/metrics", [h = handlers.metrics](const httplib::Request&, httplib::Response& res) {
-    res.set_content(h(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+  server->Get("/metrics", Heavy(handlers.metrics, "text/plain; version=0.0.4; charset=utf-8"));
   auto probe = [](std::function<ProbeResult()> check, int failure_status) {
     return [check = std::move(check), failure_status](const httplib::Request&,
                                                       httplib::Response& res) {
@@ -55,9 +98,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, i
   };
   server->Get("/healthz", probe(handlers.healthz, 500));
   server->Get("/readyz", probe(handlers.readyz, 503));
-  server->Get("/status", [h = handlers.status](const httplib::Request&, httplib::Response& res) {
-    res.set_content(h(), "application/json");
-  });
+  server->Get("/status", Heavy(handlers.status, "application/json"));
 
   int bound = port;
   if (port == 0) {
@@ -77,7 +118,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, i
 
 void HttpServer::Stop() {
   if (!thread_.joinable()) return;
-  // stop() is a no-op until the listener runs (ecosystem.md §0.7): wait for it briefly.
+  // httplib's stop() is lost when it comes before the listener runs: wait for it briefly.
   for (int i = 0; i < 500 && !server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

@@ -1,6 +1,6 @@
-// Fuzzes the ModelArts answer decoders (controller/cloud/modelarts_types.h) with the input as an HTTP
-// body: the job list, version detail, version list and stop decoders and DecodeErrorBody
-// all read the same bytes.
+// Fuzzes the ModelArts answer decoders (controller/cloud/modelarts_types.h) with the input as an
+// HTTP body: the job list, version detail, version list and stop decoders and DecodeErrorBody all
+// read the same bytes.
 //
 // Properties checked:
 // - nothing escapes: no exception, no sanitizer report;

@@ -7,8 +7,8 @@
 #include <set>
 #include <sstream>
 
-#include "controller/cloud/job_status.h"
 #include "controller/base/random.h"
+#include "controller/cloud/job_status.h"
 #include "nlohmann/json.hpp"
 
 namespace mactl::sim {

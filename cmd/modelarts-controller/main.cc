@@ -17,22 +17,22 @@
 #include <vector>
 
 #include "api/manifest_loader.h"
-#include "controller/runtime/backoff.h"
-#include "controller/cli/commands.h"
-#include "controller/runtime/manager.h"
 #include "controller/auth/credentials.h"
+#include "controller/base/log.h"
+#include "controller/cli/commands.h"
 #include "controller/cli/flags.h"
 #include "controller/cloud/http_cloud_client.h"
-#include "controller/runtime/http_server.h"
-#include "controller/base/log.h"
-#include "controller/runtime/manifest_watcher.h"
-#include "controller/runtime/metrics.h"
-#include "controller/core/observer.h"
-#include "controller/runtime/process_metrics.h"
-#include "controller/core/reconciler.h"
-#include "controller/runtime/sd_notify.h"
 #include "controller/cloud/token_bucket.h"
 #include "controller/cloud/token_bucket_throttle.h"
+#include "controller/core/observer.h"
+#include "controller/core/reconciler.h"
+#include "controller/runtime/backoff.h"
+#include "controller/runtime/http_server.h"
+#include "controller/runtime/manager.h"
+#include "controller/runtime/manifest_watcher.h"
+#include "controller/runtime/metrics.h"
+#include "controller/runtime/process_metrics.h"
+#include "controller/runtime/sd_notify.h"
 #include "controller/runtime/work_queue.h"
 
 namespace mactl {
@@ -149,8 +149,8 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   Reconciler reconciler(
       reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, *api->client,
       observer, backoff, random, clock, &metrics);
-  Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler,
-                        observer, clock, &metrics);
+  Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler, observer,
+                     clock, &metrics);
   controller_ref = &controller;
 
   // Manifest scans run on the watcher's thread (and once here, before it starts).

@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "controller/cloud/authenticator.h"
 #include "controller/base/clock.h"
+#include "controller/cloud/authenticator.h"
 
 namespace mactl {
 

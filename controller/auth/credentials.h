@@ -30,11 +30,11 @@
 #include <vector>
 
 #include "api/result.h"
-#include "controller/cloud/api_call_observer.h"
-#include "controller/cloud/authenticator.h"
-#include "controller/base/clock.h"
 #include "controller/auth/clouds_yaml.h"
 #include "controller/auth/iam_token_authenticator.h"
+#include "controller/base/clock.h"
+#include "controller/cloud/api_call_observer.h"
+#include "controller/cloud/authenticator.h"
 
 namespace mactl {
 

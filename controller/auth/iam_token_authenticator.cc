@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "controller/cloud/api_errors.h"
 #include "controller/base/log.h"
 #include "controller/base/sanitize.h"
+#include "controller/cloud/api_errors.h"
 
 namespace mactl {
 namespace {

@@ -15,9 +15,9 @@
 #include <unordered_map>
 
 #include "api/result.h"
+#include "controller/base/clock.h"
 #include "controller/cloud/api_call_observer.h"
 #include "controller/cloud/authenticator.h"
-#include "controller/base/clock.h"
 
 namespace mactl {
 

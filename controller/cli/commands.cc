@@ -7,8 +7,8 @@
 #include <ostream>
 #include <sstream>
 
-#include "controller/cloud/job_status.h"
 #include "api/manifest_loader.h"
+#include "controller/cloud/job_status.h"
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"

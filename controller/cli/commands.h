@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/base/clock.h"
-#include "controller/cloud/cloud_client.h"
 #include "controller/cli/flags.h"
+#include "controller/cloud/cloud_client.h"
 
 namespace mactl {
 

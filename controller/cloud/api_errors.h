@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/cloud/modelarts_types.h"
 #include "api/result.h"
 #include "controller/base/clock.h"
+#include "controller/cloud/modelarts_types.h"
 
 namespace mactl {
 

@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "controller/cloud/modelarts_types.h"
 #include "api/result.h"
 #include "api/version_ref.h"
+#include "controller/cloud/modelarts_types.h"
 
 namespace mactl {
 

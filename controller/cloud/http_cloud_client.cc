@@ -11,8 +11,8 @@
 #include <system_error>
 
 #include "api/duration.h"
-#include "controller/cloud/api_errors.h"
 #include "controller/base/sanitize.h"
+#include "controller/cloud/api_errors.h"
 
 namespace mactl {
 namespace {

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "api/result.h"
+#include "controller/base/clock.h"
 #include "controller/cloud/api_call_observer.h"
 #include "controller/cloud/authenticator.h"
-#include "controller/base/clock.h"
 #include "controller/cloud/cloud_client.h"
 #include "controller/cloud/request_throttle.h"
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <utility>
 
-#include "controller/cloud/job_status.h"
 #include "controller/base/jitter.h"
 #include "controller/base/log.h"
+#include "controller/cloud/job_status.h"
 
 namespace mactl {
 namespace {

@@ -16,14 +16,14 @@
 #include <unordered_set>
 #include <vector>
 
-#include "controller/runtime/backoff.h"
 #include "controller/base/clock.h"
+#include "controller/base/random.h"
 #include "controller/cloud/cloud_client.h"
 #include "controller/core/desired_snapshot.h"
-#include "controller/runtime/metrics.h"
 #include "controller/core/observer.h"
-#include "controller/base/random.h"
 #include "controller/core/version_state.h"
+#include "controller/runtime/backoff.h"
+#include "controller/runtime/metrics.h"
 #include "controller/runtime/work_queue.h"
 
 namespace mactl {

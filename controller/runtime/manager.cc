@@ -3,8 +3,8 @@
 #include <map>
 #include <set>
 
-#include "controller/cloud/job_status.h"
 #include "controller/base/log.h"
+#include "controller/cloud/job_status.h"
 
 namespace mactl {
 namespace {
@@ -34,7 +34,7 @@ json ConditionJson(const Condition& c) {
 }  // namespace
 
 Manager::Manager(ManagerOptions options, WorkQueue& queue, Reconciler& reconciler,
-                       Observer& observer, const Clock& clock, ControllerMetrics* metrics)
+                 Observer& observer, const Clock& clock, ControllerMetrics* metrics)
     : options_(options),
       queue_(queue),
       reconciler_(reconciler),

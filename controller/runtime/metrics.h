@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "controller/cloud/api_call_observer.h"
 #include "controller/base/clock.h"
+#include "controller/cloud/api_call_observer.h"
 #include "controller/core/decision.h"
 #include "controller/runtime/work_queue.h"
 

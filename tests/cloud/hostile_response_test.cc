@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "controller/auth/static_token_authenticator.h"
+#include "controller/cloud/http_cloud_client.h"
 #include "controller/cloud/job_status.h"
 #include "controller/cloud/modelarts_types.h"
 #include "controller/core/decision.h"
-#include "controller/cloud/http_cloud_client.h"
-#include "controller/auth/static_token_authenticator.h"
 
 namespace mactl {
 namespace {
@@ -229,7 +229,6 @@ std::string GzipOfPrefixAndSpaces(const std::string& prefix, std::size_t copies)
   PutLe32(gz, static_cast<std::uint32_t>(content.size()));
   return gz;
 }
-
 
 class OpenThrottle final : public RequestThrottle {
  public:

@@ -96,9 +96,9 @@ class FakeClock final : public Clock {
 
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;
-  SteadyTime now_;                        // guarded by mu_
-  WallTime wall_;                         // guarded by mu_
-  mutable std::vector<Waiter> waiters_;   // guarded by mu_
+  SteadyTime now_;                       // guarded by mu_
+  WallTime wall_;                        // guarded by mu_
+  mutable std::vector<Waiter> waiters_;  // guarded by mu_
 };
 
 }  // namespace mactl::testing

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "controller/cloud/job_status.h"
 #include "controller/cloud/cloud_client.h"
+#include "controller/cloud/job_status.h"
 
 namespace mactl::testing {
 

@@ -39,7 +39,14 @@ Error TransportError(std::string_view what) {
 }  // namespace
 
 Result<EtcdEndpoint> ParseEtcdEndpoint(std::string_view url) {
-  const std::string quoted = "\"" + SanitizeForLog(url, 200) + "\"";
+  // User info may hold a password: never quote it.
+  std::string shown(url);
+  const std::size_t at = shown.find('@');
+  const std::size_t start = shown.find("://");
+  if (at != std::string::npos && start != std::string::npos && at > start) {
+    shown.replace(start + 3, at - start - 3, kRedacted);
+  }
+  const std::string quoted = "\"" + SanitizeForLog(shown, 200) + "\"";
   EtcdEndpoint endpoint;
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {

@@ -59,7 +59,8 @@ class EtcdClient {
                                                    std::int64_t lease_id) = 0;
   // Every key that starts with `prefix`, ascending by create revision.
   virtual Result<EtcdRangeResult> RangePrefix(const std::string& prefix) = 0;
-  // In one transaction (linearizable): whether `key` exists with exactly this create revision.
+  // In one linearizable transaction (answered only with the cluster's quorum): whether `key`
+  // exists with exactly this create revision.
   virtual Result<bool> CreateRevisionIs(const std::string& key, std::int64_t create_revision) = 0;
   // Deletes `key`; a key that is already gone is not an error.
   virtual Status DeleteKey(const std::string& key) = 0;

@@ -244,10 +244,15 @@ std::string EncodeRangePrefix(const std::string& prefix) {
 }
 
 std::string EncodeCreateRevisionTxn(const std::string& key, std::int64_t create_revision) {
-  return Json({{"compare", json::array({{{"key", Base64Encode(key)},
+  const std::string k = Base64Encode(key);
+  // The range in the success branch is what makes etcd answer linearizably: a transaction
+  // without a non-serializable range counts as serializable and is answered by any member
+  // from its local state, even one cut off from the quorum.
+  return Json({{"compare", json::array({{{"key", k},
                                          {"target", "CREATE"},
                                          {"result", "EQUAL"},
-                                         {"create_revision", std::to_string(create_revision)}}})}});
+                                         {"create_revision", std::to_string(create_revision)}}})},
+               {"success", json::array({{{"request_range", {{"key", k}}}}})}});
 }
 
 std::string EncodeDeleteKey(const std::string& key) { return Json({{"key", Base64Encode(key)}}); }
@@ -335,13 +340,25 @@ Result<EtcdRangeResult> DecodeRange(std::string_view body) {
   return EtcdRangeResult{*revision, std::move(*kvs)};
 }
 
-Result<bool> DecodeCreateRevisionTxn(std::string_view body) {
+Result<bool> DecodeCreateRevisionTxn(std::string_view body, std::int64_t create_revision) {
   const std::optional<json> object = ParseObject(body);
   if (!object.has_value()) return Malformed("not a JSON object", body);
   if (!HeaderRevision(*object).has_value()) return Malformed("no positive header.revision", body);
   const auto succeeded = BoolField(*object, "succeeded");
   if (!succeeded.has_value()) return Malformed("\"succeeded\" is not a boolean", body);
-  return *succeeded;
+  if (!*succeeded) return false;
+  // Success read the key: it must be there, with the revision compared.
+  const json* responses = Member(*object, "responses");
+  if (responses == nullptr || !responses->is_array() || responses->size() != 1 ||
+      !(*responses)[0].is_object()) {
+    return Malformed("successful check has no single range response", body);
+  }
+  const auto range = ObjectField((*responses)[0], "response_range");
+  const auto kvs = range.has_value() ? DecodeKvs(*range) : std::nullopt;
+  if (!kvs.has_value() || kvs->size() != 1 || (*kvs)[0].create_revision != create_revision) {
+    return Malformed("successful check did not return the key with that revision", body);
+  }
+  return true;
 }
 
 Status DecodeHeaderOnly(std::string_view body) {

@@ -40,7 +40,8 @@ Result<EtcdLease> DecodeLeaseGrant(std::string_view body);
 Result<std::int64_t> DecodeKeepAlive(std::string_view body, std::int64_t lease_id);
 Result<EtcdCreateResult> DecodeCreateTxn(std::string_view body);
 Result<EtcdRangeResult> DecodeRange(std::string_view body);
-Result<bool> DecodeCreateRevisionTxn(std::string_view body);
+// Whether the key still has `create_revision` (the answer must show it when it does).
+Result<bool> DecodeCreateRevisionTxn(std::string_view body, std::int64_t create_revision);
 Status DecodeHeaderOnly(std::string_view body);  // revoke, delete
 Result<std::string> DecodeAuthToken(std::string_view body);
 

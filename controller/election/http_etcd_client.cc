@@ -186,7 +186,7 @@ Result<bool> HttpEtcdClient::CreateRevisionIs(const std::string& key,
   Result<std::string> body =
       Call("check txn", "/v3/kv/txn", etcd_wire::EncodeCreateRevisionTxn(key, create_revision));
   if (!body.ok()) return body.error();
-  return etcd_wire::DecodeCreateRevisionTxn(body.value());
+  return etcd_wire::DecodeCreateRevisionTxn(body.value(), create_revision);
 }
 
 Status HttpEtcdClient::DeleteKey(const std::string& key) {

@@ -102,7 +102,7 @@ class LeaderElection {
   ElectionStatus Snapshot() const;
   bool IsLeader() const;
 
-  // The renewal period (a third of the TTL) and the follower's poll period (half of that).
+  // The renewal period (a third of the TTL) and the poll period (a quarter of that).
   std::chrono::milliseconds RenewInterval() const;
   std::chrono::milliseconds PollInterval() const;
 

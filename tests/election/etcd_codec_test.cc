@@ -35,8 +35,8 @@ TEST(EtcdCodecTest, Base64RoundTripsAndRejectsEverythingNonCanonical) {
     EXPECT_EQ(Base64Decode(Base64Encode(text)), text);
   }
   EXPECT_EQ(Base64Encode("/p/x"), "L3AveA==");
-  for (const char* bad : {"L3AveA=", "L3Av eA==", "L3A=eA==", "L3AveA=a", "L3Ave-==", "Zh==",
-                          "Zm9=", "===="}) {
+  for (const char* bad :
+       {"L3AveA=", "L3Av eA==", "L3A=eA==", "L3AveA=a", "L3Ave-==", "Zh==", "Zm9=", "===="}) {
     EXPECT_FALSE(Base64Decode(bad).has_value()) << bad;
   }
 }
@@ -50,9 +50,10 @@ TEST(EtcdCodecTest, PrefixRangeEndIsTheNextKeyAfterAllPrefixedOnes) {
 TEST(EtcdCodecTest, RequestsCarryInt64sAsStringsAndBytesAsBase64) {
   EXPECT_EQ(EncodeLeaseGrant(15), R"({"TTL":"15"})");
   EXPECT_EQ(EncodeLeaseId(42), R"({"ID":"42"})");
+  // The success branch's range makes etcd answer it linearizably (with quorum only).
   EXPECT_EQ(EncodeCreateRevisionTxn("/p/x", 7),
             R"({"compare":[{"create_revision":"7","key":"L3AveA==","result":"EQUAL",)"
-            R"("target":"CREATE"}]})");
+            R"("target":"CREATE"}],"success":[{"request_range":{"key":"L3AveA=="}}]})");
   const std::string create = EncodeCreateTxn("/p/x", "me", 9);
   EXPECT_NE(create.find(R"("request_put":{"key":"L3AveA==","lease":"9","value":"bWU="})"),
             std::string::npos);
@@ -100,9 +101,15 @@ TEST(EtcdCodecTest, DecodesRecordedAnswers) {
   ASSERT_TRUE(empty.ok());
   EXPECT_TRUE(empty->kvs.empty());
 
-  EXPECT_EQ(DecodeCreateRevisionTxn(R"({"header":{"revision":"3"},"succeeded":true})").value(),
-            true);
-  EXPECT_EQ(DecodeCreateRevisionTxn(R"({"header":{"revision":"3"}})").value(), false);
+  constexpr char kStillThere[] =
+      R"({"header":{"revision":"3"},"succeeded":true,"responses":[{"response_range":{"header":)"
+      R"({"revision":"3"},"kvs":[{"key":"L3AveA==","create_revision":"2","mod_revision":"2",)"
+      R"("version":"1","value":"bWU=","lease":"7"}],"count":"1"}}]})";
+  EXPECT_EQ(DecodeCreateRevisionTxn(kStillThere, 2).value(), true);
+  EXPECT_EQ(DecodeCreateRevisionTxn(R"({"header":{"revision":"3"}})", 2).value(), false);
+  // Success that does not show the key, or shows another revision, is not believed.
+  EXPECT_FALSE(DecodeCreateRevisionTxn(R"({"header":{"revision":"3"},"succeeded":true})", 2).ok());
+  EXPECT_FALSE(DecodeCreateRevisionTxn(kStillThere, 5).ok());
   EXPECT_EQ(DecodeAuthToken(R"({"header":{"revision":"3"},"token":"abc.15"})").value(), "abc.15");
 }
 
@@ -140,7 +147,8 @@ TEST(EtcdCodecTest, RejectsHostileAnswers) {
   EXPECT_TRUE(malformed(create(R"({"succeeded":true})")));  // no header revision
   EXPECT_TRUE(malformed(create(R"({"header":{"revision":"2"},"succeeded":"true"})")));
   EXPECT_TRUE(malformed(create(R"({"header":{"revision":"2"}})")));  // failed, no range
-  EXPECT_TRUE(malformed(create(R"({"header":{"revision":"2"},"responses":[{"response_range":{}}]})")));
+  EXPECT_TRUE(
+      malformed(create(R"({"header":{"revision":"2"},"responses":[{"response_range":{}}]})")));
 
   const auto range = [](const char* body) {
     const auto r = DecodeRange(body);
@@ -152,10 +160,10 @@ TEST(EtcdCodecTest, RejectsHostileAnswers) {
                               R"("create_revision":"0","mod_revision":"2","version":"1"}]})")));
   EXPECT_TRUE(malformed(range(R"({"header":{"revision":"2"},"kvs":{}})")));
   EXPECT_TRUE(malformed(range(R"({"header":{"revision":"2"},"more":true})")));
-  EXPECT_TRUE(malformed(range(
-      R"({"header":{"revision":"9"},"kvs":[)"
-      R"({"key":"L3AveA==","create_revision":"5","mod_revision":"5","version":"1"},)"
-      R"({"key":"L3AveQ==","create_revision":"2","mod_revision":"2","version":"1"}]})")));
+  EXPECT_TRUE(malformed(
+      range(R"({"header":{"revision":"9"},"kvs":[)"
+            R"({"key":"L3AveA==","create_revision":"5","mod_revision":"5","version":"1"},)"
+            R"({"key":"L3AveQ==","create_revision":"2","mod_revision":"2","version":"1"}]})")));
 
   EXPECT_FALSE(DecodeAuthToken(R"({"token":"a\r\nX-Evil: 1"})").ok());
   EXPECT_FALSE(DecodeAuthToken(R"({"token":""})").ok());
@@ -170,7 +178,8 @@ TEST(EtcdCodecTest, ClassifiesErrorAnswers) {
   EXPECT_NE(not_found.message.find("requested lease not found"), std::string::npos);
 
   const Error no_leader = DecodeErrorAnswer(
-      "range", 503, R"({"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14})");
+      "range", 503,
+      R"({"error":"etcdserver: no leader","message":"etcdserver: no leader","code":14})");
   EXPECT_EQ(no_leader.code, "Etcd.Unavailable");
   EXPECT_TRUE(no_leader.retryable());
 
@@ -183,7 +192,9 @@ TEST(EtcdCodecTest, ClassifiesErrorAnswers) {
   const Error stream = DecodeErrorAnswer(
       "keepalive", 200, R"({"error":{"grpc_code":14,"http_code":503,"message":"no leader"}})");
   EXPECT_EQ(stream.code, "Etcd.Unavailable");
-  const Error junk = DecodeErrorAnswer("range", 502, "<html>\x01" "bad gateway</html>");
+  const Error junk = DecodeErrorAnswer("range", 502,
+                                       "<html>\x01"
+                                       "bad gateway</html>");
   EXPECT_EQ(junk.code, "Etcd.HTTP.502");
   EXPECT_TRUE(junk.retryable());
   EXPECT_EQ(junk.message.find('\x01'), std::string::npos);

@@ -137,17 +137,16 @@ TEST(HttpEtcdClientTest, PasswordAuthSendsTheTokenAndRenewsItOnceWhenRefused) {
   std::atomic<int> tokens{0};
   std::string valid = "token-1";
   std::mutex mu;
-  gateway.server().Post("/v3/auth/authenticate",
-                        [&](const httplib::Request& req, httplib::Response& res) {
-                          const auto body = nlohmann::json::parse(req.body);
-                          EXPECT_EQ(body.value("name", ""), "root");
-                          EXPECT_EQ(body.value("password", ""), "s3cret");
-                          std::lock_guard lock(mu);
-                          valid = "token-" + std::to_string(++tokens);
-                          res.set_content(R"({"header":{"revision":"1"},"token":")" + valid +
-                                              R"("})",
-                                          "application/json");
-                        });
+  gateway.server().Post(
+      "/v3/auth/authenticate", [&](const httplib::Request& req, httplib::Response& res) {
+        const auto body = nlohmann::json::parse(req.body);
+        EXPECT_EQ(body.value("name", ""), "root");
+        EXPECT_EQ(body.value("password", ""), "s3cret");
+        std::lock_guard lock(mu);
+        valid = "token-" + std::to_string(++tokens);
+        res.set_content(R"({"header":{"revision":"1"},"token":")" + valid + R"("})",
+                        "application/json");
+      });
   gateway.server().Post("/v3/kv/txn", [&](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu);
     if (req.get_header_value("Authorization") != valid) {
@@ -156,7 +155,10 @@ TEST(HttpEtcdClientTest, PasswordAuthSendsTheTokenAndRenewsItOnceWhenRefused) {
                       "application/json");
       return;
     }
-    res.set_content(R"({"header":{"revision":"3"},"succeeded":true})", "application/json");
+    res.set_content(R"({"header":{"revision":"3"},"succeeded":true,"responses":[{"response_range":)"
+                    R"({"kvs":[{"key":"L3AveA==","create_revision":"2","mod_revision":"2",)"
+                    R"("version":"1"}]}}]})",
+                    "application/json");
   });
   HttpEtcdClientOptions o = Options({gateway.url()});
   o.username = "root";
@@ -176,13 +178,13 @@ TEST(HttpEtcdClientTest, PasswordAuthSendsTheTokenAndRenewsItOnceWhenRefused) {
 TEST(HttpEtcdClientTest, WrongPasswordIsTerminalAndNotLeaked) {
   const SystemClock clock;
   FakeGateway gateway;
-  gateway.server().Post("/v3/auth/authenticate",
-                        [](const httplib::Request&, httplib::Response& res) {
-                          res.status = 400;
-                          res.set_content(
-                              R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})",
-                              "application/json");
-                        });
+  gateway.server().Post("/v3/auth/authenticate", [](const httplib::Request&,
+                                                    httplib::Response& res) {
+    res.status = 400;
+    res.set_content(
+        R"({"error":"etcdserver: authentication failed, invalid user ID or password","code":3})",
+        "application/json");
+  });
   HttpEtcdClientOptions o = Options({gateway.url()});
   o.username = "root";
   o.password = "wrong-password-value";

@@ -1,5 +1,6 @@
 #include "controller/cli/flags.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -9,6 +10,7 @@
 #include "api/duration.h"
 #include "api/version_ref.h"
 #include "controller/base/sanitize.h"
+#include "controller/election/http_etcd_client.h"
 
 namespace mactl {
 namespace {
@@ -52,6 +54,50 @@ Status ParsePositiveDuration(const std::string& flag, const std::string& value, 
   if (parsed->count() <= 0)
     return FlagError(flag + ": must be greater than 0, got " + Quoted(value));
   out = *parsed;
+  return OkStatus();
+}
+
+// Comma-separated etcd URLs, each checked now so a typo fails at start-up.
+Status ParseEtcdEndpoints(Flags& f, const std::string& value) {
+  f.etcd_endpoints.clear();
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string url = value.substr(start, comma - start);
+    if (url.empty()) return FlagError("--etcd-endpoints: empty URL in " + Quoted(value));
+    if (Result<EtcdEndpoint> parsed = ParseEtcdEndpoint(url); !parsed) {
+      return FlagError("--etcd-endpoints: " + parsed.error().message);
+    }
+    f.etcd_endpoints.push_back(url);
+    start = comma + 1;
+  }
+  return OkStatus();
+}
+
+Status ParseElectionPrefix(Flags& f, const std::string& value) {
+  if (value.size() < 2 || value.front() != '/' || value.back() == '/' ||
+      SanitizeForLog(value, 512) != value || value.size() > 200) {
+    return FlagError(
+        "--leader-elect-prefix: want a printable key like /modelarts-controller/leader "
+        "(starting with '/', not ending with one), got " +
+        Quoted(value));
+  }
+  f.leader_elect_prefix = value;
+  return OkStatus();
+}
+
+// Whole seconds, since etcd leases have second granularity; 2s is etcd's minimum.
+Status ParseElectionLease(Flags& f, const std::string& value) {
+  Duration lease{};
+  if (Status parsed = ParsePositiveDuration("--leader-elect-lease", value, lease); !parsed) {
+    return parsed;
+  }
+  if (lease % std::chrono::seconds(1) != Duration::zero() || lease < std::chrono::seconds(2) ||
+      lease > std::chrono::hours(1)) {
+    return FlagError("--leader-elect-lease: want whole seconds from 2s to 1h, got " +
+                     Quoted(value));
+  }
+  f.leader_elect_lease = std::chrono::duration_cast<std::chrono::seconds>(lease);
   return OkStatus();
 }
 
@@ -123,6 +169,13 @@ std::map<std::string, FlagSpec> Specs() {
       {"--stuck-after", {kRunOnly, true, dur("--stuck-after", &Flags::stuck_after)}},
       {"--shutdown-grace", {kRunOnly, true, dur("--shutdown-grace", &Flags::shutdown_grace)}},
       {"--dry-run", {kRunOnly, false, flag(&Flags::dry_run)}},
+      {"--leader-elect", {kRunOnly, false, flag(&Flags::leader_elect)}},
+      {"--etcd-endpoints", {kRunOnly, true, ParseEtcdEndpoints}},
+      {"--etcd-ca-file", {kRunOnly, true, str(&Flags::etcd_ca_file)}},
+      {"--etcd-cert-file", {kRunOnly, true, str(&Flags::etcd_cert_file)}},
+      {"--etcd-key-file", {kRunOnly, true, str(&Flags::etcd_key_file)}},
+      {"--leader-elect-prefix", {kRunOnly, true, ParseElectionPrefix}},
+      {"--leader-elect-lease", {kRunOnly, true, ParseElectionLease}},
       {"--log-format",
        {kAll, true,
         [](Flags& f, const std::string& v) -> Status {
@@ -211,6 +264,17 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
   if (flags.command == "get" && flags.server.empty()) {
     return FlagError("--server URL is required for get (e.g. http://127.0.0.1:8080)");
   }
+  const bool etcd_flags = !flags.etcd_endpoints.empty() || !flags.etcd_ca_file.empty() ||
+                          !flags.etcd_cert_file.empty() || !flags.etcd_key_file.empty();
+  if (flags.leader_elect && flags.etcd_endpoints.empty()) {
+    return FlagError("--leader-elect needs --etcd-endpoints URLS");
+  }
+  if (!flags.leader_elect && etcd_flags) {
+    return FlagError("--etcd-* flags apply only with --leader-elect");
+  }
+  if (flags.etcd_cert_file.empty() != flags.etcd_key_file.empty()) {
+    return FlagError("--etcd-cert-file and --etcd-key-file must be given together");
+  }
   if (flags.backoff_max < flags.backoff_base) {
     return FlagError("--backoff-max must not be smaller than --backoff-base");
   }
@@ -242,6 +306,12 @@ Flags (run; those marked * also apply to plan):
   --stuck-after D              /healthz fails when one reconcile runs longer (default 5m)
   --shutdown-grace D           how long SIGTERM waits for in-flight calls (default 20s)
   --api-timeout D              read timeout of one ModelArts request (default 30s) (*)
+  --leader-elect               run as one of several replicas: only the elected leader acts
+  --etcd-endpoints URLS        etcd for the election, comma-separated https://host:2379
+  --etcd-ca-file PATH          CA bundle for etcd (ETCD_USERNAME/ETCD_PASSWORD: password auth)
+  --etcd-cert-file PATH, --etcd-key-file PATH   client certificate for etcd
+  --leader-elect-prefix KEY    election key prefix (default /modelarts-controller/leader)
+  --leader-elect-lease D       lease TTL, renewed every third of it (default 15s)
   --token-file PATH            static token, re-read when it changes (*)
   --ca-file PATH               CA bundle for the endpoint (*)
   --insecure-skip-tls-verify   do not verify the endpoint's certificate (logs a warning) (*)
@@ -253,8 +323,9 @@ Durations: 250ms, 5s, 2m, 1h, 1m30s.
 Credentials (first found): OS_TOKEN or --token-file; OS_ACCESS_KEY + OS_SECRET_KEY;
 OS_AUTH_URL + OS_USERNAME + OS_PASSWORD + OS_DOMAIN_NAME (+ OS_PROJECT_NAME); OS_CLOUD.
 
-Exit status: run 0 after SIGTERM/SIGINT, 1 on a start-up error; plan 0 nothing to do,
-2 changes pending, 1 error; validate 0 valid, 1 invalid; get 0, or 1 when unreachable.
+Exit status: run 0 after SIGTERM/SIGINT, 1 on a start-up error or when it loses the
+leadership (--leader-elect); plan 0 nothing to do, 2 changes pending, 1 error;
+validate 0 valid, 1 invalid; get 0, or 1 when unreachable.
 )";
 }
 

@@ -141,8 +141,8 @@ TEST_F(ElectionIntegrationTest, LeaderCrashAnotherLeadsWithinTtlPlusOneRenewal) 
         return false;
       },
       seconds(15)));
-  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() -
-                                                             crashed);
+  const auto took =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - crashed);
   std::printf("failover after a leader crash: %lld ms (bound %lld ms)\n",
               static_cast<long long>(took.count()), static_cast<long long>(bound.count()));
   EXPECT_LE(took, bound);

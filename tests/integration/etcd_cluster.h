@@ -86,16 +86,32 @@ class EtcdCluster {
     const std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
     fs::create_directories(dir_);
     m.process.reset();
-    m.process = std::make_unique<Process>(
-        kEtcdBinary,
-        std::vector<std::string>{"--name", m.name, "--data-dir", (dir_ / m.name).string(),
-                                 "--listen-client-urls", client, "--advertise-client-urls", client,
-                                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                                 "--initial-cluster", initial_cluster_, "--initial-cluster-state",
-                                 "new", "--initial-cluster-token", dir_.string(),
-                                 "--heartbeat-interval", "50", "--election-timeout", "500",
-                                 "--log-level", "warn"},
-        dir_, m.name + "-" + std::to_string(++m.starts));
+    m.process = std::make_unique<Process>(kEtcdBinary,
+                                          std::vector<std::string>{"--name",
+                                                                   m.name,
+                                                                   "--data-dir",
+                                                                   (dir_ / m.name).string(),
+                                                                   "--listen-client-urls",
+                                                                   client,
+                                                                   "--advertise-client-urls",
+                                                                   client,
+                                                                   "--listen-peer-urls",
+                                                                   peer,
+                                                                   "--initial-advertise-peer-urls",
+                                                                   peer,
+                                                                   "--initial-cluster",
+                                                                   initial_cluster_,
+                                                                   "--initial-cluster-state",
+                                                                   "new",
+                                                                   "--initial-cluster-token",
+                                                                   dir_.string(),
+                                                                   "--heartbeat-interval",
+                                                                   "50",
+                                                                   "--election-timeout",
+                                                                   "500",
+                                                                   "--log-level",
+                                                                   "warn"},
+                                          dir_, m.name + "-" + std::to_string(++m.starts));
   }
   void Kill(int i) {  // kill -9
     Process& p = *members_[static_cast<std::size_t>(i)].process;

@@ -6,8 +6,8 @@ namespace mactl {
 namespace {
 
 std::vector<std::string> RunArgs(std::vector<std::string> extra) {
-  std::vector<std::string> args = {"modelarts-controller", "run",       "--manifests",
-                                   "/m",                   "--endpoint", "http://127.0.0.1:1"};
+  std::vector<std::string> args = {"modelarts-controller", "run", "--manifests", "/m", "--endpoint",
+                                   "http://127.0.0.1:1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -22,10 +22,10 @@ TEST(ElectionFlagsTest, DefaultsAreOff) {
 }
 
 TEST(ElectionFlagsTest, ParsesEveryElectionFlag) {
-  const Result<Flags> flags = ParseFlags(
-      RunArgs({"--leader-elect", "--etcd-endpoints", "https://e0:2379,https://e1:2379,http://[::1]:1",
-           "--etcd-ca-file", "/ca.pem", "--etcd-cert-file", "/c.pem", "--etcd-key-file", "/k.pem",
-           "--leader-elect-prefix", "/team-a/leader", "--leader-elect-lease", "1m"}));
+  const Result<Flags> flags = ParseFlags(RunArgs(
+      {"--leader-elect", "--etcd-endpoints", "https://e0:2379,https://e1:2379,http://[::1]:1",
+       "--etcd-ca-file", "/ca.pem", "--etcd-cert-file", "/c.pem", "--etcd-key-file", "/k.pem",
+       "--leader-elect-prefix", "/team-a/leader", "--leader-elect-lease", "1m"}));
   ASSERT_TRUE(flags.ok()) << flags.error().message;
   EXPECT_TRUE(flags->leader_elect);
   EXPECT_EQ(flags->etcd_endpoints,
@@ -39,10 +39,10 @@ TEST(ElectionFlagsTest, ParsesEveryElectionFlag) {
 
 TEST(ElectionFlagsTest, RefusesBadOrInconsistentValuesInOneLine) {
   const std::vector<std::vector<std::string>> bad = {
-      {"--leader-elect"},                                             // no endpoints
-      {"--etcd-endpoints", "https://e0:2379"},                        // no --leader-elect
-      {"--leader-elect", "--etcd-endpoints", "e0:2379"},              // no scheme
-      {"--leader-elect", "--etcd-endpoints", "https://e0:2379,"},     // empty entry
+      {"--leader-elect"},                                              // no endpoints
+      {"--etcd-endpoints", "https://e0:2379"},                         // no --leader-elect
+      {"--leader-elect", "--etcd-endpoints", "e0:2379"},               // no scheme
+      {"--leader-elect", "--etcd-endpoints", "https://e0:2379,"},      // empty entry
       {"--leader-elect", "--etcd-endpoints", "https://u:pw@e0:2379"},  // user info
       {"--leader-elect", "--etcd-endpoints", "https://e0", "--etcd-cert-file", "/c.pem"},
       {"--leader-elect", "--etcd-endpoints", "https://e0", "--leader-elect-lease", "1s"},

@@ -6,17 +6,21 @@
 #include <prometheus/text_serializer.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stop_token>
 #include <string>
 #include <vector>
 
 #include "api/manifest_loader.h"
+#include "controller/auth/clouds_yaml.h"
 #include "controller/auth/credentials.h"
 #include "controller/base/log.h"
 #include "controller/cli/commands.h"
@@ -24,10 +28,12 @@
 #include "controller/cloud/http_cloud_client.h"
 #include "controller/cloud/token_bucket.h"
 #include "controller/cloud/token_bucket_throttle.h"
+#include "controller/core/gated_cloud_client.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
 #include "controller/runtime/backoff.h"
 #include "controller/runtime/http_server.h"
+#include "controller/runtime/leadership.h"
 #include "controller/runtime/manager.h"
 #include "controller/runtime/manifest_watcher.h"
 #include "controller/runtime/metrics.h"
@@ -101,6 +107,32 @@ Result<ApiStack> BuildApiStack(const Flags& flags, const Clock& clock, ApiCallOb
   return stack;
 }
 
+// This replica's name in the election: host:pid (the pod name on Kubernetes).
+std::string ReplicaIdentity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+Result<std::unique_ptr<Leadership>> BuildLeadership(const Flags& flags, const Clock& clock,
+                                                    prometheus::Registry& registry) {
+  HttpEtcdClientOptions etcd;
+  etcd.endpoints = flags.etcd_endpoints;
+  etcd.ca_file = flags.etcd_ca_file;
+  etcd.cert_file = flags.etcd_cert_file;
+  etcd.key_file = flags.etcd_key_file;
+  const EnvLookup env = ProcessEnvironment();
+  etcd.username = env("ETCD_USERNAME").value_or("");
+  etcd.password = env("ETCD_PASSWORD").value_or("");
+  LeaderElectionOptions election;
+  election.prefix = flags.leader_elect_prefix;
+  election.identity = ReplicaIdentity();
+  election.lease_ttl = flags.leader_elect_lease;
+  election.request_timeout = DefaultEtcdRequestTimeout(flags.leader_elect_lease);
+  // A loss is noticed by the main loop, which then exits non-zero.
+  return Leadership::Create(std::move(etcd), std::move(election), clock, registry, [] {});
+}
+
 int RunPlanCommand(const Flags& flags) {
   SystemClock clock;
   DiscardApiCalls discard;
@@ -138,6 +170,18 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
     return StartupError(initial.errors.front().ToString());
   }
 
+  // --leader-elect: only the leader starts its workers, and each stop it sends passes the
+  // leader's check first (docs/high-availability.md).
+  std::unique_ptr<Leadership> leadership;
+  if (flags.leader_elect) {
+    Result<std::unique_ptr<Leadership>> built = BuildLeadership(flags, clock, registry);
+    if (!built) return StartupError(built.error().ToString());
+    leadership = std::move(built).value();
+  }
+  std::optional<GatedCloudClient> gated;
+  CloudClient& acting_client = leadership ? gated.emplace(*api->client, *leadership)
+                                          : static_cast<CloudClient&>(*api->client);
+
   Observer observer(*api->client, clock);
   WorkQueue queue(clock, &metrics);
   ItemBackoff backoff(BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random);
@@ -147,11 +191,12 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   reconciler_options.poll = flags.poll;
   reconciler_options.dry_run = flags.dry_run;
   Reconciler reconciler(
-      reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, *api->client,
+      reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, acting_client,
       observer, backoff, random, clock, &metrics);
   Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler, observer,
                      clock, &metrics);
   controller_ref = &controller;
+  if (leadership) leadership->RequireBeforeActing([&controller] { return controller.Ready(); });
 
   // Manifest scans run on the watcher's thread (and once here, before it starts).
   std::vector<std::string> reported_errors;
@@ -207,13 +252,17 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   handlers.healthz = health;
   handlers.readyz = [&]() -> ProbeResult {
     if (shutting_down) return {false, "shutting down"};
+    // A follower is ready to take over: it has its manifests and makes no call until then.
+    if (leadership && !leadership->Leading()) return {true, "standby: not the leader"};
     if (!controller.Ready()) return {false, "not every object has been observed yet"};
     return {true, "ok"};
   };
   // Manifest file names and offending values may hold bytes that are not UTF-8; the strict
   // dump() throws on them and /status would answer 500 without any content.
   handlers.status = [&] {
-    return controller.StatusJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+    nlohmann::json status = controller.StatusJson();
+    if (leadership) status["leaderElection"] = leadership->StatusJson();
+    return status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
   };
 
   Result<std::pair<std::string, int>> listen = ParseListenAddress(flags.listen);
@@ -224,7 +273,18 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   log::Info("http server listening",
             {{"address", listen->first + ":" + std::to_string((*server)->port())}});
 
-  controller.Start();
+  // A follower campaigns and waits; its workers start (and observe everything) once it leads.
+  std::jthread starter;
+  if (leadership) {
+    leadership->Start();
+    starter = std::jthread([&](std::stop_token stop_waiting) {
+      if (!leadership->WaitUntilLeader(stop_waiting)) return;
+      log::Info("acting as leader", {{"identity", leadership->StatusJson().value("identity", "")}});
+      controller.Start();
+    });
+  } else {
+    controller.Start();
+  }
   SystemdNotifier notifier;
   notifier.Notify("READY=1\nSTATUS=reconciling " + std::to_string(initial_objects) + " objects");
   log::Info("controller started", {{"manifests", flags.manifests},
@@ -240,7 +300,13 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
       notifier.watchdog_interval()
           ? std::min<Duration>(*notifier.watchdog_interval() / 2, std::chrono::seconds(1))
           : Duration(std::chrono::seconds(1));
+  bool lost = false;
   while (true) {
+    if (leadership && leadership->Lost()) {
+      log::Error("leadership lost; exiting so the supervisor restarts this replica as a follower");
+      lost = true;
+      break;
+    }
     timespec timeout{};
     timeout.tv_sec = static_cast<time_t>(duration_cast<std::chrono::seconds>(tick).count());
     timeout.tv_nsec = static_cast<long>((tick - std::chrono::seconds(timeout.tv_sec)).count());
@@ -260,6 +326,8 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
 
   shutting_down = true;
   notifier.Notify("STOPPING=1");
+  starter.request_stop();
+  if (starter.joinable()) starter.join();
   watcher.Stop();
   if (!controller.Drain(flags.shutdown_grace)) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
@@ -267,10 +335,13 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   stop.request_stop();  // wakes rate-limit waits
   api->client->Stop();  // aborts requests still in flight
   controller.Join();
+  // In-flight calls have drained: a leader that still holds its lease gives it up now, so
+  // another replica takes over at once.
+  if (leadership) leadership->Shutdown();
   (*server)->Stop();
   log::Info("stopped");
   spdlog::default_logger_raw()->flush();
-  return kExitOk;
+  return lost ? kExitError : kExitOk;
 }
 
 }  // namespace

@@ -67,7 +67,22 @@ bool Leadership::WaitUntilLeader(std::stop_token stop) {
   return leading_ && !lost_;
 }
 
-Status Leadership::CheckBeforeStop() { return election_.CheckBeforeAct(); }
+void Leadership::RequireBeforeActing(std::function<bool()> observed_everything) {
+  observed_everything_ = std::move(observed_everything);
+}
+
+Status Leadership::CheckBeforeStop() {
+  if (observed_everything_ && !observed_everything_()) {
+    return MakeError(ErrorClass::kRetryable, "Election.Observing",
+                     "the new leader has not yet observed every object");
+  }
+  return election_.CheckBeforeAct();
+}
+
+bool Leadership::Leading() const {
+  std::lock_guard lock(mu_);
+  return leading_ && !lost_;
+}
 
 nlohmann::json Leadership::StatusJson() const {
   const ElectionStatus status = election_.Snapshot();

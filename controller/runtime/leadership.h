@@ -47,8 +47,12 @@ class Leadership final : public StopGate, private ElectionObserver {
   // Blocks until this replica leads (true), or `stop` is requested or the leadership is lost
   // (false).
   bool WaitUntilLeader(std::stop_token stop);
-  // StopGate: the leader's CheckBeforeAct.
+  // A new leader acts only once it has observed everything: stops are refused until
+  // `observed_everything` holds (the Manager's readiness). Call before Start.
+  void RequireBeforeActing(std::function<bool()> observed_everything);
+  // StopGate: the precondition above, then the leader's CheckBeforeAct.
   Status CheckBeforeStop() override;
+  bool Leading() const;
   // {"role", "identity", "leader"} for /status.
   nlohmann::json StatusJson() const;
   bool Lost() const;
@@ -65,6 +69,7 @@ class Leadership final : public StopGate, private ElectionObserver {
   std::unique_ptr<EtcdClient> owned_client_;  // set by Create
   const Clock& clock_;
   std::function<void()> on_lost_;
+  std::function<bool()> observed_everything_;
   prometheus::Gauge& leader_;
   prometheus::Counter& transitions_;
   prometheus::Counter& renewals_ok_;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "controller/cli/commands.h"
 #include "controller/cli/flags.h"
 
 namespace mactl {
@@ -71,6 +72,17 @@ TEST(ElectionFlagsTest, HelpNamesEveryElectionFlag) {
                            "--leader-elect-lease", "ETCD_USERNAME", "ETCD_PASSWORD"}) {
     EXPECT_NE(usage.find(flag), std::string::npos) << flag;
   }
+}
+
+TEST(ElectionFlagsTest, GetNamesTheLeaderAndThisReplicasRole) {
+  const nlohmann::json status = {
+      {"objects", nlohmann::json::array()},
+      {"leaderElection", {{"role", "follower"}, {"identity", "b:2"}, {"leader", "a:1\x1b[2J"}}}};
+  const std::string line = RenderLeaderLine(status);
+  EXPECT_NE(line.find("LEADER: a:1"), std::string::npos) << line;
+  EXPECT_NE(line.find("THIS REPLICA: b:2 (follower)"), std::string::npos) << line;
+  EXPECT_EQ(line.find('\x1b'), std::string::npos);  // no terminal escapes from the wire
+  EXPECT_EQ(RenderLeaderLine({{"objects", nlohmann::json::array()}}), "");
 }
 
 }  // namespace

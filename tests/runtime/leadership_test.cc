@@ -95,6 +95,24 @@ TEST(LeadershipTest, LostLeadershipIsReportedOnceAndEndsTheWait) {
             std::string::npos);
 }
 
+TEST(LeadershipTest, NewLeaderActsOnlyOnceItHasObservedEverything) {
+  FakeClock clock;
+  FakeEtcdClient etcd(clock);
+  prometheus::Registry registry;
+  Leadership leadership(Options("a:1"), etcd, clock, registry, [] {});
+  std::atomic<bool> observed{false};
+  leadership.RequireBeforeActing([&] { return observed.load(); });
+  leadership.Start();
+  std::stop_source stop;
+  ASSERT_TRUE(leadership.WaitUntilLeader(stop.get_token()));
+  EXPECT_TRUE(leadership.Leading());
+  const Status early = leadership.CheckBeforeStop();
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, "Election.Observing");
+  observed = true;
+  EXPECT_TRUE(leadership.CheckBeforeStop().ok());
+}
+
 TEST(LeadershipTest, CreateRefusesBadOptions) {
   const SystemClock clock;
   prometheus::Registry registry;

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -124,6 +125,16 @@ Result<std::unique_ptr<Leadership>> BuildLeadership(const Flags& flags, const Cl
   const EnvLookup env = ProcessEnvironment();
   etcd.username = env("ETCD_USERNAME").value_or("");
   etcd.password = env("ETCD_PASSWORD").value_or("");
+  // Like every other secret here, the password may come from a file instead.
+  if (const std::optional<std::string> file = env("ETCD_PASSWORD_FILE"); file && !file->empty()) {
+    std::ifstream in(*file);
+    const bool read = in && std::getline(in, etcd.password);
+    if (!etcd.password.empty() && etcd.password.back() == '\r') etcd.password.pop_back();
+    if (!read || etcd.password.empty()) {
+      return MakeError(ErrorClass::kTerminal, "Config.Etcd",
+                       "ETCD_PASSWORD_FILE " + *file + " cannot be read or is empty");
+    }
+  }
   LeaderElectionOptions election;
   election.prefix = flags.leader_elect_prefix;
   election.identity = ReplicaIdentity();

@@ -23,8 +23,8 @@ class GatedCloudClient final : public CloudClient {
   Result<VersionDetail> GetVersion(const VersionRef& ref) override {
     return inner_.GetVersion(ref);
   }
-  Result<VersionListPage> ListVersions(const std::string& project_id, std::int64_t job_id,
-                                       int page, int per_page) override {
+  Result<VersionListPage> ListVersions(const std::string& project_id, std::int64_t job_id, int page,
+                                       int per_page) override {
     return inner_.ListVersions(project_id, job_id, page, per_page);
   }
   Status StopVersion(const VersionRef& ref) override;

@@ -117,11 +117,10 @@ TEST_F(HaDaemonTest, OneActsTheFollowerMakesNoCallsAndTakesOverAfterKill9) {
               static_cast<long long>(took.count()),
               static_cast<long long>((kLease + kRenew).count()));
   EXPECT_LE(took, kLease + kRenew + milliseconds(500));  // + /status polling and scheduling
-  ASSERT_TRUE(WaitFor([&] { return sim_->StatusOf(12, 1) == kKilled; }))
-      << b->process().Stdout();
+  ASSERT_TRUE(WaitFor([&] { return sim_->StatusOf(12, 1) == kKilled; })) << b->process().Stdout();
   calls = CountCalls(sim_->Requests());
-  EXPECT_EQ(calls.stops_by_aksk, 1);                // the edit, enforced by the new leader
-  EXPECT_EQ(sim_->StopCalls(10, 10), 1);            // not stopped again by the new leader
+  EXPECT_EQ(calls.stops_by_aksk, 1);      // the edit, enforced by the new leader
+  EXPECT_EQ(sim_->StopCalls(10, 10), 1);  // not stopped again by the new leader
   EXPECT_EQ(sim_->StopCalls(12, 1), 1);
 }
 
@@ -132,8 +131,11 @@ TEST_F(HaDaemonTest, FrozenLeaderSendsNoStopAfterResumingAndExitsNonZero) {
   auto b = Replica("replica-b", true);
   ASSERT_TRUE(WaitFor([&] { return Role(*b) == "follower"; })) << b->process().Stdout();
   // Every stop of job 12 fails for now, so the version stays running and the stop pending.
-  ASSERT_TRUE(sim_->AddFaults(json::array(
-      {{{"operation", "stop"}, {"job_id", 12}, {"count", -1}, {"type", "status"}, {"http_status", 503}}})));
+  ASSERT_TRUE(sim_->AddFaults(json::array({{{"operation", "stop"},
+                                            {"job_id", 12},
+                                            {"count", -1},
+                                            {"type", "status"},
+                                            {"http_status", 503}}})));
 
   a->process().Signal(SIGSTOP);
   WriteFile(manifests_ / "a.yaml", Manifest("gpt-pretrain-v1", 12, 1, "Stopped"));
@@ -148,8 +150,7 @@ TEST_F(HaDaemonTest, FrozenLeaderSendsNoStopAfterResumingAndExitsNonZero) {
   EXPECT_NE(a->process().Stdout().find("leader election lost"), std::string::npos);
 
   httplib::Client(sim_->endpoint()).Delete("/_sim/faults");
-  ASSERT_TRUE(WaitFor([&] { return sim_->StatusOf(12, 1) == kKilled; }))
-      << b->process().Stdout();
+  ASSERT_TRUE(WaitFor([&] { return sim_->StatusOf(12, 1) == kKilled; })) << b->process().Stdout();
   EXPECT_EQ(CountCalls(sim_->Requests()).stops_by_token, 0);
 }
 

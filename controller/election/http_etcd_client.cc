@@ -293,6 +293,7 @@ Result<HttpEtcdClient::Answer> HttpEtcdClient::Send(const EtcdEndpoint& endpoint
     bool late = false;
     Answer answer;
     request.response_handler = [&](const httplib::Response& response) {
+      answer.status = response.status;
       if (clock_.Now() >= deadline) {
         late = true;
         return false;
@@ -319,6 +320,13 @@ Result<HttpEtcdClient::Answer> HttpEtcdClient::Send(const EtcdEndpoint& endpoint
                               std::to_string(options_.max_response_bytes) + " bytes");
       }
       if (late) return TransportError("etcd " + where + " did not answer in time");
+      // etcd's gateway ends its error answers with an HTTP trailer (Grpc-Trailer-Content-Type)
+      // that cpp-httplib 0.11 cannot parse: the status and the whole body have arrived, then
+      // the read of the trailer fails. Such an answer is still the error etcd meant (invalid
+      // token, lease not found), so it is classified, not taken for a broken connection.
+      if (error == httplib::Error::Read && answer.status >= 400 && !answer.body.empty()) {
+        return answer;
+      }
       return TransportError("etcd " + where + ": transport error " + httplib::to_string(error));
     }
     answer.status = response.status;

@@ -46,7 +46,8 @@ struct EtcdEndpoint {
 Result<EtcdEndpoint> ParseEtcdEndpoint(std::string_view url);
 
 // Thread-safe: each request uses its own connection, so a slow keepalive never holds up a
-// CheckBeforeAct transaction on another thread.
+// CheckBeforeAct transaction on another thread. Over TLS, OpenSSL may write to a socket the
+// peer closed: the process must ignore SIGPIPE (the daemon's main does).
 class HttpEtcdClient final : public EtcdClient {
  public:
   // Validates endpoints, files and bounds. The clock must outlive the client.

@@ -37,9 +37,14 @@ inline int FreeLoopbackPort() {
 
 class EtcdCluster {
  public:
-  // Starts `size` members with fast raft timings (heartbeat 50 ms, election 500 ms) and
-  // waits until every one reports healthy.
-  EtcdCluster(const TempDir& dir, int size = 3) : dir_(dir.path() / "etcd") {
+  // Starts `size` members with fast raft timings (heartbeat 50 ms, election 500 ms). Clients
+  // speak `client_scheme` ("https" needs TLS flags in `extra_args`, e.g. --cert-file); peers
+  // always speak http on loopback. WaitHealthy works for http clients only.
+  explicit EtcdCluster(const TempDir& dir, int size = 3, std::vector<std::string> extra_args = {},
+                       std::string client_scheme = "http")
+      : dir_(dir.path() / "etcd"),
+        extra_args_(std::move(extra_args)),
+        client_scheme_(std::move(client_scheme)) {
     for (int i = 0; i < size; ++i) {
       Member m;
       m.name = "m" + std::to_string(i);
@@ -66,7 +71,8 @@ class EtcdCluster {
 
   int size() const { return static_cast<int>(members_.size()); }
   std::string ClientUrl(int i) const {
-    return "http://127.0.0.1:" + std::to_string(members_[static_cast<std::size_t>(i)].client_port);
+    return client_scheme_ +
+           "://127.0.0.1:" + std::to_string(members_[static_cast<std::size_t>(i)].client_port);
   }
   std::vector<std::string> ClientUrls() const {
     std::vector<std::string> urls;
@@ -82,36 +88,37 @@ class EtcdCluster {
   // (Re)starts member i on its data directory (a restart rejoins with its old identity).
   void Start(int i) {
     Member& m = members_[static_cast<std::size_t>(i)];
-    const std::string client = "http://127.0.0.1:" + std::to_string(m.client_port);
+    const std::string client = client_scheme_ + "://127.0.0.1:" + std::to_string(m.client_port);
     const std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
     fs::create_directories(dir_);
     m.process.reset();
-    m.process = std::make_unique<Process>(kEtcdBinary,
-                                          std::vector<std::string>{"--name",
-                                                                   m.name,
-                                                                   "--data-dir",
-                                                                   (dir_ / m.name).string(),
-                                                                   "--listen-client-urls",
-                                                                   client,
-                                                                   "--advertise-client-urls",
-                                                                   client,
-                                                                   "--listen-peer-urls",
-                                                                   peer,
-                                                                   "--initial-advertise-peer-urls",
-                                                                   peer,
-                                                                   "--initial-cluster",
-                                                                   initial_cluster_,
-                                                                   "--initial-cluster-state",
-                                                                   "new",
-                                                                   "--initial-cluster-token",
-                                                                   dir_.string(),
-                                                                   "--heartbeat-interval",
-                                                                   "50",
-                                                                   "--election-timeout",
-                                                                   "500",
-                                                                   "--log-level",
-                                                                   "warn"},
-                                          dir_, m.name + "-" + std::to_string(++m.starts));
+    std::vector<std::string> args = {"--name",
+                                     m.name,
+                                     "--data-dir",
+                                     (dir_ / m.name).string(),
+                                     "--listen-client-urls",
+                                     client,
+                                     "--advertise-client-urls",
+                                     client,
+                                     "--listen-peer-urls",
+                                     peer,
+                                     "--initial-advertise-peer-urls",
+                                     peer,
+                                     "--initial-cluster",
+                                     initial_cluster_,
+                                     "--initial-cluster-state",
+                                     "new",
+                                     "--initial-cluster-token",
+                                     dir_.string(),
+                                     "--heartbeat-interval",
+                                     "50",
+                                     "--election-timeout",
+                                     "500",
+                                     "--log-level",
+                                     "warn"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+    m.process = std::make_unique<Process>(kEtcdBinary, args, dir_,
+                                          m.name + "-" + std::to_string(++m.starts));
   }
   void Kill(int i) {  // kill -9
     Process& p = *members_[static_cast<std::size_t>(i)].process;
@@ -160,6 +167,8 @@ class EtcdCluster {
   };
 
   fs::path dir_;
+  std::vector<std::string> extra_args_;
+  std::string client_scheme_;
   std::string initial_cluster_;
   std::vector<Member> members_;
 };

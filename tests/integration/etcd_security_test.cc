@@ -22,8 +22,8 @@ bool MakeCert(const TestPki& pki, const fs::path& dir, const std::string& name,
   const std::string quiet = " >>" + (dir / "openssl-client.log").string() + " 2>&1";
   const std::vector<std::string> commands = {
       "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
-          (dir / (name + ".key")).string() + " -out " + (dir / (name + ".csr")).string() + " -subj '/CN=" +
-          cn + "'" + quiet,
+          (dir / (name + ".key")).string() + " -out " + (dir / (name + ".csr")).string() +
+          " -subj '/CN=" + cn + "'" + quiet,
       "openssl x509 -req -in " + (dir / (name + ".csr")).string() + " -CA " + pki.ca_cert.string() +
           " -CAkey " + (pki.ca_cert.parent_path() / "ca.key").string() +
           " -CAcreateserial -days 2 -extfile " + ext.string() + " -out " +
@@ -53,11 +53,11 @@ TEST(EtcdSecurityTest, TlsWithClientCertificatesWorksAndIsRequired) {
   // certificate, so with --client-cert-auth that one needs clientAuth too.
   ASSERT_TRUE(MakeCert(pki, certs, "etcd", "etcd",
                        "extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=IP:127.0.0.1\n"));
-  EtcdCluster cluster(dir, 1,
-                      {"--cert-file", (certs / "etcd.pem").string(), "--key-file",
-                       (certs / "etcd.key").string(), "--trusted-ca-file", pki.ca_cert.string(),
-                       "--client-cert-auth"},
-                      "https");
+  EtcdCluster cluster(
+      dir, 1,
+      {"--cert-file", (certs / "etcd.pem").string(), "--key-file", (certs / "etcd.key").string(),
+       "--trusted-ca-file", pki.ca_cert.string(), "--client-cert-auth"},
+      "https");
   const SystemClock clock;
   HttpEtcdClientOptions options;
   options.endpoints = cluster.ClientUrls();

@@ -154,6 +154,33 @@ TEST_F(HaDaemonTest, FrozenLeaderSendsNoStopAfterResumingAndExitsNonZero) {
   EXPECT_EQ(CountCalls(sim_->Requests()).stops_by_token, 0);
 }
 
+TEST_F(HaDaemonTest, QuorumLostNobodyActsAndActionResumesWithIt) {
+  WriteFile(manifests_ / "a.yaml", Manifest("gpt-pretrain-v1", 12, 1, "Running"));
+  auto a = Replica("replica-a", false);
+  ASSERT_TRUE(WaitFor([&] { return Role(*a) == "leader"; })) << a->process().Stdout();
+  auto b = Replica("replica-b", true);
+  ASSERT_TRUE(WaitFor([&] { return Role(*b) == "follower"; })) << b->process().Stdout();
+
+  cluster_->Kill(1);
+  cluster_->Kill(2);
+  WriteFile(manifests_ / "a.yaml", Manifest("gpt-pretrain-v1", 12, 1, "Stopped"));
+  // The leader cannot confirm its leadership, cannot renew, and exits after its lease.
+  EXPECT_EQ(a->process().Wait(kLease + seconds(5)), 1) << a->process().Stdout();
+  std::this_thread::sleep_for(seconds(1));
+  EXPECT_EQ(sim_->StopCalls(12, 1), 0);
+  EXPECT_EQ(sim_->StatusOf(12, 1), kRunning);
+  EXPECT_NE(Role(*b), "leader");
+
+  cluster_->Start(1);
+  cluster_->Start(2);
+  ASSERT_TRUE(cluster_->WaitHealthy()) << cluster_->Logs();
+  ASSERT_TRUE(WaitFor([&] { return Role(*b) == "leader"; }, seconds(15))) << b->process().Stdout();
+  ASSERT_TRUE(WaitFor([&] { return sim_->StatusOf(12, 1) == kKilled; })) << b->process().Stdout();
+  const Calls calls = CountCalls(sim_->Requests());
+  EXPECT_EQ(calls.stops_by_token, 0);
+  EXPECT_EQ(calls.stops_by_aksk, 1);
+}
+
 TEST_F(HaDaemonTest, SigtermOnTheLeaderResignsSoTheOtherLeadsAtOnce) {
   WriteFile(manifests_ / "a.yaml", Manifest("gpt-pretrain-v1", 12, 1, "Running"));
   auto a = Replica("replica-a", false);

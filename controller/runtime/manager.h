@@ -16,9 +16,9 @@
 
 #include "controller/base/clock.h"
 #include "controller/core/desired_snapshot.h"
-#include "controller/runtime/metrics.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
+#include "controller/runtime/metrics.h"
 #include "controller/runtime/work_queue.h"
 
 namespace mactl {
@@ -37,8 +37,8 @@ struct HealthReport {
 class Manager {
  public:
   // All references must outlive the controller. metrics may be null.
-  Manager(ManagerOptions options, WorkQueue& queue, Reconciler& reconciler,
-             Observer& observer, const Clock& clock, ControllerMetrics* metrics);
+  Manager(ManagerOptions options, WorkQueue& queue, Reconciler& reconciler, Observer& observer,
+          const Clock& clock, ControllerMetrics* metrics);
   ~Manager();
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
@@ -64,6 +64,9 @@ class Manager {
 
  private:
   void Worker(std::stop_token stop);
+  // Puts the key back as the reconcile's result asks: the queue's backoff for a retryable
+  // error, a delayed add otherwise; a success forgets the key's failures.
+  void Reschedule(const WorkQueue::Item& item, const ReconcileResult& result);
 
   const ManagerOptions options_;
   WorkQueue& queue_;

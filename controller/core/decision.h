@@ -57,7 +57,7 @@ struct Decision {
   Phase phase = Phase::kPending;
   NextCheck next = NextCheck::kResync;
   // CamelCase condition reason: Converged, Stopping, Killing, StopRequested,
-  // StopRefused, StatusUnknown, Drifted, Paused, Conflict.
+  // StopRefused, StatusUnknown, Drifted, Paused, Conflict, DryRun.
   std::string_view reason;
   std::string message;  // one human sentence for /status and plan
   // Whether the Synced condition is true: the controller did what it should (false when

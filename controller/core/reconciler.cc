@@ -132,10 +132,9 @@ void Reconciler::Publish(const std::string& key, const VersionState& state) {
   states_[key] = std::move(merged);
 }
 
-VersionState Reconciler::Load(const std::string& key) const {
+VersionState Reconciler::Load(const std::string& key) {
   std::lock_guard lock(mu_);
-  const auto it = states_.find(key);
-  return it == states_.end() ? VersionState{} : it->second;
+  return states_[key];  // a managed key has an entry from its first look on (see /status)
 }
 
 ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {

@@ -1,6 +1,6 @@
 #pragma once
 
-// Reconciles one managed version: observe, decide (controller/decision.h), act at most
+// Reconciles one managed version: observe, decide (controller/core/decision.h), act at most
 // once, record. A thin shell around the pure decision; all I/O goes through the
 // injected CloudClient and Observer. The work queue guarantees that one key is never
 // reconciled by two workers at once; /status reads concurrently under mu_.
@@ -63,7 +63,7 @@ class Reconciler {
   std::map<Phase, std::size_t> PhaseCounts(const DesiredSnapshot& snapshot) const;
 
  private:
-  VersionState Load(const std::string& key) const;
+  VersionState Load(const std::string& key);
   void RecordObservation(VersionState& state, const Observation& observed) const;
   ReconcileResult DecideAndAct(const std::string& key, VersionState& state, int status);
   ReconcileResult Stop(const std::string& key, VersionState& state, int status);

@@ -139,8 +139,8 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   }
 
   Observer observer(*api->client, clock);
-  WorkQueue queue(clock, &metrics);
-  ItemBackoff backoff(BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random);
+  WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
+                  &metrics);
   Manager* controller_ref = nullptr;  // set below; workers start only after that
   ReconcilerOptions reconciler_options;
   reconciler_options.resync = flags.resync;
@@ -148,7 +148,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   reconciler_options.dry_run = flags.dry_run;
   Reconciler reconciler(
       reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, *api->client,
-      observer, backoff, random, clock, &metrics);
+      observer, random, clock);
   Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler, observer,
                      clock, &metrics);
   controller_ref = &controller;

@@ -11,6 +11,30 @@ namespace {
 
 using nlohmann::json;
 
+// The reconcile_total label of a result; none for a key that was dropped or whose
+// observation was deferred (nothing was reconciled).
+std::optional<std::string_view> ResultLabel(const ReconcileResult& result) {
+  switch (result.kind) {
+    case ReconcileResult::Kind::kDone:
+      return std::nullopt;
+    case ReconcileResult::Kind::kRetryableError:
+    case ReconcileResult::Kind::kTerminalError:
+      return reconcile_result::kError;
+    case ReconcileResult::Kind::kRequeueAfter:
+      break;
+  }
+  switch (result.why) {
+    case Requeue::kResync:
+      return reconcile_result::kSuccess;
+    case Requeue::kPoll:
+    case Requeue::kNow:
+      return reconcile_result::kRequeueAfter;
+    case Requeue::kDeferred:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 std::string Iso8601(WallTime t) {
   const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(t);
   const std::time_t tt = std::chrono::system_clock::to_time_t(secs);
@@ -85,7 +109,10 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   reconciler_.MarkDesiredChanged(batch, true);
   reconciler_.MarkDesiredChanged(exact, false);
   reconciler_.Forget(diff.removed);
-  for (const std::string& key : diff.removed) queue_.Forget(key);
+  for (const std::string& key : diff.removed) {
+    queue_.Remove(key);
+    queue_.Forget(key);
+  }
   for (const std::string& key : touched) queue_.Add(key, Priority::kHigh);
 
   if (!initial && (!touched.empty() || !diff.removed.empty())) {
@@ -109,15 +136,18 @@ void Manager::Start() {
 }
 
 void Manager::Worker(std::stop_token stop) {
-  while (std::optional<std::string> key = queue_.Get(stop)) {
-    const ReconcileResult result = reconciler_.Reconcile(*key);
-    queue_.Done(*key);
-    if (result.forget) {
-      // Re-check under the snapshot lock: an edit may have brought the key back.
-      std::lock_guard lock(mu_);
-      if (snapshot_->Find(*key) == nullptr) queue_.Forget(*key);
-    } else {
-      queue_.AddAfter(*key, result.requeue_after, result.priority);
+  while (std::optional<WorkQueue::Item> item = queue_.GetWithPriority(stop)) {
+    const SteadyTime started = clock_.Now();
+    const ReconcileResult result = reconciler_.Reconcile(item->key);
+    const Duration took = clock_.Now() - started;
+    // Requeue before Done: the key is still this worker's, so a retry's schedule reaches
+    // the reconciler before anyone reconciles the key again.
+    Reschedule(*item, result);
+    queue_.Done(item->key);
+    if (metrics_ != nullptr) {
+      if (const std::optional<std::string_view> label = ResultLabel(result)) {
+        metrics_->ObserveReconcile(*label, took);
+      }
     }
     // Gauges are refreshed on scrape (UpdateGauges walks every object; doing it after
     // each reconcile made a resync quadratic in the number of objects).
@@ -125,6 +155,48 @@ void Manager::Worker(std::stop_token stop) {
   std::lock_guard lock(workers_mu_);
   --running_workers_;
   workers_done_.notify_all();
+}
+
+void Manager::Reschedule(const WorkQueue::Item& item, const ReconcileResult& result) {
+  const std::string& key = item.key;
+  switch (result.kind) {
+    case ReconcileResult::Kind::kDone: {
+      queue_.Forget(key);
+      // Re-check under the snapshot lock: an edit may have brought the key back.
+      std::lock_guard lock(mu_);
+      if (snapshot_->Find(key) == nullptr) queue_.Remove(key);
+      return;
+    }
+    case ReconcileResult::Kind::kRetryableError: {
+      const Duration delay = queue_.AddRateLimited(key, result.RetryAfter(), Priority::kNormal);
+      reconciler_.RetryScheduled(key, result, delay);
+      return;
+    }
+    case ReconcileResult::Kind::kTerminalError:
+      queue_.Forget(key);
+      queue_.AddAfter(key, result.requeue_after, Priority::kLow);
+      return;
+    case ReconcileResult::Kind::kRequeueAfter:
+      break;
+  }
+  // Edits go ahead of polls and retries, which go ahead of resyncs. A deferred look keeps
+  // the priority it was due at, so a deferred edit never drops behind resyncs.
+  switch (result.why) {
+    case Requeue::kResync:
+      queue_.Forget(key);
+      queue_.AddAfter(key, result.requeue_after, Priority::kLow);
+      return;
+    case Requeue::kPoll:
+      queue_.Forget(key);
+      queue_.AddAfter(key, result.requeue_after, Priority::kNormal);
+      return;
+    case Requeue::kNow:
+      queue_.AddAfter(key, result.requeue_after, Priority::kNormal);
+      return;
+    case Requeue::kDeferred:
+      queue_.AddAfter(key, result.requeue_after, item.priority);
+      return;
+  }
 }
 
 bool Manager::Drain(Duration grace) {

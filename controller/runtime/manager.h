@@ -64,6 +64,9 @@ class Manager {
 
  private:
   void Worker(std::stop_token stop);
+  // Puts the key back as the reconcile's result asks: the queue's backoff for a retryable
+  // error, a delayed add otherwise; a success forgets the key's failures.
+  void Reschedule(const WorkQueue::Item& item, const ReconcileResult& result);
 
   const ManagerOptions options_;
   WorkQueue& queue_;

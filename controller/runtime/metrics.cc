@@ -111,9 +111,10 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string
                              .Help("Time API requests waited for the global token bucket.")
                              .Register(registry)
                              .Add({}, kWaitBuckets)) {
-  reconcile_by_outcome_[0] = &reconcile_total_.Add({{"result", "success"}});
-  reconcile_by_outcome_[1] = &reconcile_total_.Add({{"result", "error"}});
-  reconcile_by_outcome_[2] = &reconcile_total_.Add({{"result", "requeue_after"}});
+  for (std::string_view result :
+       {reconcile_result::kSuccess, reconcile_result::kError, reconcile_result::kRequeueAfter}) {
+    reconcile_by_result_.emplace(result, &reconcile_total_.Add({{"result", std::string(result)}}));
+  }
   for (Phase p : kAllPhases) {
     objects_by_phase_[p] = &objects_.Add({{"phase", std::string(PhaseName(p))}});
   }
@@ -130,9 +131,11 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string
       .Set(1);
 }
 
-void ControllerMetrics::ObserveReconcile(ReconcileOutcome outcome,
+void ControllerMetrics::ObserveReconcile(std::string_view result,
                                          std::chrono::duration<double> took) {
-  reconcile_by_outcome_[static_cast<std::size_t>(outcome)]->Increment();
+  if (const auto it = reconcile_by_result_.find(result); it != reconcile_by_result_.end()) {
+    it->second->Increment();
+  }
   reconcile_duration_.Observe(took.count());
 }
 

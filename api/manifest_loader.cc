@@ -197,7 +197,8 @@ ManifestSet ManifestLoader::Load() {
       }
       if (object.project_id.empty() && options_.default_project_id.empty()) {
         set.errors.push_back(ManifestError{
-            object.source, "spec.projectId is not set and no --project-id default was given"});
+            object.source, "spec.projectId is not set and no --project-id default was given",
+            ManifestErrorCode::kMissingProjectId});
         first_seen.erase(it);
         continue;
       }

@@ -28,11 +28,11 @@ std::string_view NextName(NextCheck next) {
 
 }  // namespace
 
-Reconciler::Reconciler(ReconcilerOptions options, SnapshotSource desired, CloudClient& client,
+Reconciler::Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
                        Observer& observer, ItemBackoff& backoff, RandomSource& random,
                        const Clock& clock, ControllerMetrics* metrics)
     : options_(options),
-      desired_(std::move(desired)),
+      desired_(desired),
       client_(client),
       observer_(observer),
       backoff_(backoff),
@@ -182,7 +182,7 @@ ReconcileResult Reconciler::RecordError(const std::string& key, VersionState& st
 
 ReconcileResult Reconciler::Reconcile(const std::string& key) {
   const SteadyTime started = clock_.Now();
-  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_();
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
   const ManagedVersion* managed = snapshot ? snapshot->Find(key) : nullptr;
   if (managed == nullptr) {
     Forget({key});

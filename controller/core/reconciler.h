@@ -20,6 +20,7 @@
 #include "controller/base/clock.h"
 #include "controller/cloud/cloud_client.h"
 #include "controller/core/desired_snapshot.h"
+#include "controller/core/snapshot_store.h"
 #include "controller/runtime/metrics.h"
 #include "controller/core/observer.h"
 #include "controller/base/random.h"
@@ -45,10 +46,8 @@ struct ReconcileResult {
 
 class Reconciler {
  public:
-  using SnapshotSource = std::function<std::shared_ptr<const DesiredSnapshot>()>;
-
   // All references must outlive the reconciler. metrics may be null (plan, tests).
-  Reconciler(ReconcilerOptions options, SnapshotSource desired, CloudClient& client,
+  Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
              Observer& observer, ItemBackoff& backoff, RandomSource& random, const Clock& clock,
              ControllerMetrics* metrics);
 
@@ -76,7 +75,7 @@ class Reconciler {
   void Publish(const std::string& key, const VersionState& state);
 
   const ReconcilerOptions options_;
-  const SnapshotSource desired_;
+  const SnapshotStore& desired_;
   CloudClient& client_;
   Observer& observer_;
   ItemBackoff& backoff_;

@@ -61,10 +61,10 @@ void LogPhaseChange(const std::string& key, const VersionState& state, Phase bef
 
 }  // namespace
 
-Reconciler::Reconciler(ReconcilerOptions options, SnapshotSource desired, CloudClient& client,
+Reconciler::Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
                        Observer& observer, RandomSource& random, const Clock& clock)
     : options_(options),
-      desired_(std::move(desired)),
+      desired_(desired),
       client_(client),
       observer_(observer),
       random_(random),
@@ -279,7 +279,7 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
 }
 
 ReconcileResult Reconciler::Reconcile(const std::string& key) {
-  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_();
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
   const ManagedVersion* managed = snapshot ? snapshot->Find(key) : nullptr;
   if (managed == nullptr) {
     Forget({key});

@@ -21,6 +21,7 @@
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconcile_result.h"
+#include "controller/core/snapshot_store.h"
 #include "controller/core/version_state.h"
 
 namespace mactl {
@@ -34,10 +35,8 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
-  using SnapshotSource = std::function<std::shared_ptr<const DesiredSnapshot>()>;
-
   // All references must outlive the reconciler.
-  Reconciler(ReconcilerOptions options, SnapshotSource desired, CloudClient& client,
+  Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
              Observer& observer, RandomSource& random, const Clock& clock);
 
   // Observes, decides, acts at most once, records. The caller requeues the key as the
@@ -75,7 +74,7 @@ class Reconciler {
   void Publish(const std::string& key, const VersionState& state);
 
   const ReconcilerOptions options_;
-  const SnapshotSource desired_;
+  const SnapshotStore& desired_;
   CloudClient& client_;
   Observer& observer_;
   RandomSource& random_;

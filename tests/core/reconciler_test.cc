@@ -41,10 +41,10 @@ class ReconcilerTest : public ::testing::Test {
     o.desired_state = desired;
     o.paused = paused;
     std::vector<TrainingJobVersion> objects{o};
-    snapshot_ =
-        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+    desired_.Exchange(
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p")));
   }
-  void Remove() { snapshot_ = std::make_shared<const DesiredSnapshot>(); }
+  void Remove() { desired_.Exchange(std::make_shared<const DesiredSnapshot>()); }
   // Manages version 1 of jobs 1..count, all desired Stopped and at `status` in the API;
   // returns their keys in job order.
   std::vector<std::string> ManageJobs(std::int64_t count, int status) {
@@ -61,8 +61,8 @@ class ReconcilerTest : public ::testing::Test {
       client_.SetStatus(ref, status);
       keys.push_back(ref.Key());
     }
-    snapshot_ =
-        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+    desired_.Exchange(
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p")));
     observer_.SetManagedCounts({{"p", static_cast<std::size_t>(count)}});
     return keys;
   }
@@ -71,15 +71,14 @@ class ReconcilerTest : public ::testing::Test {
     options.resync = minutes(5);
     options.poll = seconds(10);
     options.dry_run = dry_run;
-    return Reconciler(
-        options, [this] { return snapshot_; }, client_, observer_, random_, clock_);
+    return Reconciler(options, desired_, client_, observer_, random_, clock_);
   }
 
   FakeClock clock_;
   FakeRandom random_{{0.5}};  // 0.5 → no jitter: delays are exact
   FakeCloudClient client_;
   Observer observer_{client_, clock_};
-  std::shared_ptr<const DesiredSnapshot> snapshot_;
+  SnapshotStore desired_;
 };
 
 TEST_F(ReconcilerTest, RunningVersionIsStoppedOnceThenPolledUntilTerminal) {

@@ -34,10 +34,10 @@ class ManagerWorkerTest : public ::testing::Test {
     ReconcilerOptions options;
     options.resync = minutes(5);
     options.poll = seconds(10);
-    reconciler_ = std::make_unique<Reconciler>(
-        options, [this] { return manager_->Snapshot(); }, client_, observer_, random_, clock_);
-    manager_ = std::make_unique<Manager>(ManagerOptions{1, minutes(5)}, queue_, *reconciler_,
-                                         observer_, clock_, &metrics_);
+    reconciler_ =
+        std::make_unique<Reconciler>(options, desired_, client_, observer_, random_, clock_);
+    manager_ = std::make_unique<Manager>(ManagerOptions{1, minutes(5)}, desired_, queue_,
+                                         *reconciler_, observer_, clock_, &metrics_);
   }
   ~ManagerWorkerTest() override { manager_.reset(); }
 
@@ -78,6 +78,7 @@ class ManagerWorkerTest : public ::testing::Test {
   Observer observer_{client_, clock_};
   prometheus::Registry registry_;
   ControllerMetrics metrics_{registry_, "test"};
+  SnapshotStore desired_;
   WorkQueue queue_{clock_, BackoffPolicy{seconds(1), minutes(5), 0.1}, random_, &metrics_};
   std::unique_ptr<Reconciler> reconciler_;
   std::unique_ptr<Manager> manager_;

@@ -1,6 +1,6 @@
 #pragma once
 
-// The desired-state manifest (contract §1): kind TrainingJobVersion,
+// The desired-state manifest (README, "Manifests"): kind TrainingJobVersion,
 // apiVersion modelarts-controller.io/v1.
 
 #include <cstdint>

@@ -6,8 +6,8 @@
 // reason: "inotify", "periodic" or "signal".
 //
 // Any event is treated as "rescan": the ConfigMap `..data` swap never names the
-// manifest file (ecosystem.md §4), and a full rescan is cheap because the loader only
-// re-parses files whose stamp changed.
+// manifest file (docs/architecture.md, "Library facts"), and a full rescan is cheap because
+// the loader only re-parses files whose stamp changed.
 
 #include <atomic>
 #include <chrono>

@@ -1,6 +1,7 @@
 #pragma once
 
-// Every Prometheus series the controller exports (contract §5), defined once and injected.
+// Every Prometheus series the controller exports (docs/operations.md, "Metrics"), defined
+// once and injected.
 // No label carries an unbounded value: labels are operation, HTTP status code, result and phase.
 
 #include <prometheus/counter.h>

@@ -119,8 +119,8 @@ TEST(HostileDecode, IsSuccessOfTheWrongTypeOrDuplicatedIsNeverReadAsSuccess) {
         R"({"is_success": null})", R"({"is_success": {}})"}) {
     EXPECT_FALSE(DecodeStopResponse(body).value.has_value()) << body;
   }
-  // JSON leaves duplicate keys to the parser; nlohmann keeps the last one. A body that
-  // says false anywhere last is never a success.
+  // JSON leaves duplicate keys to the parser; the decoders refuse them, so a body that
+  // says two things is never a success.
   const auto dup = DecodeStopResponse(R"({"is_success": true, "is_success": false})");
   EXPECT_FALSE(dup.value.has_value());
 }

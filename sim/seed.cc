@@ -8,7 +8,6 @@
 #include <sstream>
 
 #include "controller/base/random.h"
-#include "controller/cloud/job_status.h"
 #include "nlohmann/json.hpp"
 #include "sim/job_statuses.h"
 

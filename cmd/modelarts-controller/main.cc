@@ -182,7 +182,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   ManifestWatcher watcher(
       ManifestWatcher::Options{flags.manifests, milliseconds(200),
                                duration_cast<milliseconds>(flags.rescan_interval)},
-      [&](std::string_view reason) { apply(loader.Load(), reason); });
+      clock, [&](std::string_view reason) { apply(loader.Load(), reason); });
   if (Status watching = watcher.Start(); !watching) {
     return StartupError(watching.error().ToString());
   }

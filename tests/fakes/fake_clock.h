@@ -62,6 +62,16 @@ class FakeClock final : public Clock {
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return waiters_.size() >= n; });
   }
+  // Blocks (in real time, without sleeping) until some thread waits on this clock for exactly
+  // `deadline`, or until `patience` of real time has passed: then false. For a thread woken by
+  // real events (inotify): the deadline it waits for shows what it has seen.
+  bool BlockUntilWaitingFor(SteadyTime deadline, std::chrono::milliseconds patience) const {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, patience, [&] {
+      return std::any_of(waiters_.begin(), waiters_.end(),
+                         [&](const Waiter& w) { return w.deadline == deadline; });
+    });
+  }
   std::size_t Waiters() const {
     std::lock_guard lock(mu_);
     return waiters_.size();
@@ -96,9 +106,9 @@ class FakeClock final : public Clock {
 
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;
-  SteadyTime now_;                        // guarded by mu_
-  WallTime wall_;                         // guarded by mu_
-  mutable std::vector<Waiter> waiters_;   // guarded by mu_
+  SteadyTime now_;                       // guarded by mu_
+  WallTime wall_;                        // guarded by mu_
+  mutable std::vector<Waiter> waiters_;  // guarded by mu_
 };
 
 }  // namespace mactl::testing

@@ -258,7 +258,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   ManifestSource source(flags.project_id, manager, clock, &metrics);
   const std::size_t initial_objects = initial.objects.size();
   source.Apply(std::move(initial), "start");
-  ManifestWatcher watcher(WatcherOptions(flags),  // later scans run on the watcher's thread
+  ManifestWatcher watcher(WatcherOptions(flags), clock,  // later scans run on its thread
                           [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
   if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <stop_token>
 #include <system_error>
 
 #include "api/duration.h"
@@ -548,6 +549,7 @@ httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline) {
     // The wait for a free connection is not the server's doing: the deadline starts now.
     deadline = DeadlineAfter(clock_.Now(), total_timeout_);
     busy_.push_back(InFlight{client, DeadlineAfter(deadline, kWatchdogGrace)});
+    ++borrowed_;
   }
   watch_cv_.notify_all();
   return client;
@@ -577,9 +579,9 @@ void HttpCloudClient::Watch() {
   // How often an expired request that is still running is stopped again: a stop() that
   // landed before httplib marked the request in flight only closed an idle socket.
   constexpr std::chrono::milliseconds kRetry{50};
-  // Longest sleep, so a deadline too far off for the condition variable's arithmetic is
-  // still reached (and a test clock that jumps is noticed).
-  constexpr std::chrono::seconds kMaxSleep{60};
+  // Longest wait, so a deadline too far off for the condition variable's arithmetic is
+  // still reached.
+  constexpr std::chrono::milliseconds kMaxWait{60000};
   std::unique_lock lock(mu_);
   while (!closing_) {
     const SteadyTime now = clock_.Now();
@@ -606,12 +608,12 @@ void HttpCloudClient::Watch() {
       cv_.notify_all();
       continue;
     }
-    if (!next.has_value()) {
-      watch_cv_.wait(lock);
-    } else {
-      const auto left = *next - now;
-      watch_cv_.wait_for(lock, left < kMaxSleep ? left : SteadyTime::duration(kMaxSleep));
-    }
+    // On the injected clock: a test's FakeClock expires a request by advancing time.
+    const SteadyTime wake_at =
+        next.has_value() ? std::min(*next, DeadlineAfter(now, kMaxWait)) : kNoDeadline;
+    const std::uint64_t seen = borrowed_;
+    clock_.WaitUntil(watch_cv_, lock, std::stop_token(), wake_at,
+                     [&] { return closing_ || borrowed_ != seen; });
   }
 }
 
@@ -621,7 +623,8 @@ void HttpCloudClient::Stop() {
   cv_.notify_all();
   // httplib's stop() aborts a request only once its socket is up; a request that was still
   // connecting is caught by the next round. Calls to stop() happen without mu_ held because
-  // they can wait for a connect in progress.
+  // they can wait for a connect in progress. The rounds are paced in real time, not on the
+  // injected clock: they wait for the sockets, not for a deadline of the controller's.
   while (!busy_.empty()) {
     std::vector<httplib::Client*> busy;
     for (const InFlight& f : busy_) busy.push_back(f.client);

@@ -27,6 +27,7 @@
 
 namespace httplib {
 class Client;
+struct Request;
 }  // namespace httplib
 
 namespace mactl {
@@ -139,6 +140,13 @@ class HttpCloudClient final : public CloudClient {
   // authenticator failures; HTTP error statuses come back as answers.
   Result<RawAnswer> Exchange(std::string_view operation, const std::string& method,
                              const std::string& path, const Query& query);
+  struct Receiving;
+  // The request with the authenticator's headers; their secret values go to `secrets`.
+  Result<httplib::Request> SignedRequest(const std::string& method, const std::string& path,
+                                         const Query& query, std::vector<std::string>& secrets);
+  // Bounds the answer by the request's deadline and the body cap, appending it to `body`.
+  void BoundReceiving(httplib::Request& http_request, Receiving& receiving,
+                      std::string& body) const;
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
                              const std::string& path, const Query& query);
   // Waits for a free connection; nullptr once stopped. The request's deadline is

@@ -420,11 +420,17 @@ TEST(WorkQueueRateLimitTest, JitterSpreadsCappedRetriesWithTheSeededSource) {
 
 // Get waits through the clock: these tests advance a fake clock instead of sleeping, and
 // FakeClock::BlockUntilWaiters tells them when Get is waiting.
-TEST(WorkQueueGetTest, ReturnsDelayedItemWhenItBecomesReady) {
+// Get blocks on the queue's clock: a fake clock releases it, and a second thread (std::async)
+// shows that it wakes.
+class WorkQueueGetTest : public ::testing::Test {
+ protected:
   FakeClock clock;
   FakeRandom random;
-  WorkQueue q(clock, BackoffPolicy{}, random);
+  WorkQueue q{clock, BackoffPolicy{}, random};
   std::stop_source stop;
+};
+
+TEST_F(WorkQueueGetTest, ReturnsDelayedItemWhenItBecomesReady) {
   const SteadyTime start = clock.Now();
   q.AddAfter("a", milliseconds(20), Priority::kNormal);
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
@@ -438,11 +444,7 @@ TEST(WorkQueueGetTest, ReturnsDelayedItemWhenItBecomesReady) {
   EXPECT_EQ(clock.Now() - start, milliseconds(20));
 }
 
-TEST(WorkQueueGetTest, WakesOnAddFromAnotherThread) {
-  FakeClock clock;
-  FakeRandom random;
-  WorkQueue q(clock, BackoffPolicy{}, random);
-  std::stop_source stop;
+TEST_F(WorkQueueGetTest, WakesOnAddFromAnotherThread) {
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
   clock.BlockUntilWaiters(1);
   q.Add("a", Priority::kNormal);
@@ -450,11 +452,7 @@ TEST(WorkQueueGetTest, WakesOnAddFromAnotherThread) {
   EXPECT_EQ(got.get(), "a");
 }
 
-TEST(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
-  FakeClock clock;
-  FakeRandom random;
-  WorkQueue q(clock, BackoffPolicy{}, random);
-  std::stop_source stop;
+TEST_F(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
   q.AddAfter("late", std::chrono::hours(1), Priority::kNormal);
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
   clock.BlockUntilWaiters(1);
@@ -464,12 +462,8 @@ TEST(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
   EXPECT_EQ(got.get(), "soon");
 }
 
-TEST(WorkQueueGetTest, StopRequestWakesBlockedGet) {
-  FakeClock clock;
-  FakeRandom random;
-  WorkQueue q(clock, BackoffPolicy{}, random);
+TEST_F(WorkQueueGetTest, StopRequestWakesBlockedGet) {
   q.AddAfter("a", std::chrono::hours(1), Priority::kNormal);
-  std::stop_source stop;
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
   clock.BlockUntilWaiters(1);
   stop.request_stop();
@@ -477,11 +471,7 @@ TEST(WorkQueueGetTest, StopRequestWakesBlockedGet) {
   EXPECT_EQ(got.get(), std::nullopt);
 }
 
-TEST(WorkQueueGetTest, ShutDownWakesEveryBlockedGet) {
-  FakeClock clock;
-  FakeRandom random;
-  WorkQueue q(clock, BackoffPolicy{}, random);
-  std::stop_source stop;
+TEST_F(WorkQueueGetTest, ShutDownWakesEveryBlockedGet) {
   std::vector<std::future<std::optional<std::string>>> waiters;
   for (int i = 0; i < 3; ++i) {
     waiters.push_back(std::async(std::launch::async, [&] { return q.Get(stop.get_token()); }));
@@ -494,10 +484,7 @@ TEST(WorkQueueGetTest, ShutDownWakesEveryBlockedGet) {
   }
 }
 
-TEST(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
-  FakeClock clock;
-  FakeRandom random;
-  WorkQueue q(clock, BackoffPolicy{}, random);
+TEST_F(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
   constexpr int kKeys = 8;
   constexpr int kWorkers = 4;
   std::map<std::string, std::atomic<int>> in_flight;
@@ -506,7 +493,6 @@ TEST(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
   }
   std::atomic<bool> overlap{false};
   std::atomic<int> handled{0};
-  std::stop_source stop;
   {
     std::vector<std::jthread> workers;
     for (int w = 0; w < kWorkers; ++w) {

@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -21,7 +23,6 @@
 #include <vector>
 
 #include "api/manifest_loader.h"
-#include "controller/auth/clouds_yaml.h"
 #include "controller/auth/credentials.h"
 #include "controller/base/log.h"
 #include "controller/cli/commands.h"
@@ -32,14 +33,17 @@
 #include "controller/core/gated_cloud_client.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
+#include "controller/core/snapshot_store.h"
 #include "controller/runtime/backoff.h"
 #include "controller/runtime/http_server.h"
 #include "controller/runtime/leadership.h"
 #include "controller/runtime/manager.h"
+#include "controller/runtime/manifest_source.h"
 #include "controller/runtime/manifest_watcher.h"
 #include "controller/runtime/metrics.h"
 #include "controller/runtime/process_metrics.h"
 #include "controller/runtime/sd_notify.h"
+#include "controller/runtime/status_json.h"
 #include "controller/runtime/work_queue.h"
 
 namespace mactl {
@@ -115,33 +119,59 @@ std::string ReplicaIdentity() {
   return std::string(host) + ":" + std::to_string(getpid());
 }
 
+// ETCD_PASSWORD, or like every other secret here the first line of ETCD_PASSWORD_FILE.
+Result<std::string> EtcdPassword(const EnvLookup& env) {
+  const std::optional<std::string> file = env("ETCD_PASSWORD_FILE");
+  if (!file || file->empty()) return env("ETCD_PASSWORD").value_or("");
+  std::ifstream in(*file);
+  std::string password;
+  const bool read = in && std::getline(in, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (!read || password.empty()) {
+    return MakeError(ErrorClass::kTerminal, "Config.Etcd",
+                     "ETCD_PASSWORD_FILE " + *file + " cannot be read or is empty");
+  }
+  return password;
+}
+
+// --leader-elect: the election on etcd (docs/high-availability.md); null without the flag.
 Result<std::unique_ptr<Leadership>> BuildLeadership(const Flags& flags, const Clock& clock,
                                                     prometheus::Registry& registry) {
+  if (!flags.leader_elect) return std::unique_ptr<Leadership>();
+  const EnvLookup env = ProcessEnvironment();
+  Result<std::string> password = EtcdPassword(env);
+  if (!password) return password.error();
   HttpEtcdClientOptions etcd;
   etcd.endpoints = flags.etcd_endpoints;
   etcd.ca_file = flags.etcd_ca_file;
   etcd.cert_file = flags.etcd_cert_file;
   etcd.key_file = flags.etcd_key_file;
-  const EnvLookup env = ProcessEnvironment();
   etcd.username = env("ETCD_USERNAME").value_or("");
-  etcd.password = env("ETCD_PASSWORD").value_or("");
-  // Like every other secret here, the password may come from a file instead.
-  if (const std::optional<std::string> file = env("ETCD_PASSWORD_FILE"); file && !file->empty()) {
-    std::ifstream in(*file);
-    const bool read = in && std::getline(in, etcd.password);
-    if (!etcd.password.empty() && etcd.password.back() == '\r') etcd.password.pop_back();
-    if (!read || etcd.password.empty()) {
-      return MakeError(ErrorClass::kTerminal, "Config.Etcd",
-                       "ETCD_PASSWORD_FILE " + *file + " cannot be read or is empty");
-    }
-  }
+  etcd.password = std::move(password).value();
   LeaderElectionOptions election;
   election.prefix = flags.leader_elect_prefix;
   election.identity = ReplicaIdentity();
   election.lease_ttl = flags.leader_elect_lease;
   election.request_timeout = DefaultEtcdRequestTimeout(flags.leader_elect_lease);
-  // A loss is noticed by the main loop, which then exits non-zero.
+  // A loss is noticed by WaitForShutdown, which then ends the daemon with status 1.
   return Leadership::Create(std::move(etcd), std::move(election), clock, registry, [] {});
+}
+
+// Without an election the workers start now. With one, the election starts, and the workers
+// start (and observe everything before any stop) once this replica leads; followers make no
+// ModelArts call. The returned thread is that wait.
+std::jthread StartActing(Manager& manager, Leadership* leadership) {
+  if (leadership == nullptr) {
+    manager.Start();
+    return {};
+  }
+  leadership->RequireBeforeActing([&manager] { return manager.Ready(); });
+  leadership->Start();
+  return std::jthread([&manager, leadership](std::stop_token stop) {
+    if (!leadership->WaitUntilLeader(stop)) return;
+    log::Info("acting as leader", {{"identity", leadership->StatusJson().value("identity", "")}});
+    manager.Start();
+  });
 }
 
 int RunPlanCommand(const Flags& flags) {
@@ -153,174 +183,117 @@ int RunPlanCommand(const Flags& flags) {
   return RunPlan(flags, *api->client, clock, std::cout);
 }
 
-int RunDaemon(const Flags& flags, const sigset_t& signals) {
-  SystemClock clock;
-  SeededRandom random(std::random_device{}());
-  const WallTime started = clock.WallNow();
+ReconcilerOptions ReconcilerOptionsFrom(const Flags& flags) {
+  ReconcilerOptions options;
+  options.resync = flags.resync;
+  options.poll = flags.poll;
+  options.dry_run = flags.dry_run;
+  return options;
+}
 
-  prometheus::Registry registry;
-  ControllerMetrics metrics(registry, MACTL_VERSION);
-  ProcessMetrics process_metrics(started);
+ManifestWatcher::Options WatcherOptions(const Flags& flags) {
+  return ManifestWatcher::Options{flags.manifests, milliseconds(200),
+                                  duration_cast<milliseconds>(flags.rescan_interval)};
+}
 
-  std::stop_source stop;
-  Result<ApiStack> api =
-      BuildApiStack(flags, clock, metrics, stop.get_token(),
-                    [&metrics](Duration waited) { metrics.ObserveRateLimiterWait(waited); });
-  if (!api) return StartupError(api.error().ToString());
+// /healthz and /readyz; the main thread's watchdog pings follow Health too.
+class Probes {
+ public:
+  Probes(const Manager& manager, const ManifestWatcher& watcher, const Clock& clock,
+         Duration watcher_stale_after, const Leadership* leadership)
+      : manager_(manager),
+        watcher_(watcher),
+        clock_(clock),
+        watcher_stale_after_(watcher_stale_after),
+        leadership_(leadership) {}
 
-  ManifestLoader loader(flags.manifests, LoadOptions{flags.project_id, {}, 100000, 256u << 20});
-  ManifestSet initial = loader.Load();
-  if (flags.project_id.empty()) {
-    for (const ManifestError& e : initial.errors) {
-      if (e.reason.find("--project-id") != std::string::npos) {
-        return StartupError(e.ToString() + " (set --project-id or spec.projectId everywhere)");
-      }
-    }
-  }
-  if (initial.files == 0 && !initial.errors.empty()) {
-    return StartupError(initial.errors.front().ToString());
-  }
-
-  // --leader-elect: only the leader starts its workers, and each stop it sends passes the
-  // leader's check first (docs/high-availability.md).
-  std::unique_ptr<Leadership> leadership;
-  if (flags.leader_elect) {
-    Result<std::unique_ptr<Leadership>> built = BuildLeadership(flags, clock, registry);
-    if (!built) return StartupError(built.error().ToString());
-    leadership = std::move(built).value();
-  }
-  std::optional<GatedCloudClient> gated;
-  CloudClient& acting_client = leadership ? gated.emplace(*api->client, *leadership)
-                                          : static_cast<CloudClient&>(*api->client);
-
-  Observer observer(*api->client, clock);
-  WorkQueue queue(clock, &metrics);
-  ItemBackoff backoff(BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random);
-  Manager* controller_ref = nullptr;  // set below; workers start only after that
-  ReconcilerOptions reconciler_options;
-  reconciler_options.resync = flags.resync;
-  reconciler_options.poll = flags.poll;
-  reconciler_options.dry_run = flags.dry_run;
-  Reconciler reconciler(
-      reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, acting_client,
-      observer, backoff, random, clock, &metrics);
-  Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler, observer,
-                     clock, &metrics);
-  controller_ref = &controller;
-  if (leadership) leadership->RequireBeforeActing([&controller] { return controller.Ready(); });
-
-  // Manifest scans run on the watcher's thread (and once here, before it starts).
-  std::vector<std::string> reported_errors;
-  auto apply = [&](ManifestSet set, std::string_view reason) {
-    std::vector<std::string> now_errors;
-    for (const ManifestError& e : set.errors) {
-      now_errors.push_back(e.ToString());
-      if (std::find(reported_errors.begin(), reported_errors.end(), now_errors.back()) ==
-          reported_errors.end()) {
-        log::Error("invalid manifest", {{"file", e.position.file},
-                                        {"line", std::to_string(e.position.line)},
-                                        {"column", std::to_string(e.position.column)},
-                                        {"error", e.reason}});
-      }
-    }
-    reported_errors = std::move(now_errors);
-    metrics.ManifestReload(set.errors.empty(), clock.WallNow());
-    log::Debug("manifests scanned", {{"reason", std::string(reason)},
-                                     {"objects", std::to_string(set.objects.size())},
-                                     {"errors", std::to_string(set.errors.size())}});
-    controller.ApplySnapshot(
-        BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), flags.project_id));
-  };
-  const std::size_t initial_objects = initial.objects.size();
-  apply(std::move(initial), "start");
-
-  std::atomic<bool> shutting_down{false};
-  ManifestWatcher watcher(
-      ManifestWatcher::Options{flags.manifests, milliseconds(200),
-                               duration_cast<milliseconds>(flags.rescan_interval)},
-      [&](std::string_view reason) { apply(loader.Load(), reason); });
-  if (Status watching = watcher.Start(); !watching) {
-    return StartupError(watching.error().ToString());
-  }
-
-  prometheus::TextSerializer serializer;
-  const Duration watcher_stale_after = 3 * flags.rescan_interval + std::chrono::seconds(30);
-  auto health = [&]() -> ProbeResult {
-    const HealthReport report = controller.Health();
+  ProbeResult Health() const {
+    const HealthReport report = manager_.Health();
     if (!report.healthy) return {false, report.detail};
-    if (clock.Now() - watcher.LastActivity() > watcher_stale_after) {
+    if (clock_.Now() - watcher_.LastActivity() > watcher_stale_after_) {
       return {false, "the manifest watcher has made no progress"};
     }
     return {true, "ok"};
-  };
-  HttpHandlers handlers;
-  handlers.metrics = [&] {
-    controller.UpdateGauges();
+  }
+  ProbeResult Ready() const {
+    if (shutting_down_) return {false, "shutting down"};
+    // A follower is ready to take over: it has its manifests and makes no call until then.
+    if (leadership_ != nullptr && !leadership_->Leading()) return {true, "standby: not the leader"};
+    if (!manager_.Ready()) return {false, "not every object has been observed yet"};
+    return {true, "ok"};
+  }
+  void SetShuttingDown() { shutting_down_ = true; }
+
+ private:
+  const Manager& manager_;
+  const ManifestWatcher& watcher_;
+  const Clock& clock_;
+  const Duration watcher_stale_after_;
+  const Leadership* const leadership_;  // null without --leader-elect
+  std::atomic<bool> shutting_down_{false};
+};
+
+std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
+                                            ProcessMetrics& process_metrics,
+                                            const Manager& manager) {
+  return [&registry, &process_metrics, &manager] {
+    manager.UpdateGauges();
     std::vector<prometheus::MetricFamily> families = registry.Collect();
     for (auto& family : process_metrics.Collect()) families.push_back(std::move(family));
-    return serializer.Serialize(families);
+    return prometheus::TextSerializer().Serialize(families);
   };
-  handlers.healthz = health;
-  handlers.readyz = [&]() -> ProbeResult {
-    if (shutting_down) return {false, "shutting down"};
-    // A follower is ready to take over: it has its manifests and makes no call until then.
-    if (leadership && !leadership->Leading()) return {true, "standby: not the leader"};
-    if (!controller.Ready()) return {false, "not every object has been observed yet"};
-    return {true, "ok"};
-  };
-  // Manifest file names and offending values may hold bytes that are not UTF-8; the strict
-  // dump() throws on them and /status would answer 500 without any content.
-  handlers.status = [&] {
-    nlohmann::json status = controller.StatusJson();
-    if (leadership) status["leaderElection"] = leadership->StatusJson();
-    return status.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
+}
 
-  Result<std::pair<std::string, int>> listen = ParseListenAddress(flags.listen);
-  if (!listen) return StartupError(listen.error().message);
+std::function<std::string()> StatusHandler(const SnapshotStore& desired,
+                                           const Reconciler& reconciler, const Manager& manager,
+                                           const Clock& clock, const Leadership* leadership) {
+  return [&desired, &reconciler, &manager, &clock, leadership] {
+    const std::shared_ptr<const DesiredSnapshot> snapshot = desired.Current();
+    const auto states = reconciler.States();
+    nlohmann::json status = StatusJson(*snapshot, states, manager.Ready(), clock.WallNow());
+    if (leadership != nullptr) status["leaderElection"] = leadership->StatusJson();
+    return StatusBody(status);
+  };
+}
+
+Result<std::unique_ptr<HttpServer>> ServeHttp(const std::string& address, HttpHandlers handlers) {
+  Result<std::pair<std::string, int>> listen = ParseListenAddress(address);
+  if (!listen) return listen.error();
   Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(listen->first, listen->second, handlers);
-  if (!server) return StartupError(server.error().message);
+      HttpServer::Start(listen->first, listen->second, std::move(handlers));
+  if (!server) return server.error();
   log::Info("http server listening",
             {{"address", listen->first + ":" + std::to_string((*server)->port())}});
+  return server;
+}
 
-  // A follower campaigns and waits; its workers start (and observe everything) once it leads.
-  std::jthread starter;
-  if (leadership) {
-    leadership->Start();
-    starter = std::jthread([&](std::stop_token stop_waiting) {
-      if (!leadership->WaitUntilLeader(stop_waiting)) return;
-      log::Info("acting as leader", {{"identity", leadership->StatusJson().value("identity", "")}});
-      controller.Start();
-    });
-  } else {
-    controller.Start();
-  }
-  SystemdNotifier notifier;
-  notifier.Notify("READY=1\nSTATUS=reconciling " + std::to_string(initial_objects) + " objects");
+void AnnounceStarted(const SystemdNotifier& notifier, const Flags& flags, std::size_t objects) {
+  notifier.Notify("READY=1\nSTATUS=reconciling " + std::to_string(objects) + " objects");
   log::Info("controller started", {{"manifests", flags.manifests},
                                    {"endpoint", flags.endpoint},
-                                   {"objects", std::to_string(initial_objects)},
+                                   {"objects", std::to_string(objects)},
                                    {"workers", std::to_string(flags.workers)},
                                    {"qps", fmt::format("{}", flags.qps)},
                                    {"dry_run", flags.dry_run ? "true" : "false"}});
+}
 
-  // The main thread waits for signals and pings the systemd watchdog while the loop is
-  // healthy, so a wedged controller is restarted.
+// The main thread waits for signals and pings the systemd watchdog while the loop is
+// healthy, so a wedged controller is restarted. Returns on SIGTERM or SIGINT (false), or
+// when the leadership is lost (true); SIGHUP rescans the manifests.
+bool WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
+                     ManifestWatcher& watcher, const Probes& probes, const Leadership* leadership) {
   const auto tick =
       notifier.watchdog_interval()
           ? std::min<Duration>(*notifier.watchdog_interval() / 2, std::chrono::seconds(1))
           : Duration(std::chrono::seconds(1));
-  bool lost = false;
+  timespec timeout{};
+  timeout.tv_sec = static_cast<time_t>(duration_cast<std::chrono::seconds>(tick).count());
+  timeout.tv_nsec = static_cast<long>((tick - std::chrono::seconds(timeout.tv_sec)).count());
   while (true) {
-    if (leadership && leadership->Lost()) {
+    if (leadership != nullptr && leadership->Lost()) {
       log::Error("leadership lost; exiting so the supervisor restarts this replica as a follower");
-      lost = true;
-      break;
+      return true;
     }
-    timespec timeout{};
-    timeout.tv_sec = static_cast<time_t>(duration_cast<std::chrono::seconds>(tick).count());
-    timeout.tv_nsec = static_cast<long>((tick - std::chrono::seconds(timeout.tv_sec)).count());
     siginfo_t info{};
     const int sig = sigtimedwait(&signals, &info, &timeout);
     if (sig == SIGHUP) {
@@ -330,25 +303,77 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
       notifier.Notify("READY=1");
     } else if (sig == SIGTERM || sig == SIGINT) {
       log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      break;
+      return false;
     }
-    if (notifier.watchdog_interval() && health().ok) notifier.Notify("WATCHDOG=1");
+    if (notifier.watchdog_interval() && probes.Health().ok) notifier.Notify("WATCHDOG=1");
   }
+}
 
-  shutting_down = true;
+int RunDaemon(const Flags& flags, const sigset_t& signals) {
+  SystemClock clock;
+  SeededRandom random(std::random_device{}());
+  prometheus::Registry registry;
+  ControllerMetrics metrics(registry, MACTL_VERSION);
+  ProcessMetrics process_metrics(clock.WallNow());
+  std::stop_source stop;
+  Result<ApiStack> api =
+      BuildApiStack(flags, clock, metrics, stop.get_token(),
+                    [&metrics](Duration waited) { metrics.ObserveRateLimiterWait(waited); });
+  if (!api) return StartupError(api.error().ToString());
+
+  ManifestLoader loader(flags.manifests, LoadOptions{flags.project_id, {}, 100000, 256u << 20});
+  ManifestSet initial = loader.Load();
+  if (Status ok = CheckInitialManifests(initial); !ok) return StartupError(ok.error().message);
+
+  Result<std::unique_ptr<Leadership>> leadership = BuildLeadership(flags, clock, registry);
+  if (!leadership) return StartupError(leadership.error().ToString());
+  Leadership* const leader = leadership->get();  // null without --leader-elect
+  // Every stop first passes the leader's check (no-op gate without an election).
+  std::optional<GatedCloudClient> gated;
+  if (leader != nullptr) gated.emplace(*api->client, *leader);
+  CloudClient& acting = gated ? static_cast<CloudClient&>(*gated) : *api->client;
+
+  SnapshotStore desired;
+  Observer observer(*api->client, clock);
+  WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
+                  &metrics);
+  Reconciler reconciler(ReconcilerOptionsFrom(flags), desired, acting, observer, random, clock);
+  Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue, reconciler,
+                  observer, clock, &metrics);
+  ManifestSource source(flags.project_id, manager, clock, &metrics);
+  const std::size_t initial_objects = initial.objects.size();
+  source.Apply(std::move(initial), "start");
+  ManifestWatcher watcher(WatcherOptions(flags), clock,  // later scans run on its thread
+                          [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
+  if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
+
+  Probes probes(manager, watcher, clock, 3 * flags.rescan_interval + std::chrono::seconds(30),
+                leader);
+  Result<std::unique_ptr<HttpServer>> server = ServeHttp(
+      flags.listen,
+      HttpHandlers{MetricsHandler(registry, process_metrics, manager),
+                   [&probes] { return probes.Health(); }, [&probes] { return probes.Ready(); },
+                   StatusHandler(desired, reconciler, manager, clock, leader)});
+  if (!server) return StartupError(server.error().message);
+
+  std::jthread acting_when_leading = StartActing(manager, leader);
+  SystemdNotifier notifier;
+  AnnounceStarted(notifier, flags, initial_objects);
+  const bool lost = WaitForShutdown(signals, notifier, watcher, probes, leader);
+
+  probes.SetShuttingDown();
   notifier.Notify("STOPPING=1");
-  starter.request_stop();
-  if (starter.joinable()) starter.join();
+  acting_when_leading = {};  // stops waiting for leadership
   watcher.Stop();
-  if (!controller.Drain(flags.shutdown_grace)) {
+  if (!manager.Drain(flags.shutdown_grace)) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
   }
   stop.request_stop();  // wakes rate-limit waits
   api->client->Stop();  // aborts requests still in flight
-  controller.Join();
-  // In-flight calls have drained: a leader that still holds its lease gives it up now, so
+  manager.Join();
+  // In-flight calls have drained: a leader still holding its lease gives it up now, so
   // another replica takes over at once.
-  if (leadership) leadership->Shutdown();
+  if (leader != nullptr) leader->Shutdown();
   (*server)->Stop();
   log::Info("stopped");
   spdlog::default_logger_raw()->flush();

@@ -101,6 +101,15 @@ Status ParseElectionLease(Flags& f, const std::string& value) {
   return OkStatus();
 }
 
+Status ParseProjectId(const std::string& value, std::string& out) {
+  if (!IsValidProjectId(value)) {
+    return FlagError("--project-id: must be 1-64 letters, digits, '-' or '_', got " +
+                     Quoted(value));
+  }
+  out = value;
+  return OkStatus();
+}
+
 // Which commands accept a flag.
 const std::set<std::string> kRunPlan = {"run", "plan"};
 const std::set<std::string> kRunPlanValidate = {"run", "plan", "validate"};
@@ -113,6 +122,36 @@ struct FlagSpec {
   bool takes_value;
   std::function<Status(Flags&, const std::string&)> apply;
 };
+
+// High availability (README, "Two replicas"): run only.
+std::map<std::string, FlagSpec> ElectionSpecs() {
+  auto str = [](std::string Flags::*field) {
+    return [field](Flags& f, const std::string& v) -> Status {
+      f.*field = v;
+      return OkStatus();
+    };
+  };
+  return {
+      {"--leader-elect",
+       {kRunOnly, false,
+        [](Flags& f, const std::string&) -> Status {
+          f.leader_elect = true;
+          return OkStatus();
+        }}},
+      {"--etcd-endpoints", {kRunOnly, true, ParseEtcdEndpoints}},
+      {"--etcd-ca-file", {kRunOnly, true, str(&Flags::etcd_ca_file)}},
+      {"--etcd-cert-file", {kRunOnly, true, str(&Flags::etcd_cert_file)}},
+      {"--etcd-key-file", {kRunOnly, true, str(&Flags::etcd_key_file)}},
+      {"--leader-elect-prefix", {kRunOnly, true, ParseElectionPrefix}},
+      {"--leader-elect-lease", {kRunOnly, true, ParseElectionLease}},
+  };
+}
+
+// The election flags must come together: endpoints with --leader-elect, cert with key.
+Status CheckElectionFlags(const Flags& flags) {
+  if (Status election = CheckElectionFlags(flags); !election) return election.error();
+  return OkStatus();
+}
 
 std::map<std::string, FlagSpec> Specs() {
   auto str = [](std::string Flags::*field) {
@@ -136,14 +175,7 @@ std::map<std::string, FlagSpec> Specs() {
       {"--manifests", {kRunPlanValidate, true, str(&Flags::manifests)}},
       {"--project-id",
        {kRunPlanValidate, true,
-        [](Flags& f, const std::string& v) -> Status {
-          if (!IsValidProjectId(v)) {
-            return FlagError("--project-id: must be 1-64 letters, digits, '-' or '_', got " +
-                             Quoted(v));
-          }
-          f.project_id = v;
-          return OkStatus();
-        }}},
+        [](Flags& f, const std::string& v) { return ParseProjectId(v, f.project_id); }}},
       {"--endpoint", {kRunPlan, true, str(&Flags::endpoint)}},
       {"--token-file", {kRunPlan, true, str(&Flags::token_file)}},
       {"--ca-file", {kRunPlan, true, str(&Flags::ca_file)}},
@@ -169,13 +201,6 @@ std::map<std::string, FlagSpec> Specs() {
       {"--stuck-after", {kRunOnly, true, dur("--stuck-after", &Flags::stuck_after)}},
       {"--shutdown-grace", {kRunOnly, true, dur("--shutdown-grace", &Flags::shutdown_grace)}},
       {"--dry-run", {kRunOnly, false, flag(&Flags::dry_run)}},
-      {"--leader-elect", {kRunOnly, false, flag(&Flags::leader_elect)}},
-      {"--etcd-endpoints", {kRunOnly, true, ParseEtcdEndpoints}},
-      {"--etcd-ca-file", {kRunOnly, true, str(&Flags::etcd_ca_file)}},
-      {"--etcd-cert-file", {kRunOnly, true, str(&Flags::etcd_cert_file)}},
-      {"--etcd-key-file", {kRunOnly, true, str(&Flags::etcd_key_file)}},
-      {"--leader-elect-prefix", {kRunOnly, true, ParseElectionPrefix}},
-      {"--leader-elect-lease", {kRunOnly, true, ParseElectionLease}},
       {"--log-format",
        {kAll, true,
         [](Flags& f, const std::string& v) -> Status {
@@ -225,7 +250,8 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
     return FlagError("unknown command " + Quoted(command) + " (want run, plan, validate or get)");
   }
   flags.command = command;
-  const std::map<std::string, FlagSpec> specs = Specs();
+  std::map<std::string, FlagSpec> specs = Specs();
+  specs.merge(ElectionSpecs());
   for (std::size_t i = 2; i < args.size(); ++i) {
     std::string name = args[i];
     std::optional<std::string> value;

@@ -84,7 +84,8 @@ class HaSoakTest : public ::testing::Test {
     int n = 0;
     for (const json& q : sim_->Requests()) {
       if (q.value("seq", 0) <= since || q.value("operation", "") != "stop") continue;
-      n += (r.aksk ? q.value("has_authorization", false) : q.value("has_auth_token", false)) ? 1 : 0;
+      n +=
+          (r.aksk ? q.value("has_authorization", false) : q.value("has_auth_token", false)) ? 1 : 0;
     }
     return n;
   }

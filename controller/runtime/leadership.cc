@@ -72,9 +72,13 @@ void Leadership::RequireBeforeActing(std::function<bool()> observed_everything) 
 }
 
 Status Leadership::CheckBeforeStop() {
-  if (observed_everything_ && !observed_everything_()) {
-    return MakeError(ErrorClass::kRetryable, "Election.Observing",
-                     "the new leader has not yet observed every object");
+  // Latched: once everything was observed, objects added later do not hold up other stops.
+  if (observed_everything_ && !observed_.load()) {
+    if (!observed_everything_()) {
+      return MakeError(ErrorClass::kRetryable, "Election.Observing",
+                       "the new leader has not yet observed every object");
+    }
+    observed_ = true;
   }
   return election_.CheckBeforeAct();
 }

@@ -9,6 +9,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -70,6 +71,7 @@ class Leadership final : public StopGate, private ElectionObserver {
   const Clock& clock_;
   std::function<void()> on_lost_;
   std::function<bool()> observed_everything_;
+  std::atomic<bool> observed_{false};  // observed_everything_ held once
   prometheus::Gauge& leader_;
   prometheus::Counter& transitions_;
   prometheus::Counter& renewals_ok_;

@@ -111,6 +111,8 @@ TEST(LeadershipTest, NewLeaderActsOnlyOnceItHasObservedEverything) {
   EXPECT_EQ(early.error().code, "Election.Observing");
   observed = true;
   EXPECT_TRUE(leadership.CheckBeforeStop().ok());
+  observed = false;  // a manifest added later: other stops are not held up
+  EXPECT_TRUE(leadership.CheckBeforeStop().ok());
 }
 
 TEST(LeadershipTest, CreateRefusesBadOptions) {

@@ -309,6 +309,24 @@ bool WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
   }
 }
 
+// Lets in-flight reconciles finish within the grace period, aborts what is left, then gives
+// up leadership and stops serving HTTP.
+void DrainAndStop(const Flags& flags, Manager& manager, std::stop_source& stop,
+                  HttpCloudClient& client, Leadership* leader, HttpServer& server) {
+  if (!manager.Drain(flags.shutdown_grace)) {
+    log::Warn("in-flight reconciles did not finish in time; aborting their requests");
+  }
+  stop.request_stop();  // wakes rate-limit waits
+  client.Stop();        // aborts requests still in flight
+  manager.Join();
+  // In-flight calls have drained: a leader still holding its lease gives it up now, so
+  // another replica takes over at once.
+  if (leader != nullptr) leader->Shutdown();
+  server.Stop();
+  log::Info("stopped");
+  spdlog::default_logger_raw()->flush();
+}
+
 int RunDaemon(const Flags& flags, const sigset_t& signals) {
   SystemClock clock;
   SeededRandom random(std::random_device{}());
@@ -365,18 +383,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   notifier.Notify("STOPPING=1");
   acting_when_leading = {};  // stops waiting for leadership
   watcher.Stop();
-  if (!manager.Drain(flags.shutdown_grace)) {
-    log::Warn("in-flight reconciles did not finish in time; aborting their requests");
-  }
-  stop.request_stop();  // wakes rate-limit waits
-  api->client->Stop();  // aborts requests still in flight
-  manager.Join();
-  // In-flight calls have drained: a leader still holding its lease gives it up now, so
-  // another replica takes over at once.
-  if (leader != nullptr) leader->Shutdown();
-  (*server)->Stop();
-  log::Info("stopped");
-  spdlog::default_logger_raw()->flush();
+  DrainAndStop(flags, manager, stop, *api->client, leader, **server);
   return lost ? kExitError : kExitOk;
 }
 

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/training_job.h"
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -23,6 +24,7 @@ struct DecodeLimits {
 
 struct DecodeResult {
   std::vector<TrainingJobVersion> objects;
+  std::vector<TrainingJob> jobs;  // kind TrainingJob
   std::vector<ManifestError> errors;
 };
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/manifest_decoder.h"
+#include "api/training_job.h"
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -25,8 +26,9 @@ struct LoadOptions {
 
 struct ManifestSet {
   std::vector<TrainingJobVersion> objects;  // valid, unique by name, in (path, document) order
-  std::vector<ManifestError> errors;        // every invalid document
-  std::size_t files = 0;                    // manifest files read
+  std::vector<TrainingJob> jobs;      // the same for kind TrainingJob (names unique across both)
+  std::vector<ManifestError> errors;  // every invalid document
+  std::size_t files = 0;              // manifest files read
 };
 
 // Caches per-file results keyed by (path, size, mtime, inode), so a rescan re-parses only

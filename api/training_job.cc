@@ -24,8 +24,9 @@ bool IsValidTrainingJobId(std::string_view s) {
 
 std::string NormalizeTrainingJobId(std::string_view valid_id) {
   std::string out(valid_id);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](char c) { return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c; });
+  std::transform(out.begin(), out.end(), out.begin(), [](char c) {
+    return c >= 'A' && c <= 'F' ? static_cast<char>(c - 'A' + 'a') : c;
+  });
   return out;
 }
 

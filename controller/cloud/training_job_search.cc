@@ -13,8 +13,9 @@ std::string SearchRequestBody(const TrainingJobSearch& search, int offset) {
     filters.push_back({{"key", "phase"}, {"operator", "in"}, {"value", search.phases}});
   }
   if (!search.name_like.empty()) {
-    filters.push_back(
-        {{"key", "name"}, {"operator", "like"}, {"value", nlohmann::json::array({search.name_like})}});
+    filters.push_back({{"key", "name"},
+                       {"operator", "like"},
+                       {"value", nlohmann::json::array({search.name_like})}});
   }
   nlohmann::json body = {{"offset", offset},
                          {"limit", std::clamp(search.limit, 1, kMaxSearchLimit)},
@@ -24,8 +25,7 @@ std::string SearchRequestBody(const TrainingJobSearch& search, int offset) {
   return body.dump();
 }
 
-Result<SearchResult> SearchAllTrainingJobs(TrainingJobClient& client,
-                                           const std::string& project_id,
+Result<SearchResult> SearchAllTrainingJobs(TrainingJobClient& client, const std::string& project_id,
                                            const TrainingJobSearch& search, int max_pages) {
   const int limit = std::clamp(search.limit, 1, kMaxSearchLimit);
   SearchResult result;

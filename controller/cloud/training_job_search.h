@@ -33,8 +33,7 @@ struct SearchResult {
 // the loop then steps offset by limit instead. Fails with the first failing page's error; with
 // a retryable "Search.NoProgress" when a full page brings no new job (the service ignores
 // offset); or with a retryable "Search.TooManyPages" after max_pages.
-Result<SearchResult> SearchAllTrainingJobs(TrainingJobClient& client,
-                                           const std::string& project_id,
+Result<SearchResult> SearchAllTrainingJobs(TrainingJobClient& client, const std::string& project_id,
                                            const TrainingJobSearch& search,
                                            int max_pages = kMaxSearchPages);
 

@@ -45,13 +45,14 @@ Result<T> Interpret(std::string_view operation, const HttpAnswer& a, WallTime no
   Decoded<T> decoded = decode(a.body);
   if (decoded.value.has_value()) return std::move(*decoded.value);
   // An error code on a 2xx: the code decides.
-  if (decoded.api_error.has_value()) return Classify(operation, a.status, decoded.api_error, a, now);
-  return MakeError(ErrorClass::kRetryable, "MalformedResponse",
-                   std::string(operation) + " answer (HTTP " + std::to_string(a.status) +
-                       ") could not be decoded: " +
-                       SanitizeForLog(decoded.decode_error, 256, a.secrets) +
-                       "; body: " + SanitizeForLog(a.body, kMaxBodyExcerptBytes, a.secrets),
-                   a.status);
+  if (decoded.api_error.has_value())
+    return Classify(operation, a.status, decoded.api_error, a, now);
+  return MakeError(
+      ErrorClass::kRetryable, "MalformedResponse",
+      std::string(operation) + " answer (HTTP " + std::to_string(a.status) +
+          ") could not be decoded: " + SanitizeForLog(decoded.decode_error, 256, a.secrets) +
+          "; body: " + SanitizeForLog(a.body, kMaxBodyExcerptBytes, a.secrets),
+      a.status);
 }
 
 }  // namespace
@@ -91,8 +92,11 @@ Result<TrainingJobSearchPage> HttpTrainingJobClient::SearchTrainingJobs(
     return InvalidArgument(op, "offset must be >= 0 and limit in [1, 50]");
   }
   Result<HttpAnswer> answer =
-      exchange_.Exchange({op, "POST", "/v2/" + PercentEncode(project_id) + "/training-job-searches",
-                          {}, SearchRequestBody(search, offset)});
+      exchange_.Exchange({op,
+                          "POST",
+                          "/v2/" + PercentEncode(project_id) + "/training-job-searches",
+                          {},
+                          SearchRequestBody(search, offset)});
   if (!answer.ok()) return answer.error();
   return Interpret<TrainingJobSearchPage>(op, *answer, clock_.WallNow(),
                                           DecodeTrainingJobSearchPage);
@@ -106,9 +110,11 @@ Result<TrainingJobInfo> HttpTrainingJobClient::TerminateTrainingJob(const std::s
   }
   const std::string requested = NormalizeTrainingJobId(id);
   Result<HttpAnswer> answer =
-      exchange_.Exchange({op, "POST", JobsPath(project_id) + "/" + PercentEncode(requested) +
-                                          "/actions",
-                          {}, R"({"action_type":"terminate"})"});
+      exchange_.Exchange({op,
+                          "POST",
+                          JobsPath(project_id) + "/" + PercentEncode(requested) + "/actions",
+                          {},
+                          R"({"action_type":"terminate"})"});
   if (!answer.ok()) return answer.error();
   return Interpret<TrainingJobInfo>(op, *answer, clock_.WallNow(), [&](std::string_view body) {
     return DecodeTerminateAnswer(body, requested);

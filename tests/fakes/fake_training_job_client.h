@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,13 @@ class FakeTrainingJobClient final : public TrainingJobClient {
     ignore_offset_ = on;
   }
 
+  // Runs before each search page is handled, outside the fake's lock (e.g. to hold a search
+  // while a test looks).
+  void BeforeSearch(std::function<void(int offset)> hook) {
+    std::lock_guard lock(mu_);
+    before_search_ = std::move(hook);
+  }
+
   int Calls(const std::string& operation) const {
     std::lock_guard lock(mu_);
     const auto it = calls_.find(operation);
@@ -82,23 +90,29 @@ class FakeTrainingJobClient final : public TrainingJobClient {
   Result<TrainingJobSearchPage> SearchTrainingJobs(const std::string& project_id,
                                                    const TrainingJobSearch& search,
                                                    int offset) override {
+    std::function<void(int)> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = before_search_;
+    }
+    if (hook) hook(offset);
     std::lock_guard lock(mu_);
     ++calls_["search_jobs"];
     offsets_.push_back(offset);
     if (auto e = Scripted("search_jobs")) return *e;
     std::vector<TrainingJobInfo> matching;
     for (const TrainingJobInfo& j : projects_[project_id]) {
-      const bool phase_ok = search.phases.empty() ||
-                            std::find(search.phases.begin(), search.phases.end(), j.phase) !=
-                                search.phases.end();
+      const bool phase_ok =
+          search.phases.empty() ||
+          std::find(search.phases.begin(), search.phases.end(), j.phase) != search.phases.end();
       const bool name_ok = j.name.find(search.name_like) != std::string::npos;
       if (phase_ok && name_ok) matching.push_back(j);
     }
     const auto limit = static_cast<std::size_t>(search.limit);
-    const std::size_t first =
-        ignore_offset_ ? 0
-                       : (record_offsets_ ? static_cast<std::size_t>(offset)
-                                          : static_cast<std::size_t>(offset) * limit);
+    const std::size_t first = ignore_offset_
+                                  ? 0
+                                  : (record_offsets_ ? static_cast<std::size_t>(offset)
+                                                     : static_cast<std::size_t>(offset) * limit);
     TrainingJobSearchPage page;
     page.total = static_cast<std::int64_t>(projects_[project_id].size());
     page.count = static_cast<std::int64_t>(matching.size());
@@ -150,6 +164,7 @@ class FakeTrainingJobClient final : public TrainingJobClient {
   std::map<std::string, int> calls_;
   std::vector<std::string> terminated_;
   std::vector<int> offsets_;
+  std::function<void(int)> before_search_;
   bool record_offsets_ = false;
   bool ignore_offset_ = false;
 };

@@ -63,8 +63,8 @@ TEST_F(V2JobStoreTest, TerminateIsAcceptedInTerminablePhasesAndEndsAfterTheKillD
 }
 
 TEST_F(V2JobStoreTest, TerminateIsRefusedInEveryOtherPhaseAndCounted) {
-  const char* phases[] = {"Terminating", "Completed", "Failed", "Terminated", "Abnormal",
-                          "Hibernating"};
+  const char* phases[] = {"Terminating", "Completed", "Failed",
+                          "Terminated",  "Abnormal",  "Hibernating"};
   for (const char* phase : phases) {
     SCOPED_TRACE(phase);
     V2JobStore store(clock_, 5s);

@@ -148,8 +148,10 @@ TrainingJobDecision DecideTrainingJobByName(DesiredState desired, std::string_vi
     return d;
   }
   if (matches.active.empty()) {
+    // The batched search lists active jobs only, so ended ones are counted when known.
     const std::string none =
-        "no active job is named " + quoted + " (" + std::to_string(matches.ended) + " ended)";
+        "no active job is named " + quoted +
+        (matches.ended > 0 ? " (" + std::to_string(matches.ended) + " ended)" : "");
     return Overrule(desired == DesiredState::kStopped
                         ? Make(JobAction::kNone, Phase::kConverged, NextCheck::kResync, "Converged",
                                none + "; nothing to stop", "")

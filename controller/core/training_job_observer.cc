@@ -8,8 +8,7 @@
 namespace mactl {
 
 const std::vector<std::string>& ActiveJobPhases() {
-  static const std::vector<std::string> kPhases = {"Creating", "Pending", "Running",
-                                                   "Terminating"};
+  static const std::vector<std::string> kPhases = {"Creating", "Pending", "Running", "Terminating"};
   return kPhases;
 }
 
@@ -102,8 +101,8 @@ Result<const TrainingJobObserver::ProjectSearch*> TrainingJobObserver::Snapshot(
   }
 }
 
-TrainingJobObservation TrainingJobObserver::FromSnapshot(
-    const ProjectSearch& search, const TrainingJobObserveRequest& request) {
+TrainingJobObservation TrainingJobObserver::FromSnapshot(const ProjectSearch& search,
+                                                         const TrainingJobObserveRequest& request) {
   const TrainingJobRef& ref = request.ref;
   TrainingJobObservation out{{}, search.taken_at, "search", std::nullopt};
   if (!ref.training_job_id.empty()) {

@@ -7,8 +7,8 @@
 // or is gone; if it was last seen not terminal (or never seen), that is a change, and the
 // detail call says which. Edits ask exactly: the detail call for an id, a name search for a
 // name. A rechecked job of a name that is gone (400 ModelArts.2775) is simply no longer a job
-// of that name. A failed search is shared for kFailedSearchShared, so an outage costs one search per
-// project per interval, not one per object.
+// of that name. A failed search is shared for kFailedSearchShared, so an outage costs one search
+// per project per interval, not one per object.
 
 #include <condition_variable>
 #include <cstdint>

@@ -237,8 +237,10 @@ TEST(TrainingJobDecisionTest, ByNameNoneActiveIsConvergedOrDrifted) {
   ExpectRow(stopped, {JobAction::kNone, Phase::kConverged, NextCheck::kResync, "Converged"});
   EXPECT_EQ(stopped.job_id, "");
   EXPECT_EQ(stopped.message, "no active job is named \"llama-sft\" (1 ended); nothing to stop");
-  ExpectRow(DecideTrainingJobByName(DesiredState::kStopped, "llama-sft", {}, {}),
-            {JobAction::kNone, Phase::kConverged, NextCheck::kResync, "Converged"});
+  const TrainingJobDecision none =
+      DecideTrainingJobByName(DesiredState::kStopped, "llama-sft", {}, {});
+  ExpectRow(none, {JobAction::kNone, Phase::kConverged, NextCheck::kResync, "Converged"});
+  EXPECT_EQ(none.message, "no active job is named \"llama-sft\"; nothing to stop");
   ExpectRow(DecideTrainingJobByName(DesiredState::kRunning, "llama-sft", found, {}),
             {JobAction::kNone, Phase::kDrifted, NextCheck::kResync, "Drifted"});
 }

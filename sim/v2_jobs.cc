@@ -30,8 +30,8 @@ std::int64_t ToMs(Duration d) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
 }
 
-constexpr std::int64_t kSeedAgeMs = 3 * 3600 * 1000;  // seeded jobs were created this long ago
-constexpr std::int64_t kStartLagMs = 30 * 1000;       // and queued this long before starting
+constexpr std::int64_t kSeedAgeMs = 3 * 3600 * 1000;   // seeded jobs were created this long ago
+constexpr std::int64_t kStartLagMs = 30 * 1000;        // and queued this long before starting
 constexpr std::int64_t kSeededRunMs = 20 * 60 * 1000;  // how long a seeded ended job ran
 
 bool Matches(const V2JobView& job, const V2Filter& f) {
@@ -84,7 +84,8 @@ std::int64_t V2JobStore::WallMs() const {
 }
 
 void V2JobStore::Settle(Job& job) const {
-  if (job.phase == "Terminating" && job.terminate_done_at && clock_.Now() >= *job.terminate_done_at) {
+  if (job.phase == "Terminating" && job.terminate_done_at &&
+      clock_.Now() >= *job.terminate_done_at) {
     job.phase = "Terminated";
     job.secondary_phase = "Terminated";
     job.end_time_ms = job.terminate_done_wall_ms;
@@ -193,9 +194,9 @@ V2SearchResult V2JobStore::Search(const std::string& project_id, const V2SearchQ
   for (Job& job : p->second) {
     Settle(job);
     V2JobView view = View(project_id, job);
-    const bool all = std::all_of(query.filters.begin(), query.filters.end(), [&](const V2Filter& f) {
-      return !Constrains(f) || Matches(view, f);
-    });
+    const bool all =
+        std::all_of(query.filters.begin(), query.filters.end(),
+                    [&](const V2Filter& f) { return !Constrains(f) || Matches(view, f); });
     if (all) matching.push_back(std::move(view));
   }
   std::stable_sort(matching.begin(), matching.end(), [&](const V2JobView& a, const V2JobView& b) {

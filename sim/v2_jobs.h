@@ -25,8 +25,8 @@ bool IsTerminableV2Phase(const std::string& phase);  // Creating, Pending, Runni
 bool IsEndedV2Phase(const std::string& phase);       // Completed, Failed, Terminated, Abnormal
 
 struct V2JobSeed {
-  std::string id;     // a UUID
-  std::string name;   // 1-64 letters, digits, '_' or '-'; unique in its project
+  std::string id;    // a UUID
+  std::string name;  // 1-64 letters, digits, '_' or '-'; unique in its project
   std::string phase = "Running";
   std::string secondary_phase;  // empty: the same as phase where the reference pairs them
   std::string description;
@@ -53,14 +53,14 @@ struct V2JobView {
 
 // One filter of a search, already checked by the request parser.
 struct V2Filter {
-  std::string key;       // "name", "phase", "create_time"
-  std::string op;        // "like", "in", "not", "between"
+  std::string key;  // "name", "phase", "create_time"
+  std::string op;   // "like", "in", "not", "between"
   std::vector<std::string> values;
 };
 
 struct V2SearchQuery {
-  int offset = 0;  // page index from 0
-  int limit = 10;  // 1..50
+  int offset = 0;          // page index from 0
+  int limit = 10;          // 1..50
   bool descending = true;  // by create_time
   std::vector<V2Filter> filters;
 };

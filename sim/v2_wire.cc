@@ -40,8 +40,8 @@ Result<V2Filter> ParseFilter(const json& f, std::size_t i) {
     out.values.push_back(v.get<std::string>());
   }
   static const std::set<std::pair<std::string, std::string>> kSupported = {
-      {"name", "like"},  {"name", "in"},  {"name", "not"},
-      {"phase", "in"},   {"phase", "not"}, {"create_time", "between"}};
+      {"name", "like"}, {"name", "in"},   {"name", "not"},
+      {"phase", "in"},  {"phase", "not"}, {"create_time", "between"}};
   if (out.key != "name" && out.key != "phase" && out.key != "create_time") {
     return BadRequest("ModelArts.2807", "unsupported filter key " + out.key);
   }
@@ -180,8 +180,8 @@ Result<std::vector<V2JobSeed>> ParseV2JobSeeds(const json& jobs, const std::stri
     const json& j = jobs[i];
     if (!j.is_object()) return invalid(at, "must be an object");
     for (const auto& [key, value] : j.items()) {
-      static const std::set<std::string> kKnown = {"id",          "name",        "phase",
-                                                   "secondary_phase", "description", "workspace_id"};
+      static const std::set<std::string> kKnown = {
+          "id", "name", "phase", "secondary_phase", "description", "workspace_id"};
       if (kKnown.count(key) == 0) return invalid(at, "unknown field \"" + key + "\"");
     }
     V2JobSeed seed;
@@ -213,10 +213,9 @@ std::vector<V2JobSeed> GenerateV2Jobs(int n, std::uint64_t random_seed) {
     double upto;
     const char* phase;
   };
-  static constexpr Weighted kPhases[] = {{0.60, "Running"},   {0.66, "Pending"},
-                                         {0.70, "Creating"},  {0.80, "Completed"},
-                                         {0.88, "Failed"},    {0.96, "Terminated"},
-                                         {1.01, "Terminating"}};
+  static constexpr Weighted kPhases[] = {
+      {0.60, "Running"}, {0.66, "Pending"},    {0.70, "Creating"},   {0.80, "Completed"},
+      {0.88, "Failed"},  {0.96, "Terminated"}, {1.01, "Terminating"}};
   std::vector<V2JobSeed> jobs;
   for (int i = 0; i < n; ++i) {
     V2JobSeed job;

@@ -73,8 +73,7 @@ void CheckJob(const TrainingJobInfo& job, const json& object) {
   FUZZ_CHECK(job.duration_ms >= 0, job.id);
   const json& metadata = object.at("metadata");
   const json& status = object.at("status");
-  FUZZ_CHECK(mactl::NormalizeTrainingJobId(metadata.at("id").get<std::string>()) == job.id,
-             job.id);
+  FUZZ_CHECK(mactl::NormalizeTrainingJobId(metadata.at("id").get<std::string>()) == job.id, job.id);
   FUZZ_CHECK(metadata.at("name").get<std::string>() == job.name, job.name);
   FUZZ_CHECK(status.at("phase").get<std::string>() == job.phase, job.phase);
 
@@ -106,9 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       NoThrow("DecodeTrainingJob never throws", [&] { return mactl::DecodeTrainingJob(body); });
   const auto page = NoThrow("DecodeTrainingJobSearchPage never throws",
                             [&] { return mactl::DecodeTrainingJobSearchPage(body); });
-  const auto terminate = NoThrow("DecodeTerminateAnswer never throws", [&] {
-    return mactl::DecodeTerminateAnswer(body, kRequestedId);
-  });
+  const auto terminate = NoThrow("DecodeTerminateAnswer never throws",
+                                 [&] { return mactl::DecodeTerminateAnswer(body, kRequestedId); });
   const auto error_body =
       NoThrow("DecodeV2ErrorBody never throws", [&] { return mactl::DecodeV2ErrorBody(body); });
   CheckShape(detail);

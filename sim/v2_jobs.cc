@@ -178,6 +178,11 @@ Status V2JobStore::AddJob(const std::string& project_id, const V2JobSeed& seed) 
   return OkStatus();
 }
 
+bool V2JobStore::HasProject(const std::string& project_id) const {
+  std::lock_guard lock(mu_);
+  return projects_.count(project_id) > 0;
+}
+
 std::optional<V2JobView> V2JobStore::Get(const std::string& project_id, const std::string& id) {
   std::lock_guard lock(mu_);
   const Job* job = Find(project_id, id);

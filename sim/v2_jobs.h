@@ -95,6 +95,7 @@ class V2JobStore {
   // Terminating becomes Terminated kill_delay after this call.
   Status AddJob(const std::string& project_id, const V2JobSeed& seed);
 
+  bool HasProject(const std::string& project_id) const;
   std::optional<V2JobView> Get(const std::string& project_id, const std::string& id);
   // Unknown project → an empty result.
   V2SearchResult Search(const std::string& project_id, const V2SearchQuery& query);

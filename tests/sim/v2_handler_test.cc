@@ -64,8 +64,9 @@ TEST_F(AnswerV2Test, DetailSearchAndAnAsynchronousTerminate) {
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(json::parse(a.body).at("status").at("phase"), "Running");
 
-  a = Call("POST", "/v2/p/training-job-searches",
-           R"({"limit":50,"offset":0,"filters":[{"key":"phase","operator":"in","value":["Running"]}]})");
+  a = Call(
+      "POST", "/v2/p/training-job-searches",
+      R"({"limit":50,"offset":0,"filters":[{"key":"phase","operator":"in","value":["Running"]}]})");
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(json::parse(a.body).at("items").size(), 1u);
 

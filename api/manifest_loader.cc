@@ -221,7 +221,12 @@ ManifestSet ManifestLoader::Load() {
         if (admit(object.name, object.source, object.project_id)) set.objects.push_back(object);
       } else {
         const TrainingJob& job = jobs[j++];
-        if (admit(job.name, job.source, job.project_id)) set.jobs.push_back(job);
+        if (!options_.accept_training_jobs) {
+          set.errors.push_back(ManifestError{
+              job.source, "kind TrainingJob is not reconciled by this version of the daemon yet"});
+        } else if (admit(job.name, job.source, job.project_id)) {
+          set.jobs.push_back(job);
+        }
       }
     }
   }

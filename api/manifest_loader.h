@@ -22,6 +22,10 @@ struct LoadOptions {
   DecodeLimits limits;
   std::size_t max_files = 100000;
   std::size_t max_total_bytes = 256u << 20;
+  // Whether kind TrainingJob objects are wanted. A caller that cannot reconcile them yet
+  // leaves this off, and each such document is reported as an error instead of being
+  // dropped silently.
+  bool accept_training_jobs = false;
 };
 
 struct ManifestSet {

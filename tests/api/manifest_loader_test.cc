@@ -28,7 +28,7 @@ class ManifestLoaderTest : public ::testing::Test {
     std::ofstream(root_ / relative) << content;
   }
   ManifestSet Load(const std::string& project = "p") {
-    ManifestLoader loader(root_, LoadOptions{project, {}, 100000, 256u << 20});
+    ManifestLoader loader(root_, LoadOptions{project, {}, 100000, 256u << 20, true});
     return loader.Load();
   }
   std::vector<std::string> Names(const ManifestSet& set) {
@@ -179,9 +179,20 @@ TEST_F(ManifestLoaderTest, AJobWithoutProjectNeedsTheDefault) {
             "a.yaml:1:1: spec.projectId is not set and no --project-id default was given");
 }
 
+TEST_F(ManifestLoaderTest, ACallerThatDoesNotAcceptJobsGetsAnErrorForEachNotSilence) {
+  Write("a.yaml", Manifest("a", 1) + "---\n" + JobManifest("b"));
+  ManifestLoader loader(root_, LoadOptions{"p", {}, 100000, 256u << 20});
+  const ManifestSet set = loader.Load();
+  EXPECT_EQ(Names(set), std::vector<std::string>{"a"});
+  EXPECT_TRUE(set.jobs.empty());
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors[0].ToString(),
+            "a.yaml:9:1: kind TrainingJob is not reconciled by this version of the daemon yet");
+}
+
 TEST_F(ManifestLoaderTest, RescanSeesJobEdits) {
   Write("a.yaml", JobManifest("a"));
-  ManifestLoader loader(root_, LoadOptions{"p", {}, 100000, 256u << 20});
+  ManifestLoader loader(root_, LoadOptions{"p", {}, 100000, 256u << 20, true});
   EXPECT_EQ(loader.Load().jobs.at(0).desired_state, DesiredState::kStopped);
   // A different size, so the file's stamp changes.
   Write("a.yaml",

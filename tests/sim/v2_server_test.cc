@@ -221,7 +221,8 @@ TEST(V2SeedTest, ProjectsMayHoldV2JobsWithOrWithoutV1Jobs) {
   ASSERT_TRUE(ApplyTrainingJobSeed(store, *seed));
   EXPECT_EQ(store.Get("p2", "2c7f7a0e-5d4b-4a51-9c61-0b8e4f3a7d21")->phase, "Pending");
 
-  auto bad = ParseSeed(R"({"projects":[{"project_id":"p1","training_jobs":[{"id":"x","name":"a"}]}]})");
+  auto bad =
+      ParseSeed(R"({"projects":[{"project_id":"p1","training_jobs":[{"id":"x","name":"a"}]}]})");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "seed: projects[0].training_jobs[0].id: must be a UUID");
   EXPECT_FALSE(ParseSeed(R"({"projects":[{"project_id":"p1"}]})"));

@@ -64,6 +64,13 @@ class FakeTrainingJobClient final : public TrainingJobClient {
     before_search_ = std::move(hook);
   }
 
+  // Runs just before a terminate is handled, outside the fake's lock (e.g. the job completes
+  // meanwhile).
+  void BeforeTerminate(std::function<void(const std::string& id)> hook) {
+    std::lock_guard lock(mu_);
+    before_terminate_ = std::move(hook);
+  }
+
   int Calls(const std::string& operation) const {
     std::lock_guard lock(mu_);
     const auto it = calls_.find(operation);
@@ -124,6 +131,12 @@ class FakeTrainingJobClient final : public TrainingJobClient {
 
   Result<TrainingJobInfo> TerminateTrainingJob(const std::string& project_id,
                                                const std::string& id) override {
+    std::function<void(const std::string&)> hook;
+    {
+      std::lock_guard lock(mu_);
+      hook = before_terminate_;
+    }
+    if (hook) hook(id);
     std::lock_guard lock(mu_);
     ++calls_["terminate"];
     if (auto e = Scripted("terminate")) return *e;
@@ -165,6 +178,7 @@ class FakeTrainingJobClient final : public TrainingJobClient {
   std::vector<std::string> terminated_;
   std::vector<int> offsets_;
   std::function<void(int)> before_search_;
+  std::function<void(const std::string&)> before_terminate_;
   bool record_offsets_ = false;
   bool ignore_offset_ = false;
 };

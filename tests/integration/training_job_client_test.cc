@@ -153,8 +153,8 @@ TEST_F(TrainingJobClientTest, SignedRequestsCoverTheBodies) {
   auto other = HttpCloudClient::Create(options, wrong, throttle_, observer_, clock_);
   ASSERT_TRUE(other.ok());
   HttpTrainingJobClient refused(**other, clock_);
-  const Result<TrainingJobInfo> r = refused.TerminateTrainingJob(
-      kProject, "00000000-0000-4000-8000-000000000001");
+  const Result<TrainingJobInfo> r =
+      refused.TerminateTrainingJob(kProject, "00000000-0000-4000-8000-000000000001");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().http_status, 401);
   EXPECT_EQ(Job("00000000-0000-4000-8000-000000000001")["phase"], "Pending");

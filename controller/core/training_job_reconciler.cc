@@ -162,8 +162,7 @@ TrainingJobOutcome TrainingJobReconciler::Apply(TrainingJobState& state,
   return Schedule(state, decision.next);
 }
 
-TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key,
-                                                    TrainingJobState& state,
+TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, TrainingJobState& state,
                                                     const TrainingJobInfo& job) {
   Result<TrainingJobInfo> answer =
       client_.TerminateTrainingJob(state.managed.ref.project_id, job.id);
@@ -229,8 +228,8 @@ TrainingJobOutcome TrainingJobReconciler::DecideAndAct(const std::string& key,
     state.resolved_id = state.job->id;
     decision = DecideTrainingJob(state.managed.desired, *state.job, context);
   } else {
-    decision = DecideTrainingJobByName(state.managed.desired, ref.training_job_name,
-                                       observed.jobs, context);
+    decision = DecideTrainingJobByName(state.managed.desired, ref.training_job_name, observed.jobs,
+                                       context);
     state.resolved_id = decision.job_id;
     state.job.reset();
     for (const TrainingJobInfo& job : observed.jobs) {

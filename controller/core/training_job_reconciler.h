@@ -31,10 +31,10 @@ struct TrainingJobState {
   ManagedTrainingJob managed;
 
   // Observation.
-  bool attempted = false;               // observed once, successfully or not (for /readyz)
-  std::optional<TrainingJobInfo> job;   // the job decided about, as last seen
-  std::string resolved_id;              // the job a name resolved to (empty: none or several)
-  bool ended = false;                   // the job was last seen in a terminal phase
+  bool attempted = false;              // observed once, successfully or not (for /readyz)
+  std::optional<TrainingJobInfo> job;  // the job decided about, as last seen
+  std::string resolved_id;             // the job a name resolved to (empty: none or several)
+  bool ended = false;                  // the job was last seen in a terminal phase
   WallTime observed_at{};
   SteadyTime observed_steady{};
   std::string observed_source;  // "search", "detail", "name-search"

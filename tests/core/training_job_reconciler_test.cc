@@ -72,7 +72,8 @@ TEST_F(TrainingJobReconcilerTest, ARunningJobDesiredStoppedIsTerminatedExactlyOn
     TrainingJobObserver observer(client, clock_);
     client.SetJob("p", Job(kId, "llama", phase));
     Manage(kId, "", DesiredState::kStopped);
-    TrainingJobReconciler r({}, [this] { return snapshot_; }, client, observer, random_, clock_);
+    TrainingJobReconciler r(
+        {}, [this] { return snapshot_; }, client, observer, random_, clock_);
     TrainingJobOutcome out = r.Reconcile(key_);
     EXPECT_EQ(out.next, NextCheck::kPoll);
     EXPECT_EQ(client.Terminated(), std::vector<std::string>{kId});
@@ -183,8 +184,8 @@ TEST_F(TrainingJobReconcilerTest, ARestartSendsNoSecondTerminate) {
   }
   // A new process (no memory of the terminate) sees the job Terminating.
   TrainingJobObserver fresh_observer(client_, clock_);
-  TrainingJobReconciler after({}, [this] { return snapshot_; }, client_, fresh_observer, random_,
-                              clock_);
+  TrainingJobReconciler after(
+      {}, [this] { return snapshot_; }, client_, fresh_observer, random_, clock_);
   after.Reconcile(key_);
   EXPECT_EQ(after.State(key_)->ready.reason, "Terminating");
   EXPECT_EQ(client_.Calls("terminate"), 1);

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "api/training_job.h"
-#include "controller/cloud/job_status.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "sim/job_statuses.h"
 #include "sim/v2_handler.h"
 #include "sim/v2_wire.h"
 
@@ -154,7 +154,7 @@ Result<ListQuery> ParseListQuery(const httplib::Request& req) {
   if (!page) return page.error();
   q.page = *page;
   if (req.has_param("status")) {
-    auto status = IntParam(req, "status", 0, 0, kMaxKnownJobStatus);
+    auto status = IntParam(req, "status", 0, 0, kMaxStatusCode);
     if (!status) return status.error();
     q.status = *status;
   }
@@ -670,7 +670,7 @@ void SimServer::HandleControl(const httplib::Request& req, httplib::Response& re
                      {"job_id", v.job_id},
                      {"version_id", v.version_id},
                      {"status", v.status},
-                     {"status_name", JobStatusName(v.status)},
+                     {"status_name", StatusName(v.status)},
                      {"stop_calls", v.stop_calls},
                      {"stops_accepted", v.stops_accepted},
                      {"stop_received_while", v.stop_received_while}});

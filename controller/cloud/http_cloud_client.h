@@ -28,6 +28,7 @@
 
 namespace httplib {
 class Client;
+struct Request;
 }  // namespace httplib
 
 namespace mactl {
@@ -81,8 +82,9 @@ std::string PercentEncode(std::string_view text);
 // whenever a piece of the answer arrives; a watchdog thread aborts (httplib's stop()) a
 // request still running kWatchdogGrace past its deadline, which covers the parts of an
 // exchange httplib gives no callback for (status line, headers, chunk framing, compressed
-// bytes that inflate to nothing). The watchdog sleeps in real time between looks at the
-// clock, so a test clock that does not advance never expires a request.
+// bytes that inflate to nothing). The watchdog waits on the injected clock
+// (Clock::WaitUntil), so a test's FakeClock expires a request by advancing time, and one that
+// does not advance never expires it.
 //
 // The same transport serves the v2 client (HttpTrainingJobClient) through HttpExchange, so
 // both API versions share one throttle, credential, connection pool, deadline and body cap.
@@ -141,6 +143,15 @@ class HttpCloudClient final : public CloudClient, public HttpExchange {
   Result<RawAnswer> Exchange(std::string_view operation, const std::string& method,
                              const std::string& path, const Query& query,
                              const std::string& body = "");
+  struct Receiving;
+  // The request with the authenticator's headers (a signature covers `body`); their secret
+  // values go to `secrets`.
+  Result<httplib::Request> SignedRequest(const std::string& method, const std::string& path,
+                                         const Query& query, const std::string& body,
+                                         std::vector<std::string>& secrets);
+  // Bounds the answer by the request's deadline and the body cap, appending it to `body`.
+  void BoundReceiving(httplib::Request& http_request, Receiving& receiving,
+                      std::string& body) const;
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
                              const std::string& path, const Query& query, const std::string& body);
   // Waits for a free connection; nullptr once stopped. The request's deadline is
@@ -164,13 +175,14 @@ class HttpCloudClient final : public CloudClient, public HttpExchange {
   const std::chrono::milliseconds total_timeout_;
 
   std::mutex mu_;
-  std::condition_variable cv_;          // signalled on Release, Stop and the end of an abort
-  std::condition_variable watch_cv_;    // wakes the watchdog: a new request, or closing
-  std::vector<httplib::Client*> free_;  // guarded by mu_; LIFO so warm connections are reused
-  std::vector<InFlight> busy_;          // guarded by mu_
-  bool stopped_ = false;                // guarded by mu_
-  bool closing_ = false;                // guarded by mu_; the destructor ends the watchdog
-  std::thread watchdog_;                // last: started once everything above is set up
+  std::condition_variable cv_;            // signalled on Release, Stop and the end of an abort
+  std::condition_variable_any watch_cv_;  // wakes the watchdog: a new request, or closing
+  std::vector<httplib::Client*> free_;    // guarded by mu_; LIFO so warm connections are reused
+  std::vector<InFlight> busy_;            // guarded by mu_
+  std::uint64_t borrowed_ = 0;            // guarded by mu_; requests started, for the watchdog
+  bool stopped_ = false;                  // guarded by mu_
+  bool closing_ = false;                  // guarded by mu_; the destructor ends the watchdog
+  std::thread watchdog_;                  // last: started once everything above is set up
 };
 
 }  // namespace mactl

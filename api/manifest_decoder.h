@@ -24,8 +24,8 @@ struct DecodeLimits {
 
 struct DecodeResult {
   std::vector<TrainingJobVersion> objects;
-  std::vector<TrainingJob> jobs;  // kind TrainingJob
   std::vector<ManifestError> errors;
+  std::vector<TrainingJob> jobs = {};  // kind TrainingJob; last, so brace-initialised results hold
 };
 
 // `file` labels positions (the path relative to the manifest directory). A document with

@@ -238,8 +238,8 @@ ManifestSet ManifestLoader::Load() {
       } else {
         const TrainingJob& job = jobs[j++];
         if (!options_.accept_training_jobs) {
-          set.errors.push_back(ManifestError{
-              job.source, "kind TrainingJob is not reconciled by this version of the daemon yet"});
+          set.errors.push_back(
+              ManifestError{job.source, "kind TrainingJob is not handled by this command yet"});
         } else if (admit(job.name, job.source, job.project_id)) {
           set.jobs.push_back(job);
         }

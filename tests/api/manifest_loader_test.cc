@@ -202,7 +202,7 @@ TEST_F(ManifestLoaderTest, ACallerThatDoesNotAcceptJobsGetsAnErrorForEachNotSile
   EXPECT_TRUE(set.jobs.empty());
   ASSERT_EQ(set.errors.size(), 1u);
   EXPECT_EQ(set.errors[0].ToString(),
-            "a.yaml:9:1: kind TrainingJob is not reconciled by this version of the daemon yet");
+            "a.yaml:9:1: kind TrainingJob is not handled by this command yet");
 }
 
 TEST_F(ManifestLoaderTest, RescanSeesJobEdits) {

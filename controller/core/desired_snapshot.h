@@ -4,6 +4,7 @@
 // version they name, with the conflict and pause rules of README "Manifests" applied.
 // Pure values, rebuilt from every manifest scan and swapped in whole.
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <string>
@@ -68,6 +69,12 @@ struct DesiredSnapshot {
 DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
                                      std::vector<ManifestError> errors,
                                      std::string default_project_id);
+
+// Whether a work-queue key names a TrainingJob ("project/<uuid>", "project/name:<name>")
+// rather than a version ("project/job/version"): project ids, UUIDs and job names hold no '/'.
+inline bool IsTrainingJobKey(std::string_view key) {
+  return std::count(key.begin(), key.end(), '/') == 1;
+}
 
 // Adds the valid TrainingJob objects, grouped by the job they name: two manifests naming one
 // job (the same id, or the same name, in one project) with different desiredState conflict.

@@ -171,10 +171,10 @@ TrainingJobDecision DecideTrainingJobByName(DesiredState desired, std::string_vi
 
 TrainingJobDecision DecideAfterTerminate(TerminateOutcome outcome, const TrainingJobInfo& job) {
   if (outcome == TerminateOutcome::kRefused) {
-    // Re-observe at the poll pace rather than retrying: the job's phase changed under the
+    // Re-observe at once, exactly, rather than retrying: the job's phase changed under the
     // request, and only a fresh observation says whether anything is left to do.
     return Unsynced(Make(
-        JobAction::kNone, Phase::kStopping, NextCheck::kPoll, "TerminateRefused",
+        JobAction::kNone, Phase::kStopping, NextCheck::kNow, "TerminateRefused",
         "the API refused the terminate while the job was " + Observed(job) + "; observing it again",
         job.id));
   }

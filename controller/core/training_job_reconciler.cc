@@ -18,6 +18,8 @@ std::string_view NextName(NextCheck next) {
       return "poll";
     case NextCheck::kBackoff:
       return "backoff";
+    case NextCheck::kNow:
+      return "now";
   }
   return "resync";
 }
@@ -114,6 +116,12 @@ TrainingJobOutcome TrainingJobReconciler::Schedule(TrainingJobState& state, Next
           std::max(state.observe_not_before, now + out.after - options_.poll / 2);
       state.observe_allow_batch = true;
       break;
+    case NextCheck::kNow:
+      // The job changed under a terminate: look again at once, exactly.
+      out.after = Duration{0};
+      state.observe_not_before = now;
+      state.observe_allow_batch = false;
+      break;
     case NextCheck::kBackoff:
       // The queue picks the delay; RetryScheduled moves the bound to the retry time.
       state.observe_not_before = now;
@@ -188,18 +196,13 @@ TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, Trai
     // terminating): look again, exactly, instead of terminating again.
     state.terminate_refused =
         TrainingJobDecisionContext::Refusal{job.id, job.phase, job.secondary_phase};
-    state.observe_not_before = clock_.Now();
-    state.observe_allow_batch = false;
     log::Info("terminate refused; re-observing", {{"key", key},
                                                   {"training_job_id", job.id},
                                                   {"object", ObjectName(state)},
                                                   {"action", "terminate"},
                                                   {"result", "refused"},
                                                   {"error", answer.error().ToString()}});
-    TrainingJobOutcome out =
-        Apply(state, DecideAfterTerminate(TerminateOutcome::kRefused, job), &answer.error());
-    state.observe_allow_batch = false;
-    return out;
+    return Apply(state, DecideAfterTerminate(TerminateOutcome::kRefused, job), &answer.error());
   }
   return RecordError(key, state, answer.error(), "terminate");
 }
@@ -230,11 +233,26 @@ TrainingJobOutcome TrainingJobReconciler::DecideAndAct(const std::string& key,
   } else {
     decision = DecideTrainingJobByName(state.managed.desired, ref.training_job_name, observed.jobs,
                                        context);
-    state.resolved_id = decision.job_id;
-    state.job.reset();
-    for (const TrainingJobInfo& job : observed.jobs) {
-      if (job.id == decision.job_id) state.job = job;
+    // The job the name resolved to; when none is active any more, the one it resolved to
+    // before, now ended, which /status keeps showing. Several active: none.
+    const auto seen = [&](const std::string& id) -> const TrainingJobInfo* {
+      for (const TrainingJobInfo& job : observed.jobs) {
+        if (job.id == id) return &job;
+      }
+      return nullptr;
+    };
+    if (!decision.job_id.empty()) {
+      const TrainingJobInfo* acted_on = seen(decision.job_id);
+      state.job = acted_on != nullptr ? std::optional<TrainingJobInfo>(*acted_on) : std::nullopt;
+    } else if (state.job) {
+      const TrainingJobInfo* again = seen(state.job->id);
+      if (again != nullptr && Ended(*again)) {
+        state.job = *again;
+      } else if (again != nullptr || !state.ended || decision.reason == "Ambiguous") {
+        state.job.reset();
+      }
     }
+    state.resolved_id = state.job ? state.job->id : "";
     state.ended = !state.job || Ended(*state.job);
   }
   if (decision.action == JobAction::kTerminate && state.job) {

@@ -187,7 +187,7 @@ TEST(TrainingJobDecisionTest, AfterATerminate) {
   // 409 2796/2878: observe again, never terminate blindly.
   const TrainingJobDecision refused =
       DecideAfterTerminate(TerminateOutcome::kRefused, Job("Running"));
-  ExpectRow(refused, {JobAction::kNone, Phase::kStopping, NextCheck::kPoll, "TerminateRefused"});
+  ExpectRow(refused, {JobAction::kNone, Phase::kStopping, NextCheck::kNow, "TerminateRefused"});
   EXPECT_FALSE(refused.synced);
 }
 

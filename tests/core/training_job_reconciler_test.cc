@@ -137,6 +137,8 @@ TEST_F(TrainingJobReconcilerTest, A409RaceConvergesWithoutASecondTerminate) {
   auto r = Make();
   TrainingJobOutcome out = Step(*r);
   EXPECT_EQ(State(*r).ready.reason, "TerminateRefused");
+  EXPECT_EQ(out.next, NextCheck::kNow);
+  EXPECT_EQ(out.after, Duration{0});
   EXPECT_FALSE(State(*r).observe_allow_batch);  // re-observed exactly
   out = Step(*r);
   EXPECT_EQ(State(*r).phase, Phase::kConverged);
@@ -172,6 +174,12 @@ TEST_F(TrainingJobReconcilerTest, ANameResolvingToOneActiveJobActsOnItAndShowsIt
   client_.SetPhase("p", kId, "Terminated");
   Step(*r);
   EXPECT_EQ(State(*r).phase, Phase::kConverged);
+  // /status keeps showing the job it resolved to, resync after resync.
+  EXPECT_EQ(State(*r).resolved_id, kId);
+  Step(*r);
+  Step(*r);
+  EXPECT_EQ(State(*r).resolved_id, kId);
+  EXPECT_EQ(State(*r).job->phase, "Terminated");
   EXPECT_EQ(client_.Calls("terminate"), 1);
 }
 

@@ -161,7 +161,10 @@ Status V2JobStore::AddJob(const std::string& project_id, const V2JobSeed& seed) 
   const std::string id = NormalizeTrainingJobId(seed.id);
   for (const Job& job : project) {
     if (job.id == id) return invalid("duplicate training job id " + id);
-    if (job.name == seed.name) return invalid("duplicate training job name " + seed.name);
+    if (job.name == seed.name && job.workspace_id == seed.workspace_id) {
+      return invalid("duplicate training job name " + seed.name + " in workspace " +
+                     seed.workspace_id);
+    }
   }
   Job job;
   job.id = id;

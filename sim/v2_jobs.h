@@ -26,7 +26,7 @@ bool IsEndedV2Phase(const std::string& phase);       // Completed, Failed, Termi
 
 struct V2JobSeed {
   std::string id;    // a UUID
-  std::string name;  // 1-64 letters, digits, '_' or '-'; unique in its project
+  std::string name;  // 1-64 letters, digits, '_' or '-'; unique in its workspace
   std::string phase = "Running";
   std::string secondary_phase;  // empty: the same as phase where the reference pairs them
   std::string description;
@@ -90,8 +90,9 @@ class V2JobStore {
   V2JobStore(const V2JobStore&) = delete;
   V2JobStore& operator=(const V2JobStore&) = delete;
 
-  // Fails on a bad or duplicate id, a bad or duplicate name (the reference refuses a second job
-  // of one name with 400 ModelArts.2751), an empty phase or project. A job seeded as
+  // Fails on a bad or duplicate id, a bad name or one already used in the same workspace (the
+  // reference refuses a second job of one name with 400 ModelArts.2751; another workspace of
+  // the project may hold the same name), an empty phase or project. A job seeded as
   // Terminating becomes Terminated kill_delay after this call.
   Status AddJob(const std::string& project_id, const V2JobSeed& seed);
 

@@ -42,6 +42,10 @@ TEST_F(V2JobStoreTest, AddJobRejectsBadAndDuplicateIdsAndNames) {
   EXPECT_FALSE(store_.AddJob("p", Seed(kId2, "c", "")));
   EXPECT_FALSE(store_.AddJob("", Seed(kId2, "c", "Running")));
   EXPECT_TRUE(store_.AddJob("q", Seed(kId, "a", "Running")));
+  // Another workspace of the project may use the name again.
+  V2JobSeed other_workspace = Seed(kId3, "a", "Running");
+  other_workspace.workspace_id = "ws-2";
+  EXPECT_TRUE(store_.AddJob("p", other_workspace));
 }
 
 TEST_F(V2JobStoreTest, TerminateIsAcceptedInTerminablePhasesAndEndsAfterTheKillDelay) {

@@ -24,11 +24,14 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/flags.h"
 #include "controller/cloud/http_cloud_client.h"
+#include "controller/cloud/http_training_job_client.h"
 #include "controller/cloud/token_bucket.h"
 #include "controller/cloud/token_bucket_throttle.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
 #include "controller/core/snapshot_store.h"
+#include "controller/core/training_job_observer.h"
+#include "controller/core/training_job_reconciler.h"
 #include "controller/runtime/backoff.h"
 #include "controller/runtime/http_server.h"
 #include "controller/runtime/manager.h"
@@ -173,13 +176,23 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
 }
 
 std::function<std::string()> StatusHandler(const SnapshotStore& desired,
-                                           const Reconciler& reconciler, const Manager& manager,
-                                           const Clock& clock) {
-  return [&desired, &reconciler, &manager, &clock] {
+                                           const Reconciler& reconciler,
+                                           const TrainingJobReconciler& jobs,
+                                           const Manager& manager, const Clock& clock) {
+  return [&desired, &reconciler, &jobs, &manager, &clock] {
     const std::shared_ptr<const DesiredSnapshot> snapshot = desired.Current();
     const auto states = reconciler.States();
-    return StatusBody(StatusJson(*snapshot, states, manager.Ready(), clock.WallNow()));
+    const auto job_states = jobs.States();
+    return StatusBody(StatusJson(*snapshot, states, job_states, manager.Ready(), clock.WallNow()));
   };
+}
+
+TrainingJobReconcilerOptions TrainingJobOptionsFrom(const Flags& flags) {
+  TrainingJobReconcilerOptions options;
+  options.resync = flags.resync;
+  options.poll = flags.poll;
+  options.dry_run = flags.dry_run;
+  return options;
 }
 
 Result<std::unique_ptr<HttpServer>> ServeHttp(const std::string& address, HttpHandlers handlers) {
@@ -243,7 +256,8 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                     [&metrics](Duration waited) { metrics.ObserveRateLimiterWait(waited); });
   if (!api) return StartupError(api.error().ToString());
 
-  ManifestLoader loader(flags.manifests, LoadOptions{flags.project_id, {}, 100000, 256u << 20});
+  ManifestLoader loader(flags.manifests,
+                        LoadOptions{flags.project_id, {}, 100000, 256u << 20, true});
   ManifestSet initial = loader.Load();
   if (Status ok = CheckInitialManifests(initial); !ok) return StartupError(ok.error().message);
 
@@ -253,21 +267,28 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                   &metrics);
   Reconciler reconciler(ReconcilerOptionsFrom(flags), desired, *api->client, observer, random,
                         clock);
+  // kind TrainingJob: the v2 calls over the same transport.
+  HttpTrainingJobClient job_client(*api->client, clock);
+  TrainingJobObserver job_observer(job_client, clock);
+  TrainingJobReconciler job_reconciler(
+      TrainingJobOptionsFrom(flags), [&desired] { return desired.Current(); }, job_client,
+      job_observer, random, clock);
   Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue, reconciler,
                   observer, clock, &metrics);
+  manager.ReconcileTrainingJobsWith(job_reconciler);
   ManifestSource source(flags.project_id, manager, clock, &metrics);
-  const std::size_t initial_objects = initial.objects.size();
+  const std::size_t initial_objects = initial.objects.size() + initial.jobs.size();
   source.Apply(std::move(initial), "start");
   ManifestWatcher watcher(WatcherOptions(flags), clock,  // later scans run on its thread
                           [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
   if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
 
   Probes probes(manager, watcher, clock, 3 * flags.rescan_interval + std::chrono::seconds(30));
-  Result<std::unique_ptr<HttpServer>> server =
-      ServeHttp(flags.listen, HttpHandlers{MetricsHandler(registry, process_metrics, manager),
-                                           [&probes] { return probes.Health(); },
-                                           [&probes] { return probes.Ready(); },
-                                           StatusHandler(desired, reconciler, manager, clock)});
+  Result<std::unique_ptr<HttpServer>> server = ServeHttp(
+      flags.listen,
+      HttpHandlers{MetricsHandler(registry, process_metrics, manager),
+                   [&probes] { return probes.Health(); }, [&probes] { return probes.Ready(); },
+                   StatusHandler(desired, reconciler, job_reconciler, manager, clock)});
   if (!server) return StartupError(server.error().message);
 
   manager.Start();

@@ -4,7 +4,10 @@
 #include <cctype>
 #include <charconv>
 #include <limits>
+#include <map>
 #include <optional>
+#include <string_view>
+#include <utility>
 
 #include "api/printable.h"
 #include "api/yaml_tree.h"
@@ -169,6 +172,170 @@ std::map<std::string, std::string> ReadStringMap(const YamlNode& node, const std
   return out;
 }
 
+// metadata: name, labels, annotations (and the paused annotation), the same for both kinds.
+struct Metadata {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  bool paused = false;
+};
+
+void DecodePausedAnnotation(const YamlNode& annotations, Metadata& out, Checker& check) {
+  const auto paused = out.annotations.find(std::string(kPausedAnnotation));
+  if (paused == out.annotations.end()) return;
+  if (paused->second == "true") {
+    out.paused = true;
+  } else if (paused->second != "false") {
+    // Find the value node for the position.
+    const YamlNode* at = &annotations;
+    for (const auto& [k, v] : annotations.entries) {
+      if (k.value == kPausedAnnotation) at = &v;
+    }
+    check.Fail(*at, "metadata.annotations." + std::string(kPausedAnnotation) +
+                        ": must be \"true\" or \"false\", got " + Quote(paused->second) +
+                        " (YAML 1.1 words like yes/on are not accepted: write \"true\")");
+  }
+}
+
+void DecodeMetadata(const YamlNode& metadata, const DecodeLimits& limits, Metadata& out,
+                    Checker& check) {
+  std::optional<Fields> m = ReadMap(metadata, "metadata", check, {"name", "labels", "annotations"});
+  if (!m) return;
+  if (const YamlNode* n = Required(*m, "name", "metadata", metadata, check)) {
+    if (std::optional<std::string> name = ReadString(*n, "metadata.name", check)) {
+      if (IsDns1123Label(*name)) {
+        out.name = *name;
+      } else {
+        check.Fail(*n,
+                   "metadata.name: must be a DNS-1123 label (lower-case letters, digits "
+                   "and '-', starting and ending with a letter or digit, at most 63 "
+                   "characters), got " +
+                       Quote(*name));
+      }
+    }
+  }
+  if (const YamlNode* n = m->Get("labels"); n && n->kind != YamlNode::Kind::kNull) {
+    out.labels = ReadStringMap(*n, "metadata.labels", limits, check);
+  }
+  if (const YamlNode* n = m->Get("annotations"); n && n->kind != YamlNode::Kind::kNull) {
+    out.annotations = ReadStringMap(*n, "metadata.annotations", limits, check);
+    DecodePausedAnnotation(*n, out, check);
+  }
+}
+
+void DecodeProjectId(const Fields& spec, std::string& out, Checker& check) {
+  const YamlNode* n = spec.Get("projectId");
+  if (n == nullptr || n->kind == YamlNode::Kind::kNull) return;
+  if (std::optional<std::string> p = ReadString(*n, "spec.projectId", check)) {
+    if (IsValidProjectId(*p)) {
+      out = *p;
+    } else {
+      check.Fail(*n, "spec.projectId: must be 1-64 letters, digits, '-' or '_', got " + Quote(*p));
+    }
+  }
+}
+
+void DecodeDesiredState(const Fields& spec, const YamlNode& spec_node, DesiredState& out,
+                        Checker& check) {
+  const YamlNode* n = Required(spec, "desiredState", "spec", spec_node, check);
+  if (n == nullptr) return;
+  std::optional<std::string> v = ReadString(*n, "spec.desiredState", check);
+  if (!v) return;
+  if (std::optional<DesiredState> d = ParseDesiredState(*v)) {
+    out = *d;
+    return;
+  }
+  std::string hint;
+  std::string lower = *v;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "stopped") hint = " (did you mean Stopped?)";
+  if (lower == "running") hint = " (did you mean Running?)";
+  check.Fail(*n, "spec.desiredState: must be Stopped or Running, got " + Quote(*v) + hint);
+}
+
+void DecodeVersionSpec(const YamlNode& spec, TrainingJobVersion& object, Checker& check) {
+  std::optional<Fields> s =
+      ReadMap(spec, "spec", check, {"projectId", "jobId", "versionId", "desiredState"});
+  if (!s) return;
+  DecodeProjectId(*s, object.project_id, check);
+  if (const YamlNode* n = Required(*s, "jobId", "spec", spec, check)) {
+    if (auto id = ReadId(*n, "spec.jobId", check)) object.job_id = *id;
+  }
+  if (const YamlNode* n = Required(*s, "versionId", "spec", spec, check)) {
+    if (auto id = ReadId(*n, "spec.versionId", check)) object.version_id = *id;
+  }
+  DecodeDesiredState(*s, spec, object.desired_state, check);
+}
+
+// spec of kind TrainingJob: exactly one of trainingJobId (a UUID) and trainingJobName.
+void DecodeJobSpec(const YamlNode& spec, TrainingJob& object, Checker& check) {
+  std::optional<Fields> s = ReadMap(
+      spec, "spec", check, {"projectId", "trainingJobId", "trainingJobName", "desiredState"});
+  if (!s) return;
+  DecodeProjectId(*s, object.project_id, check);
+  const YamlNode* id = s->Get("trainingJobId");
+  const YamlNode* name = s->Get("trainingJobName");
+  if (id != nullptr && id->kind == YamlNode::Kind::kNull) id = nullptr;
+  if (name != nullptr && name->kind == YamlNode::Kind::kNull) name = nullptr;
+  if (id == nullptr && name == nullptr) {
+    check.Fail(spec, "missing required field spec.trainingJobId or spec.trainingJobName");
+  } else if (id != nullptr && name != nullptr) {
+    check.Fail(*name,
+               "spec.trainingJobName: give exactly one of spec.trainingJobId and "
+               "spec.trainingJobName, not both");
+  } else if (id != nullptr) {
+    if (std::optional<std::string> v = ReadString(*id, "spec.trainingJobId", check)) {
+      if (IsValidTrainingJobId(*v)) {
+        object.training_job_id = NormalizeTrainingJobId(*v);
+      } else {
+        check.Fail(*id,
+                   "spec.trainingJobId: must be a UUID (8-4-4-4-12 hexadecimal digits, e.g. "
+                   "2c7f7a0e-5d4b-4a51-9c61-0b8e4f3a7d21), got " +
+                       Quote(*v));
+      }
+    }
+  } else if (std::optional<std::string> v = ReadString(*name, "spec.trainingJobName", check)) {
+    if (IsValidTrainingJobName(*v)) {
+      object.training_job_name = *v;
+    } else {
+      check.Fail(*name,
+                 "spec.trainingJobName: must be 1-64 letters, digits, '_' or '-' (the API's "
+                 "rule for job names), got " +
+                     Quote(*v));
+    }
+  }
+  DecodeDesiredState(*s, spec, object.desired_state, check);
+}
+
+// apiVersion and kind; returns the kind when it is one this decoder knows.
+std::optional<std::string_view> DecodeHeader(const Fields& top, const YamlNode& root,
+                                             Checker& check) {
+  if (const YamlNode* n = Required(top, "apiVersion", "", root, check)) {
+    if (std::optional<std::string> v = ReadString(*n, "apiVersion", check);
+        v && *v != kApiVersion) {
+      check.Fail(*n, "apiVersion: must be " + std::string(kApiVersion) + ", got " + Quote(*v));
+    }
+  }
+  const YamlNode* n = Required(top, "kind", "", root, check);
+  if (n == nullptr) return std::nullopt;
+  std::optional<std::string> v = ReadString(*n, "kind", check);
+  if (!v) return std::nullopt;
+  if (*v == kKind) return kKind;
+  if (*v == kTrainingJobKind) return kTrainingJobKind;
+  check.Fail(*n, "kind: must be " + std::string(kKind) + " or " + std::string(kTrainingJobKind) +
+                     ", got " + Quote(*v));
+  return std::nullopt;
+}
+
+template <typename Object>
+void ApplyMetadata(Metadata metadata, Object& object) {
+  object.name = std::move(metadata.name);
+  object.labels = std::move(metadata.labels);
+  object.annotations = std::move(metadata.annotations);
+  object.paused = metadata.paused;
+}
+
 void DecodeDocument(const YamlDocument& doc, const std::string& file, const DecodeLimits& limits,
                     DecodeResult& result) {
   Checker check(file, result.errors);
@@ -178,96 +345,27 @@ void DecodeDocument(const YamlDocument& doc, const std::string& file, const Deco
   const YamlNode& root = doc.root;
   std::optional<Fields> top = ReadMap(root, "", check, {"apiVersion", "kind", "metadata", "spec"});
   if (!top) return;
+  const SourcePosition source{file, doc.line, doc.column};
+  const std::optional<std::string_view> kind = DecodeHeader(*top, root, check);
+  Metadata metadata;
+  if (const YamlNode* n = Required(*top, "metadata", "", root, check)) {
+    DecodeMetadata(*n, limits, metadata, check);
+  }
+  const YamlNode* spec = Required(*top, "spec", "", root, check);
+  // A document of unknown kind has its spec checked against TrainingJobVersion, as before
+  // there were two kinds.
+  if (kind == kTrainingJobKind) {
+    TrainingJob job;
+    job.source = source;
+    if (spec != nullptr) DecodeJobSpec(*spec, job, check);
+    ApplyMetadata(std::move(metadata), job);
+    if (check.count() == 0) result.jobs.push_back(std::move(job));
+    return;
+  }
   TrainingJobVersion object;
-  object.source = SourcePosition{file, doc.line, doc.column};
-
-  if (const YamlNode* n = Required(*top, "apiVersion", "", root, check)) {
-    if (std::optional<std::string> v = ReadString(*n, "apiVersion", check);
-        v && *v != kApiVersion) {
-      check.Fail(*n, "apiVersion: must be " + std::string(kApiVersion) + ", got " + Quote(*v));
-    }
-  }
-  if (const YamlNode* n = Required(*top, "kind", "", root, check)) {
-    if (std::optional<std::string> v = ReadString(*n, "kind", check); v && *v != kKind) {
-      check.Fail(*n, "kind: must be " + std::string(kKind) + ", got " + Quote(*v));
-    }
-  }
-  if (const YamlNode* metadata = Required(*top, "metadata", "", root, check)) {
-    if (std::optional<Fields> m =
-            ReadMap(*metadata, "metadata", check, {"name", "labels", "annotations"})) {
-      if (const YamlNode* n = Required(*m, "name", "metadata", *metadata, check)) {
-        if (std::optional<std::string> name = ReadString(*n, "metadata.name", check)) {
-          if (IsDns1123Label(*name)) {
-            object.name = *name;
-          } else {
-            check.Fail(*n,
-                       "metadata.name: must be a DNS-1123 label (lower-case letters, digits "
-                       "and '-', starting and ending with a letter or digit, at most 63 "
-                       "characters), got " +
-                           Quote(*name));
-          }
-        }
-      }
-      if (const YamlNode* n = m->Get("labels"); n && n->kind != YamlNode::Kind::kNull) {
-        object.labels = ReadStringMap(*n, "metadata.labels", limits, check);
-      }
-      if (const YamlNode* n = m->Get("annotations"); n && n->kind != YamlNode::Kind::kNull) {
-        object.annotations = ReadStringMap(*n, "metadata.annotations", limits, check);
-        if (const auto paused = object.annotations.find(std::string(kPausedAnnotation));
-            paused != object.annotations.end()) {
-          if (paused->second == "true") {
-            object.paused = true;
-          } else if (paused->second != "false") {
-            // Find the value node for the position.
-            const YamlNode* at = n;
-            for (const auto& [k, v] : n->entries) {
-              if (k.value == kPausedAnnotation) at = &v;
-            }
-            check.Fail(*at, "metadata.annotations." + std::string(kPausedAnnotation) +
-                                ": must be \"true\" or \"false\", got " + Quote(paused->second) +
-                                " (YAML 1.1 words like yes/on are not accepted: write \"true\")");
-          }
-        }
-      }
-    }
-  }
-  if (const YamlNode* spec = Required(*top, "spec", "", root, check)) {
-    if (std::optional<Fields> s =
-            ReadMap(*spec, "spec", check, {"projectId", "jobId", "versionId", "desiredState"})) {
-      if (const YamlNode* n = s->Get("projectId"); n && n->kind != YamlNode::Kind::kNull) {
-        if (std::optional<std::string> p = ReadString(*n, "spec.projectId", check)) {
-          if (IsValidProjectId(*p)) {
-            object.project_id = *p;
-          } else {
-            check.Fail(
-                *n, "spec.projectId: must be 1-64 letters, digits, '-' or '_', got " + Quote(*p));
-          }
-        }
-      }
-      if (const YamlNode* n = Required(*s, "jobId", "spec", *spec, check)) {
-        if (auto id = ReadId(*n, "spec.jobId", check)) object.job_id = *id;
-      }
-      if (const YamlNode* n = Required(*s, "versionId", "spec", *spec, check)) {
-        if (auto id = ReadId(*n, "spec.versionId", check)) object.version_id = *id;
-      }
-      if (const YamlNode* n = Required(*s, "desiredState", "spec", *spec, check)) {
-        if (std::optional<std::string> v = ReadString(*n, "spec.desiredState", check)) {
-          if (std::optional<DesiredState> d = ParseDesiredState(*v)) {
-            object.desired_state = *d;
-          } else {
-            std::string hint;
-            std::string lower = *v;
-            std::transform(lower.begin(), lower.end(), lower.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            if (lower == "stopped") hint = " (did you mean Stopped?)";
-            if (lower == "running") hint = " (did you mean Running?)";
-            check.Fail(*n,
-                       "spec.desiredState: must be Stopped or Running, got " + Quote(*v) + hint);
-          }
-        }
-      }
-    }
-  }
+  object.source = source;
+  if (spec != nullptr) DecodeVersionSpec(*spec, object, check);
+  ApplyMetadata(std::move(metadata), object);
   if (check.count() == 0) result.objects.push_back(std::move(object));
 }
 

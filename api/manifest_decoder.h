@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/training_job.h"
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -24,6 +25,7 @@ struct DecodeLimits {
 struct DecodeResult {
   std::vector<TrainingJobVersion> objects;
   std::vector<ManifestError> errors;
+  std::vector<TrainingJob> jobs = {};  // kind TrainingJob; last, so brace-initialised results hold
 };
 
 // `file` labels positions (the path relative to the manifest directory). A document with

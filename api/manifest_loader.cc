@@ -9,6 +9,8 @@
 #include <map>
 #include <set>
 #include <system_error>
+#include <tuple>
+#include <vector>
 
 namespace mactl {
 namespace {
@@ -148,6 +150,10 @@ DecodeResult ReadAndDecode(const Candidate& candidate, std::uintmax_t size,
   return result;
 }
 
+bool DocumentOrder(const SourcePosition& a, const SourcePosition& b) {
+  return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+}
+
 }  // namespace
 
 ManifestLoader::ManifestLoader(std::filesystem::path root, LoadOptions options)
@@ -197,27 +203,47 @@ ManifestSet ManifestLoader::Load() {
   }
   cache_ = std::move(next_cache);
 
-  // Merge in path order; the first definition of a name wins.
+  // Merge in path order; the first definition of a name, of either kind, wins.
   std::map<std::string, SourcePosition> first_seen;
   set.errors = std::move(walk_errors);
+  const auto admit = [&](const std::string& name, const SourcePosition& source,
+                         const std::string& project_id) {
+    const auto [it, inserted] = first_seen.emplace(name, source);
+    if (!inserted) {
+      set.errors.push_back(ManifestError{source, "duplicate metadata.name \"" + name +
+                                                     "\" (first defined at " +
+                                                     it->second.ToString() + ")"});
+      return false;
+    }
+    if (project_id.empty() && options_.default_project_id.empty()) {
+      set.errors.push_back(
+          ManifestError{source, "spec.projectId is not set and no --project-id default was given",
+                        ManifestErrorCode::kMissingProjectId});
+      first_seen.erase(it);
+      return false;
+    }
+    return true;
+  };
   for (const auto& [relative, file] : cache_) {
     set.errors.insert(set.errors.end(), file.decoded.errors.begin(), file.decoded.errors.end());
-    for (const TrainingJobVersion& object : file.decoded.objects) {
-      const auto [it, inserted] = first_seen.emplace(object.name, object.source);
-      if (!inserted) {
-        set.errors.push_back(ManifestError{
-            object.source, "duplicate metadata.name \"" + object.name + "\" (first defined at " +
-                               it->second.ToString() + ")"});
-        continue;
+    const std::vector<TrainingJobVersion>& versions = file.decoded.objects;
+    const std::vector<TrainingJob>& jobs = file.decoded.jobs;
+    // Both lists are in document order: walk them together, so that of two documents of
+    // different kinds with one name the earlier one is the first definition.
+    for (std::size_t v = 0, j = 0; v < versions.size() || j < jobs.size();) {
+      if (j == jobs.size() ||
+          (v < versions.size() && DocumentOrder(versions[v].source, jobs[j].source))) {
+        const TrainingJobVersion& object = versions[v++];
+        if (admit(object.name, object.source, object.project_id)) set.objects.push_back(object);
+      } else {
+        const TrainingJob& job = jobs[j++];
+        if (!options_.accept_training_jobs) {
+          set.errors.push_back(
+              ManifestError{job.source, "kind TrainingJob is not handled by this command yet"});
+        } else if (admit(job.name, job.source, job.project_id)) {
+          set.jobs.push_back(job);
+        }
       }
-      if (object.project_id.empty() && options_.default_project_id.empty()) {
-        set.errors.push_back(ManifestError{
-            object.source, "spec.projectId is not set and no --project-id default was given",
-            ManifestErrorCode::kMissingProjectId});
-        first_seen.erase(it);
-        continue;
-      }
-      set.objects.push_back(object);
     }
   }
   std::stable_sort(set.errors.begin(), set.errors.end(),

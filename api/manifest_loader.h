@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "api/manifest_decoder.h"
+#include "api/training_job.h"
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -21,12 +22,19 @@ struct LoadOptions {
   DecodeLimits limits;
   std::size_t max_files = 100000;
   std::size_t max_total_bytes = 256u << 20;
+  // Whether kind TrainingJob objects are wanted. A caller that cannot handle them (plan, for
+  // now) leaves this off, and each such document is reported as an error instead of being
+  // dropped silently.
+  bool accept_training_jobs = false;
 };
 
 struct ManifestSet {
   std::vector<TrainingJobVersion> objects;  // valid, unique by name, in (path, document) order
   std::vector<ManifestError> errors;        // every invalid document
   std::size_t files = 0;                    // manifest files read
+  // Kind TrainingJob, like objects (names are unique across both kinds); last, so that
+  // brace-initialised sets of versions keep their meaning.
+  std::vector<TrainingJob> jobs = {};
 };
 
 // Caches per-file results keyed by (path, size, mtime, inode), so a rescan re-parses only

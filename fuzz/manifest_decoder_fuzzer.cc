@@ -12,6 +12,9 @@
 //   max_scalar_bytes, `paused` exactly when the paused annotation is "true", a source
 //   position naming the file; never more objects than max_documents, and no two objects
 //   from the same document start;
+// - every TrainingJob object names its job by exactly one of a lower-case UUID id and a
+//   valid job name, and meets the same metadata checks; objects of both kinds together
+//   are at most max_documents and never two from one document start;
 // - a file over max_file_bytes is refused whole with a single error.
 
 #include <algorithm>
@@ -20,6 +23,7 @@
 #include <exception>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "api/manifest_decoder.h"
 #include "fuzz/fuzz_check.h"
@@ -30,6 +34,7 @@ using mactl::DecodeLimits;
 using mactl::DecodeResult;
 using mactl::DesiredState;
 using mactl::ManifestError;
+using mactl::TrainingJob;
 using mactl::TrainingJobVersion;
 
 constexpr char kFile[] = "fuzz/m.yaml";
@@ -59,10 +64,11 @@ void CheckError(const ManifestError& e, int max_line) {
   FUZZ_CHECK(!mactl::fuzz::HasControlBytes(e.reason), shown);
 }
 
-void CheckObject(const TrainingJobVersion& o, const DecodeLimits& limits, int max_line) {
+// The rules both kinds share: metadata, projectId, desiredState, source.
+template <typename Object>
+void CheckCommon(const Object& o, const DecodeLimits& limits, int max_line) {
   const std::string shown = o.name + " " + o.source.ToString();
   FUZZ_CHECK(IsDns1123Label(o.name), shown);
-  FUZZ_CHECK(o.job_id >= 1 && o.version_id >= 1, shown);
   FUZZ_CHECK(o.project_id.empty() || IsProjectId(o.project_id), o.project_id);
   FUZZ_CHECK(o.desired_state == DesiredState::kStopped || o.desired_state == DesiredState::kRunning,
              shown);
@@ -83,19 +89,43 @@ void CheckObject(const TrainingJobVersion& o, const DecodeLimits& limits, int ma
   FUZZ_CHECK(o.source.line >= 1 && o.source.line <= max_line && o.source.column >= 1, shown);
 }
 
+void CheckObject(const TrainingJobVersion& o, const DecodeLimits& limits, int max_line) {
+  CheckCommon(o, limits, max_line);
+  FUZZ_CHECK(o.job_id >= 1 && o.version_id >= 1, o.name);
+}
+
+void CheckJob(const TrainingJob& o, const DecodeLimits& limits, int max_line) {
+  CheckCommon(o, limits, max_line);
+  FUZZ_CHECK(o.training_job_id.empty() != o.training_job_name.empty(), o.name);
+  if (!o.training_job_id.empty()) {
+    FUZZ_CHECK(mactl::IsValidTrainingJobId(o.training_job_id), o.training_job_id);
+    FUZZ_CHECK(mactl::NormalizeTrainingJobId(o.training_job_id) == o.training_job_id,
+               o.training_job_id);
+  } else {
+    FUZZ_CHECK(mactl::IsValidTrainingJobName(o.training_job_name), o.training_job_name);
+  }
+}
+
 void CheckResult(const DecodeResult& r, const DecodeLimits& limits, std::string_view content) {
   // A position is at most one line past the last line break (the end of the input). Counting
   // every '\r' as well keeps this an upper bound whatever the parser makes of a lone one.
   const auto breaks =
       std::count_if(content.begin(), content.end(), [](char c) { return c == '\n' || c == '\r'; });
   const int max_line = static_cast<int>(breaks) + 1;
-  FUZZ_CHECK(r.objects.size() <= limits.max_documents, "");
+  FUZZ_CHECK(r.objects.size() + r.jobs.size() <= limits.max_documents, "");
   for (const ManifestError& e : r.errors) CheckError(e, max_line);
   for (const TrainingJobVersion& o : r.objects) CheckObject(o, limits, max_line);
-  // Each object comes from its own document: no two start at the same place.
-  for (std::size_t i = 1; i < r.objects.size(); ++i) {
-    const auto& a = r.objects[i - 1].source;
-    const auto& b = r.objects[i].source;
+  for (const TrainingJob& o : r.jobs) CheckJob(o, limits, max_line);
+  // Each object comes from its own document: no two, of either kind, start at the same place.
+  std::vector<mactl::SourcePosition> starts;
+  for (const TrainingJobVersion& o : r.objects) starts.push_back(o.source);
+  for (const TrainingJob& o : r.jobs) starts.push_back(o.source);
+  std::sort(starts.begin(), starts.end(), [](const auto& a, const auto& b) {
+    return a.line < b.line || (a.line == b.line && a.column < b.column);
+  });
+  for (std::size_t i = 1; i < starts.size(); ++i) {
+    const auto& a = starts[i - 1];
+    const auto& b = starts[i];
     FUZZ_CHECK(a.line < b.line || (a.line == b.line && a.column < b.column),
                a.ToString() + " then " + b.ToString());
   }
@@ -130,7 +160,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const DecodeResult t = Decode(content, tight);
   CheckResult(t, tight, content);
   if (size > tight.max_file_bytes) {
-    FUZZ_CHECK(t.objects.empty() && t.errors.size() == 1, "oversized file not refused whole");
+    FUZZ_CHECK(t.objects.empty() && t.jobs.empty() && t.errors.size() == 1,
+               "oversized file not refused whole");
   }
   return 0;
 }

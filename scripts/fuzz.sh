@@ -15,7 +15,7 @@ if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1)); then
   echo "usage: $0 [seconds-per-target]" >&2
   exit 2
 fi
-all_targets=(manifest_decoder modelarts_types duration flags)
+all_targets=(manifest_decoder modelarts_types modelarts_v2_types duration flags)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all_targets[*]}}"
 jobs=${FUZZ_JOBS:-$(nproc)}
 

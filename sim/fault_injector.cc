@@ -16,6 +16,9 @@ std::optional<Operation> ParseOperation(const std::string& s, bool& ok) {
   if (s == "list_versions") return Operation::kListVersions;
   if (s == "stop") return Operation::kStop;
   if (s == "auth") return Operation::kAuth;
+  if (s == "get_job") return Operation::kGetJob;
+  if (s == "search_jobs") return Operation::kSearchJobs;
+  if (s == "terminate") return Operation::kTerminate;
   if (s == "any") return std::nullopt;
   ok = false;
   return std::nullopt;
@@ -57,6 +60,12 @@ const char* OperationName(Operation op) {
       return "stop";
     case Operation::kAuth:
       return "auth";
+    case Operation::kGetJob:
+      return "get_job";
+    case Operation::kSearchJobs:
+      return "search_jobs";
+    case Operation::kTerminate:
+      return "terminate";
     case Operation::kOther:
       return "other";
   }
@@ -81,9 +90,9 @@ const char* FaultTypeName(FaultType t) {
 
 Result<FaultRule> ParseFaultRule(const nlohmann::json& j) {
   if (!j.is_object()) return BadRule("a rule must be an object");
-  static constexpr const char* kKnown[] = {"operation",   "job_id", "version_id",  "count",
-                                           "probability", "type",   "http_status", "error_code",
-                                           "retry_after", "ms",     "process"};
+  static constexpr const char* kKnown[] = {
+      "operation", "job_id",      "version_id", "training_job_id", "count", "probability",
+      "type",      "http_status", "error_code", "retry_after",     "ms",    "process"};
   for (const auto& [key, value] : j.items()) {
     bool known = false;
     for (const char* k : kKnown) known = known || key == k;
@@ -103,7 +112,8 @@ Result<FaultRule> ParseFaultRule(const nlohmann::json& j) {
     rule.operation = ParseOperation(j.at("operation").get<std::string>(), ok);
     if (!ok) {
       return BadRule("unknown operation \"" + j.at("operation").get<std::string>() +
-                     "\" (list, get_version, list_versions, stop, auth, any)");
+                     "\" (list, get_version, list_versions, stop, auth, get_job, search_jobs, "
+                     "terminate, any)");
     }
   }
   constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
@@ -116,6 +126,10 @@ Result<FaultRule> ParseFaultRule(const nlohmann::json& j) {
     auto v = IntField(j, "version_id", 1, kMaxId);
     if (!v) return v.error();
     rule.version_id = *v;
+  }
+  if (j.contains("training_job_id")) {
+    if (!j.at("training_job_id").is_string()) return BadRule("training_job_id must be a string");
+    rule.training_job_id = j.at("training_job_id").get<std::string>();
   }
   if (j.contains("count")) {
     auto v = IntField(j, "count", -1, kMaxId);
@@ -158,10 +172,12 @@ Result<FaultRule> ParseFaultRule(const nlohmann::json& j) {
       break;
     }
     case FaultType::kCompleteBeforeStop:
-      if (rule.operation && *rule.operation != Operation::kStop) {
-        return BadRule("complete_before_stop applies to operation stop only");
+      // A v1 stop, or a v2 terminate when the rule says so.
+      if (rule.operation && *rule.operation != Operation::kStop &&
+          *rule.operation != Operation::kTerminate) {
+        return BadRule("complete_before_stop applies to operation stop or terminate only");
       }
-      rule.operation = Operation::kStop;
+      if (!rule.operation) rule.operation = Operation::kStop;
       break;
     case FaultType::kDrop:
     case FaultType::kMalformed:
@@ -204,6 +220,7 @@ nlohmann::json FaultRuleToJson(const FaultRule& rule) {
   j["operation"] = rule.operation ? OperationName(*rule.operation) : "any";
   if (rule.job_id) j["job_id"] = *rule.job_id;
   if (rule.version_id) j["version_id"] = *rule.version_id;
+  if (rule.training_job_id) j["training_job_id"] = *rule.training_job_id;
   j["count"] = rule.count;
   if (rule.probability) j["probability"] = *rule.probability;
   j["type"] = FaultTypeName(rule.type);
@@ -239,6 +256,7 @@ std::optional<FaultRule> FaultInjector::Match(const FaultTarget& target) {
     if (rule.operation && *rule.operation != target.operation) continue;
     if (rule.job_id && rule.job_id != target.job_id) continue;
     if (rule.version_id && rule.version_id != target.version_id) continue;
+    if (rule.training_job_id && rule.training_job_id != target.training_job_id) continue;
     if (rule.probability && !(random_.Uniform01() < *rule.probability)) continue;
     if (rule.count > 0) --rule.count;
     return rule;

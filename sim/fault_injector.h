@@ -1,7 +1,8 @@
 #pragma once
 
 // Injectable faults for the simulator's API: error statuses (with Retry-After), dropped
-// connections, latency, malformed bodies and a job that completes just before its stop.
+// connections, latency, malformed bodies and a job that completes just before its stop (or,
+// for a v2 job, its terminate).
 // Rules are checked in order; the first rule that matches the request and has count left
 // applies (a rule with a probability matches only when its seeded draw succeeds).
 // Thread-safe.
@@ -18,8 +19,19 @@
 
 namespace mactl::sim {
 
-// The API operation a request addresses; also the request log's "operation".
-enum class Operation { kList, kGetVersion, kListVersions, kStop, kAuth, kOther };
+// The API operation a request addresses; also the request log's "operation". get_job,
+// search_jobs and terminate are the v2 calls.
+enum class Operation {
+  kList,
+  kGetVersion,
+  kListVersions,
+  kStop,
+  kAuth,
+  kGetJob,
+  kSearchJobs,
+  kTerminate,
+  kOther
+};
 const char* OperationName(Operation op);
 
 enum class FaultType { kStatus, kDrop, kLatency, kMalformed, kCompleteBeforeStop };
@@ -29,8 +41,9 @@ struct FaultRule {
   std::optional<Operation> operation;  // nullopt = "any"
   std::optional<std::int64_t> job_id;
   std::optional<std::int64_t> version_id;
-  std::int64_t count = 1;             // matching requests left; -1 = forever
-  std::optional<double> probability;  // in [0, 1]
+  std::optional<std::string> training_job_id;  // a v2 job's UUID (get_job, terminate)
+  std::int64_t count = 1;                      // matching requests left; -1 = forever
+  std::optional<double> probability;           // in [0, 1]
   FaultType type = FaultType::kStatus;
   int http_status = 500;             // kStatus
   std::string error_code;            // kStatus; empty = a default for the status
@@ -52,6 +65,7 @@ struct FaultTarget {
   Operation operation = Operation::kOther;
   std::optional<std::int64_t> job_id;
   std::optional<std::int64_t> version_id;
+  std::optional<std::string> training_job_id;
 };
 
 class FaultInjector {

@@ -10,6 +10,7 @@
 #include "controller/base/random.h"
 #include "nlohmann/json.hpp"
 #include "sim/job_statuses.h"
+#include "sim/v2_wire.h"
 
 namespace mactl::sim {
 namespace {
@@ -69,7 +70,9 @@ Result<SeedData> ParseSeed(std::string_view json_text) {
   for (std::size_t pi = 0; pi < projects.size(); ++pi) {
     const std::string pw = "projects[" + std::to_string(pi) + "]";
     const json& pj = projects[pi];
-    if (Status s = CheckKeys(pj, pw, {"project_id", "jobs"}); !s) return s.error();
+    if (Status s = CheckKeys(pj, pw, {"project_id", "jobs", "training_jobs"}); !s) {
+      return s.error();
+    }
     if (!pj.contains("project_id") || !pj.at("project_id").is_string() ||
         pj.at("project_id").get<std::string>().empty()) {
       return SeedError(pw + ".project_id", "is required and must be a non-empty string");
@@ -81,6 +84,16 @@ Result<SeedData> ParseSeed(std::string_view json_text) {
     }
     if (!project_ids.insert(project.project_id).second) {
       return SeedError(pw + ".project_id", "duplicate project \"" + project.project_id + "\"");
+    }
+    if (pj.contains("training_jobs")) {
+      auto v2 = ParseV2JobSeeds(pj.at("training_jobs"), pw + ".training_jobs");
+      if (!v2) return v2.error();
+      project.training_jobs = std::move(v2).value();
+    }
+    // A project of v2 jobs only needs no "jobs".
+    if (pj.contains("training_jobs") && !pj.contains("jobs")) {
+      out.projects.push_back(std::move(project));
+      continue;
     }
     if (!pj.contains("jobs") || !pj.at("jobs").is_array()) {
       return SeedError(pw + ".jobs", "is required and must be an array");
@@ -205,6 +218,15 @@ std::vector<JobSeed> GenerateJobs(int n, std::int64_t first_job_id, std::uint64_
     jobs.push_back(std::move(job));
   }
   return jobs;
+}
+
+Status ApplyTrainingJobSeed(V2JobStore& store, const SeedData& seed) {
+  for (const ProjectSeed& project : seed.projects) {
+    for (const V2JobSeed& job : project.training_jobs) {
+      if (Status s = store.AddJob(project.project_id, job); !s) return s;
+    }
+  }
+  return OkStatus();
 }
 
 Status ApplySeed(SimState& state, const SeedData& seed) {

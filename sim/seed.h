@@ -7,7 +7,9 @@
 //     "job_desc":"...","workspace_id":"0",
 //     "versions":[{"version_id":9,"status":10},{"version_id":10,"status":8}]}]}]}
 // job_desc, workspace_id and a version's version_name are optional; unknown fields are errors
-// (they are almost always typos).
+// (they are almost always typos). A project may also hold v2 jobs (sim/v2_wire.h):
+//   "training_jobs":[{"id":"2c7f7a0e-...","name":"llama-sft","phase":"Running"}]
+// and then needs no "jobs".
 
 #include <cstdint>
 #include <string>
@@ -16,12 +18,14 @@
 
 #include "api/result.h"
 #include "sim/sim_state.h"
+#include "sim/v2_jobs.h"
 
 namespace mactl::sim {
 
 struct ProjectSeed {
   std::string project_id;
   std::vector<JobSeed> jobs;
+  std::vector<V2JobSeed> training_jobs;
 };
 
 struct SeedData {
@@ -39,5 +43,7 @@ std::vector<JobSeed> GenerateJobs(int n, std::int64_t first_job_id, std::uint64_
 
 // Adds every job of the seed to the state; stops at the first error.
 Status ApplySeed(SimState& state, const SeedData& seed);
+// Adds every v2 job of the seed to the store; stops at the first error.
+Status ApplyTrainingJobSeed(V2JobStore& store, const SeedData& seed);
 
 }  // namespace mactl::sim

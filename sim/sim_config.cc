@@ -9,6 +9,7 @@
 #include "api/duration.h"
 #include "nlohmann/json.hpp"
 #include "sim/seed.h"
+#include "sim/v2_wire.h"
 
 namespace mactl::sim {
 namespace {
@@ -72,7 +73,8 @@ bool ValidLogLevel(const std::string& level) {
 
 std::string SimUsage() {
   return "usage: modelarts-sim [--listen HOST:PORT] [--port-file PATH] [--seed FILE.json]\n"
-         "                     [--generate N] [--project-id ID] [--random-seed S]\n"
+         "                     [--generate N] [--generate-training-jobs N]\n"
+         "                     [--project-id ID] [--random-seed S]\n"
          "                     [--project-name NAME]\n"
          "                     [--token T | --token-file F] [--kill-delay D] [--fault JSON]...\n"
          "                     [--iam-user NAME:PASSWORD:DOMAIN]... [--iam-users-file F]\n"
@@ -97,10 +99,11 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
       flag = flag.substr(0, eq);
     }
     static const std::set<std::string> kFlags = {
-        "--listen",      "--port-file",    "--seed",       "--generate",       "--project-id",
-        "--random-seed", "--token",        "--token-file", "--kill-delay",     "--fault",
-        "--log-level",   "--project-name", "--iam-user",   "--iam-users-file", "--iam-token-ttl",
-        "--aksk",        "--aksk-file",    "--tls-cert",   "--tls-key"};
+        "--listen",     "--port-file",      "--seed",          "--generate",
+        "--project-id", "--random-seed",    "--token",         "--token-file",
+        "--kill-delay", "--fault",          "--log-level",     "--project-name",
+        "--iam-user",   "--iam-users-file", "--iam-token-ttl", "--aksk",
+        "--aksk-file",  "--tls-cert",       "--tls-key",       "--generate-training-jobs"};
     if (kFlags.count(flag) == 0) return FlagError("unknown flag " + flag);
     if (!value) {
       if (i + 1 >= args.size()) return FlagError(flag + " needs a value");
@@ -121,6 +124,13 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
         return FlagError("--generate: expected an integer in [0, 100000], got \"" + v + "\"");
       }
       config.generate = *n;
+    } else if (flag == "--generate-training-jobs") {
+      const auto n = ParseNumber<int>(v);
+      if (!n || *n < 0 || *n > 100000) {
+        return FlagError("--generate-training-jobs: expected an integer in [0, 100000], got \"" +
+                         v + "\"");
+      }
+      config.generate_training_jobs = *n;
     } else if (flag == "--project-id") {
       if (v.empty() || v.find('/') != std::string::npos) {
         return FlagError("--project-id: must be non-empty and contain no '/'");
@@ -253,6 +263,18 @@ Status PopulateState(SimState& state, const SimConfig& config) {
     for (const JobSeed& job : GenerateJobs(config.generate, first, config.random_seed)) {
       if (Status s = state.AddJob(config.project_id, job); !s) return s;
     }
+  }
+  return OkStatus();
+}
+
+Status PopulateTrainingJobs(V2JobStore& store, const SimConfig& config) {
+  if (!config.seed_file.empty()) {
+    auto seed = LoadSeedFile(config.seed_file);
+    if (!seed) return seed.error();
+    if (Status s = ApplyTrainingJobSeed(store, *seed); !s) return s;
+  }
+  for (const V2JobSeed& job : GenerateV2Jobs(config.generate_training_jobs, config.random_seed)) {
+    if (Status s = store.AddJob(config.project_id, job); !s) return s;
   }
   return OkStatus();
 }

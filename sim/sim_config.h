@@ -13,6 +13,7 @@
 #include "sim/fault_injector.h"
 #include "sim/sim_auth.h"
 #include "sim/sim_state.h"
+#include "sim/v2_jobs.h"
 
 namespace mactl::sim {
 
@@ -26,6 +27,7 @@ struct SimConfig {
   std::string port_file;  // empty: none
   std::string seed_file;  // empty: none
   int generate = 0;
+  int generate_training_jobs = 0;  // v2 jobs named gen2-0001... in --project-id
   std::string project_id = kDefaultProjectId;
   std::string project_name = kDefaultProjectName;
   std::uint64_t random_seed = 1;
@@ -60,6 +62,9 @@ Result<SimAuthConfig> ResolveAuthConfig(const SimConfig& config);
 // Creates the --project-id project, then adds the seed file's jobs and --generate N jobs
 // (ids after the project's highest).
 Status PopulateState(SimState& state, const SimConfig& config);
+
+// Adds the seed file's v2 jobs and --generate-training-jobs N v2 jobs (in --project-id).
+Status PopulateTrainingJobs(V2JobStore& store, const SimConfig& config);
 
 // Writes the port as text to path through a temporary file and rename, so a reader never
 // sees a partial file.

@@ -10,9 +10,12 @@
 #include <string_view>
 #include <vector>
 
+#include "api/training_job.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "sim/job_statuses.h"
+#include "sim/v2_handler.h"
+#include "sim/v2_wire.h"
 
 namespace mactl::sim {
 namespace {
@@ -25,8 +28,10 @@ constexpr const char* kJson = "application/json";
 struct Route {
   Operation operation = Operation::kOther;
   bool is_v1 = false;
+  bool is_v2 = false;
   std::string project_id;
-  std::string job_text;  // raw path segments; validated per operation
+  std::string training_job_id;  // v2: the raw path segment
+  std::string job_text;         // raw path segments; validated per operation
   std::string version_text;
 };
 
@@ -48,6 +53,26 @@ Route Classify(const std::string& method, const std::string& path) {
   const std::vector<std::string_view> p = SplitPath(path);
   if (p.size() == 3 && p[0] == "v3" && p[1] == "auth" && p[2] == "tokens") {
     if (method == "POST") r.operation = Operation::kAuth;
+    return r;
+  }
+  if (!p.empty() && p[0] == "v2") {
+    const V2Route v2 = ClassifyV2(method, path);
+    r.is_v2 = true;
+    r.project_id = v2.project_id;
+    r.training_job_id = v2.job_id;
+    switch (v2.operation) {
+      case V2Operation::kGetJob:
+        r.operation = Operation::kGetJob;
+        break;
+      case V2Operation::kSearchJobs:
+        r.operation = Operation::kSearchJobs;
+        break;
+      case V2Operation::kTerminate:
+        r.operation = Operation::kTerminate;
+        break;
+      case V2Operation::kNone:
+        break;
+    }
     return r;
   }
   if (p.empty() || p[0] != "v1") return r;
@@ -250,11 +275,17 @@ std::string DefaultFaultCode(int http_status) {
   }
 }
 
-void ApplyStatusFault(const FaultRule& rule, httplib::Response& res) {
+void ApplyStatusFault(const FaultRule& rule, httplib::Response& res, bool v2) {
   res.headers.clear();
-  SendError(res, rule.http_status,
-            rule.error_code.empty() ? DefaultFaultCode(rule.http_status) : rule.error_code,
-            "injected fault: HTTP " + std::to_string(rule.http_status));
+  const std::string code =
+      rule.error_code.empty() ? DefaultFaultCode(rule.http_status) : rule.error_code;
+  const std::string message = "injected fault: HTTP " + std::to_string(rule.http_status);
+  if (v2) {
+    res.status = rule.http_status;
+    res.set_content(V2ErrorBody(code, message), kJson);
+  } else {
+    SendError(res, rule.http_status, code, message);
+  }
   if (rule.retry_after_s) res.set_header("Retry-After", std::to_string(*rule.retry_after_s));
 }
 
@@ -400,8 +431,12 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
       std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - started_).count();
   const std::uint64_t seq = log_.Begin(std::move(record));
 
-  const std::optional<FaultRule> fault =
-      faults_.Match({route.operation, ParseId(route.job_text), ParseId(route.version_text)});
+  FaultTarget target{route.operation, ParseId(route.job_text), ParseId(route.version_text),
+                     std::nullopt};
+  if (route.is_v2 && IsValidTrainingJobId(route.training_job_id)) {
+    target.training_job_id = NormalizeTrainingJobId(route.training_job_id);
+  }
+  const std::optional<FaultRule> fault = faults_.Match(target);
   std::optional<std::string> fault_name;
   if (fault) fault_name = FaultTypeName(fault->type);
   const bool replaces_answer =
@@ -414,9 +449,16 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
   if (!replaces_answer || fault->process) {
     const bool complete_first = fault && fault->type == FaultType::kCompleteBeforeStop;
     [&] {
-      if (route.is_v1) {
+      if (route.is_v1 || route.is_v2) {
         const AuthDecision auth = auth_.Authenticate(req, route.project_id);
-        if (!auth.allowed) return SendError(res, auth.http_status, auth.error_code, auth.message);
+        if (!auth.allowed) {
+          if (!route.is_v2) return SendError(res, auth.http_status, auth.error_code, auth.message);
+          res.status = auth.http_status;
+          return res.set_content(V2ErrorBody(auth.error_code, auth.message), kJson);
+        }
+      }
+      if (route.is_v2 && v2_ != nullptr && route.operation != Operation::kOther) {
+        return HandleV2(req, res, route.project_id, complete_first);
       }
       if (route.operation == Operation::kOther) {
         return SendError(
@@ -497,7 +539,7 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
   if (replaces_answer) {
     switch (fault->type) {
       case FaultType::kStatus:
-        ApplyStatusFault(*fault, res);
+        ApplyStatusFault(*fault, res, route.is_v2);
         sent_status = res.status;
         break;
       case FaultType::kMalformed:
@@ -514,6 +556,65 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
   spdlog::debug("{} {} -> {} ({}{}{})", req.method, req.path, sent_status,
                 OperationName(route.operation), fault_name ? ", fault " : "",
                 fault_name ? *fault_name : "");
+}
+
+void SimServer::HandleV2(const httplib::Request& req, httplib::Response& res,
+                         const std::string& project_id, bool complete_first) {
+  if (!state_.HasProject(project_id) && !v2_->HasProject(project_id)) {
+    res.status = 404;
+    res.set_content(V2ErrorBody("ModelArts.2786", "The project ID in the URL is invalid.",
+                                "Check the project ID."),
+                    kJson);
+    return;
+  }
+  const V2Answer answer =
+      AnswerV2(*v2_, ClassifyV2(req.method, req.path), req.body, complete_first);
+  res.status = answer.status;
+  res.set_content(answer.body, kJson);
+}
+
+// GET /_sim/training-jobs: every v2 job with its bookkeeping. POST
+// /_sim/training-jobs/{project}/{id} {"phase": ..., "secondary_phase": ..., "sticky": bool}:
+// forces a phase. False when the path is not one of these.
+bool SimServer::HandleV2Control(const httplib::Request& req, httplib::Response& res) {
+  const std::vector<std::string_view> p = SplitPath(req.path);
+  if (v2_ == nullptr || p.size() < 2 || p[1] != "training-jobs") return false;
+  if (p.size() == 2 && req.method == "GET") {
+    json out = json::array();
+    for (const V2JobView& j : v2_->All()) {
+      out.push_back({{"project_id", j.project_id},
+                     {"id", j.id},
+                     {"name", j.name},
+                     {"phase", j.phase},
+                     {"secondary_phase", j.secondary_phase},
+                     {"terminate_calls", j.terminate_calls},
+                     {"terminates_accepted", j.terminates_accepted},
+                     {"terminate_received_while", j.terminate_received_while}});
+    }
+    SendJson(res, 200, out);
+    return true;
+  }
+  if (p.size() == 4 && req.method == "POST") {
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object() || !body.contains("phase") || !body["phase"].is_string() ||
+        body["phase"].get<std::string>().empty() ||
+        (body.contains("secondary_phase") && !body["secondary_phase"].is_string()) ||
+        (body.contains("sticky") && !body["sticky"].is_boolean())) {
+      SendError(res, 400, "Sim.BadBody",
+                R"(expected {"phase": "...", "secondary_phase": "...", "sticky": false})");
+      return true;
+    }
+    const bool found = v2_->ForcePhase(
+        std::string(p[2]), NormalizeTrainingJobId(p[3]), body["phase"].get<std::string>(),
+        body.value("secondary_phase", std::string()), body.value("sticky", false));
+    if (!found) {
+      SendError(res, 404, "Sim.NotFound", "no training job " + std::string(p[3]));
+    } else {
+      SendJson(res, 200, StatusOnly(true));
+    }
+    return true;
+  }
+  return false;
 }
 
 void SimServer::HandleIam(const httplib::Request& req, httplib::Response& res) {
@@ -539,6 +640,7 @@ void SimServer::HandleIam(const httplib::Request& req, httplib::Response& res) {
 }
 
 void SimServer::HandleControl(const httplib::Request& req, httplib::Response& res) {
+  if (HandleV2Control(req, res)) return;
   const std::vector<std::string_view> p = SplitPath(req.path);  // p[0] == "_sim"
   const std::string_view what = p.size() > 1 ? p[1] : std::string_view();
   if (what == "requests" && p.size() == 2) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // The simulator's HTTP front: the ModelArts v1 training-job API (list, version detail,
-// version list, stop) over SimState, with credential checking (sim_auth.h), the IAM token
+// version list, stop) over SimState and, when given a V2JobStore, the v2 one (job detail,
+// search, terminate; sim/v2_handler.h), with credential checking (sim_auth.h), the IAM token
 // endpoint POST /v3/auth/tokens, fault injection and a request log, plus the
 // unauthenticated test/control endpoints under /_sim/. Plain HTTP, or HTTPS when given a
 // certificate and key.
@@ -19,6 +20,7 @@
 #include "sim/sim_auth.h"
 #include "sim/sim_state.h"
 #include "sim/sleeper.h"
+#include "sim/v2_jobs.h"
 
 namespace httplib {
 class Server;
@@ -49,6 +51,11 @@ class SimServer {
   SimServer(const SimServer&) = delete;
   SimServer& operator=(const SimServer&) = delete;
 
+  // Also serves the v2 training-job calls over store (which must outlive the server), behind
+  // the same credentials, faults and request log; /_sim/training-jobs shows the jobs. Call
+  // before Start.
+  void ServeTrainingJobs(V2JobStore& store) { v2_ = &store; }
+
   // Binds host:port (port 0 picks a free one), starts serving on a background thread and
   // returns once requests are accepted. Returns the bound port. Fails when the TLS
   // certificate or key cannot be loaded.
@@ -61,6 +68,9 @@ class SimServer {
   void HandleApi(const httplib::Request& req, httplib::Response& res);
   void HandleControl(const httplib::Request& req, httplib::Response& res);
   void HandleIam(const httplib::Request& req, httplib::Response& res);
+  void HandleV2(const httplib::Request& req, httplib::Response& res, const std::string& project_id,
+                bool complete_first);
+  bool HandleV2Control(const httplib::Request& req, httplib::Response& res);
 
   SimState& state_;
   FaultInjector& faults_;
@@ -68,6 +78,7 @@ class SimServer {
   SimAuth& auth_;
   const Clock& clock_;
   Sleeper& sleeper_;
+  V2JobStore* v2_ = nullptr;  // set by ServeTrainingJobs
   const SimServerOptions options_;
   const SteadyTime started_;
   std::unique_ptr<httplib::Server> server_;  // an httplib::SSLServer with TLS

@@ -28,12 +28,16 @@
 #include "controller/cli/commands.h"
 #include "controller/cli/flags.h"
 #include "controller/cloud/http_cloud_client.h"
+#include "controller/cloud/http_training_job_client.h"
 #include "controller/cloud/token_bucket.h"
 #include "controller/cloud/token_bucket_throttle.h"
 #include "controller/core/gated_cloud_client.h"
+#include "controller/core/gated_training_job_client.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
 #include "controller/core/snapshot_store.h"
+#include "controller/core/training_job_observer.h"
+#include "controller/core/training_job_reconciler.h"
 #include "controller/runtime/backoff.h"
 #include "controller/runtime/http_server.h"
 #include "controller/runtime/leadership.h"
@@ -245,16 +249,59 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
 }
 
 std::function<std::string()> StatusHandler(const SnapshotStore& desired,
-                                           const Reconciler& reconciler, const Manager& manager,
-                                           const Clock& clock, const Leadership* leadership) {
-  return [&desired, &reconciler, &manager, &clock, leadership] {
+                                           const Reconciler& reconciler,
+                                           const TrainingJobReconciler& jobs,
+                                           const Manager& manager, const Clock& clock,
+                                           const Leadership* leadership) {
+  return [&desired, &reconciler, &jobs, &manager, &clock, leadership] {
     const std::shared_ptr<const DesiredSnapshot> snapshot = desired.Current();
     const auto states = reconciler.States();
-    nlohmann::json status = StatusJson(*snapshot, states, manager.Ready(), clock.WallNow());
+    const auto job_states = jobs.States();
+    nlohmann::json status =
+        StatusJson(*snapshot, states, job_states, manager.Ready(), clock.WallNow());
     if (leadership != nullptr) status["leaderElection"] = leadership->StatusJson();
     return StatusBody(status);
   };
 }
+
+TrainingJobReconcilerOptions TrainingJobOptionsFrom(const Flags& flags) {
+  TrainingJobReconcilerOptions options;
+  options.resync = flags.resync;
+  options.poll = flags.poll;
+  options.dry_run = flags.dry_run;
+  return options;
+}
+
+// Lets every stop through: the gate when no election runs.
+class OpenGate final : public StopGate {
+ public:
+  Status CheckBeforeStop() override { return OkStatus(); }
+};
+
+// Both kinds' reconcilers: TrainingJobVersion on the v1 calls, TrainingJob on the v2 calls
+// over the same transport. With --leader-elect (leader not null) every stop and terminate first
+// passes the leader's check; reads are never gated.
+struct Reconcilers {
+  Reconcilers(const Flags& flags, const SnapshotStore& desired, HttpCloudClient& client,
+              Observer& observer, Leadership* leader, RandomSource& random, const Clock& clock)
+      : gate(leader != nullptr ? static_cast<StopGate&>(*leader) : open),
+        gated_versions(client, gate),
+        versions(ReconcilerOptionsFrom(flags), desired, gated_versions, observer, random, clock),
+        job_client(client, clock),
+        gated_jobs(job_client, gate),
+        job_observer(job_client, clock),
+        jobs(
+            TrainingJobOptionsFrom(flags), [&desired] { return desired.Current(); }, gated_jobs,
+            job_observer, random, clock) {}
+  OpenGate open;
+  StopGate& gate;
+  GatedCloudClient gated_versions;
+  Reconciler versions;
+  HttpTrainingJobClient job_client;
+  GatedTrainingJobClient gated_jobs;
+  TrainingJobObserver job_observer;
+  TrainingJobReconciler jobs;
+};
 
 Result<std::unique_ptr<HttpServer>> ServeHttp(const std::string& address, HttpHandlers handlers) {
   Result<std::pair<std::string, int>> listen = ParseListenAddress(address);
@@ -339,27 +386,24 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                     [&metrics](Duration waited) { metrics.ObserveRateLimiterWait(waited); });
   if (!api) return StartupError(api.error().ToString());
 
-  ManifestLoader loader(flags.manifests, LoadOptions{flags.project_id, {}, 100000, 256u << 20});
+  ManifestLoader loader(flags.manifests,
+                        LoadOptions{flags.project_id, {}, 100000, 256u << 20, true});
   ManifestSet initial = loader.Load();
   if (Status ok = CheckInitialManifests(initial); !ok) return StartupError(ok.error().message);
 
   Result<std::unique_ptr<Leadership>> leadership = BuildLeadership(flags, clock, registry);
   if (!leadership) return StartupError(leadership.error().ToString());
   Leadership* const leader = leadership->get();  // null without --leader-elect
-  // Every stop first passes the leader's check (no-op gate without an election).
-  std::optional<GatedCloudClient> gated;
-  if (leader != nullptr) gated.emplace(*api->client, *leader);
-  CloudClient& acting = gated ? static_cast<CloudClient&>(*gated) : *api->client;
-
   SnapshotStore desired;
   Observer observer(*api->client, clock);
   WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
                   &metrics);
-  Reconciler reconciler(ReconcilerOptionsFrom(flags), desired, acting, observer, random, clock);
-  Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue, reconciler,
-                  observer, clock, &metrics);
+  Reconcilers reconcilers(flags, desired, *api->client, observer, leader, random, clock);
+  Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue,
+                  reconcilers.versions, observer, clock, &metrics);
+  manager.ReconcileTrainingJobsWith(reconcilers.jobs);
   ManifestSource source(flags.project_id, manager, clock, &metrics);
-  const std::size_t initial_objects = initial.objects.size();
+  const std::size_t initial_objects = initial.objects.size() + initial.jobs.size();
   source.Apply(std::move(initial), "start");
   ManifestWatcher watcher(WatcherOptions(flags), clock,  // later scans run on its thread
                           [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
@@ -369,9 +413,10 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                 leader);
   Result<std::unique_ptr<HttpServer>> server = ServeHttp(
       flags.listen,
-      HttpHandlers{MetricsHandler(registry, process_metrics, manager),
-                   [&probes] { return probes.Health(); }, [&probes] { return probes.Ready(); },
-                   StatusHandler(desired, reconciler, manager, clock, leader)});
+      HttpHandlers{
+          MetricsHandler(registry, process_metrics, manager), [&probes] { return probes.Health(); },
+          [&probes] { return probes.Ready(); },
+          StatusHandler(desired, reconcilers.versions, reconcilers.jobs, manager, clock, leader)});
   if (!server) return StartupError(server.error().message);
 
   std::jthread acting_when_leading = StartActing(manager, leader);

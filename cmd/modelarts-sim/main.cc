@@ -18,6 +18,7 @@
 #include "sim/sim_server.h"
 #include "sim/sim_state.h"
 #include "sim/sleeper.h"
+#include "sim/v2_jobs.h"
 
 namespace {
 
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
   SeededRandom random(config->random_seed);
   SimState state(clock, config->kill_delay);
   if (Status s = PopulateState(state, *config); !s) return Fail(s.error().message);
+  V2JobStore training_jobs(clock, config->kill_delay);
+  if (Status s = PopulateTrainingJobs(training_jobs, *config); !s) return Fail(s.error().message);
   FaultInjector faults(random);
   faults.Add(config->faults);
   RequestLog log;
@@ -69,6 +72,7 @@ int main(int argc, char** argv) {
   options.tls_key_file = config->tls_key_file;
   options.project_names[config->project_id] = config->project_name;
   SimServer server(state, faults, log, auth, clock, sleeper, options);
+  server.ServeTrainingJobs(training_jobs);
 
   const auto port = server.Start(config->listen_host, config->listen_port);
   if (!port) return Fail(port.error().message);
@@ -81,10 +85,13 @@ int main(int argc, char** argv) {
   std::printf("listening on %s:%d%s\n", config->listen_host.c_str(), *port,
               config->tls_cert_file.empty() ? "" : " (https)");
   std::fflush(stdout);
-  spdlog::info("serving {} project(s) over {}, kill delay {} ms, credentials: {}, {} fault rule(s)",
-               state.ProjectIds().size(), config->tls_cert_file.empty() ? "http" : "https",
-               std::chrono::duration_cast<std::chrono::milliseconds>(config->kill_delay).count(),
-               auth.Describe(), config->faults.size());
+  spdlog::info(
+      "serving {} project(s) and {} v2 training job(s) over {}, kill delay {} ms, credentials: "
+      "{}, {} fault rule(s)",
+      state.ProjectIds().size(), training_jobs.All().size(),
+      config->tls_cert_file.empty() ? "http" : "https",
+      std::chrono::duration_cast<std::chrono::milliseconds>(config->kill_delay).count(),
+      auth.Describe(), config->faults.size());
 
   int sig = 0;
   sigwait(&signals, &sig);

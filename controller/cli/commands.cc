@@ -38,9 +38,11 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
   return out.str();
 }
 
-ManifestSet Load(const Flags& flags, const std::string& default_project) {
+ManifestSet Load(const Flags& flags, const std::string& default_project,
+                 bool accept_training_jobs) {
   LoadOptions options;
   options.default_project_id = default_project;
+  options.accept_training_jobs = accept_training_jobs;
   ManifestLoader loader(flags.manifests, options);
   return loader.Load();
 }
@@ -61,11 +63,13 @@ std::string Str(const json& j, const char* key) {
 int RunValidate(const Flags& flags, std::ostream& out) {
   // Offline: a manifest without spec.projectId is valid when --project-id will supply it.
   const bool have_default = !flags.project_id.empty();
-  const ManifestSet set = Load(flags, have_default ? flags.project_id : "unset-project");
+  const ManifestSet set =
+      Load(flags, have_default ? flags.project_id : "unset-project", /*accept_training_jobs=*/true);
   PrintErrors(set.errors, out);
   std::size_t relying = 0;
   for (const TrainingJobVersion& o : set.objects) relying += o.project_id.empty() ? 1u : 0u;
-  out << set.files << " file(s), " << set.objects.size() << " valid object(s), "
+  for (const TrainingJob& o : set.jobs) relying += o.project_id.empty() ? 1u : 0u;
+  out << set.files << " file(s), " << set.objects.size() + set.jobs.size() << " valid object(s), "
       << set.errors.size() << " invalid document(s)\n";
   if (relying > 0 && !have_default) {
     out << relying << " object(s) set no spec.projectId: run needs --project-id\n";
@@ -74,7 +78,8 @@ int RunValidate(const Flags& flags, std::ostream& out) {
 }
 
 int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::ostream& out) {
-  const ManifestSet set = Load(flags, flags.project_id);
+  // plan covers TrainingJobVersion objects only so far: a TrainingJob is reported, not skipped.
+  const ManifestSet set = Load(flags, flags.project_id, /*accept_training_jobs=*/false);
   PrintErrors(set.errors, out);
   const DesiredSnapshot snapshot = BuildDesiredSnapshot(set.objects, set.errors, flags.project_id);
   Observer observer(client, clock);
@@ -114,13 +119,22 @@ int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::os
 }
 
 std::string RenderStatusTable(const json& status) {
-  std::vector<std::vector<std::string>> rows = {{"NAME", "PROJECT", "JOB", "VERSION", "DESIRED",
-                                                 "OBSERVED", "PHASE", "READY", "REASON", "ATTEMPTS",
-                                                 "NEXT"}};
+  std::vector<std::vector<std::string>> rows = {{"NAME", "KIND", "PROJECT", "JOB", "VERSION",
+                                                 "DESIRED", "OBSERVED", "PHASE", "READY", "REASON",
+                                                 "ATTEMPTS", "NEXT"}};
   for (const json& o : status.value("objects", json::array())) {
+    // A daemon from before TrainingJob sends no kind.
+    const std::string kind = o.contains("kind") ? Str(o, "kind") : std::string(kKind);
+    const bool job = kind == kTrainingJobKind;
     std::string observed = "-";
     if (o.contains("observed") && o["observed"].is_object()) {
-      observed = Str(o["observed"], "statusName");
+      observed = Str(o["observed"], job ? "phase" : "statusName");
+    }
+    std::string job_column = Str(o, "jobId");
+    if (job) {
+      job_column = o.contains("trainingJobId") && o["trainingJobId"].is_string()
+                       ? Str(o, "trainingJobId")
+                       : "name:" + Str(o, "trainingJobName");
     }
     std::string ready = "-", reason = "-";
     for (const json& c : o.value("conditions", json::array())) {
@@ -129,7 +143,7 @@ std::string RenderStatusTable(const json& status) {
         reason = Str(c, "reason");
       }
     }
-    rows.push_back({Str(o, "name"), Str(o, "projectId"), Str(o, "jobId"), Str(o, "versionId"),
+    rows.push_back({Str(o, "name"), kind, Str(o, "projectId"), job_column, Str(o, "versionId"),
                     Str(o, "desiredState") + (o.value("paused", false) ? " (paused)" : ""),
                     observed, Str(o, "phase"), ready, reason, Str(o, "attempts"),
                     Str(o, "nextAttempt")});

@@ -421,16 +421,22 @@ Status HttpCloudClient::StopVersion(const VersionRef& ref) {
   return OkStatus();
 }
 
+Result<HttpAnswer> HttpCloudClient::Exchange(const HttpRequest& request) {
+  return Exchange(request.operation, request.method, endpoint_.base_path + request.path,
+                  request.query, request.body);
+}
+
 Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(std::string_view operation,
                                                              const std::string& method,
                                                              const std::string& path,
-                                                             const Query& query) {
-  Result<RawAnswer> answer = SendOnce(operation, method, path, query);
+                                                             const Query& query,
+                                                             const std::string& body) {
+  Result<RawAnswer> answer = SendOnce(operation, method, path, query, body);
   if (answer.ok() && answer.value().status == 401) {
     // The credential may just have expired or rotated: renew it and try exactly once more.
     auth_.OnUnauthorized();
     std::vector<std::string> earlier_secrets = std::move(answer.value().secrets);
-    answer = SendOnce(operation, method, path, query);
+    answer = SendOnce(operation, method, path, query, body);
     if (answer.ok()) {
       // The server may echo the rejected credential too: redact both.
       std::vector<std::string>& secrets = answer.value().secrets;
@@ -453,12 +459,14 @@ struct HttpCloudClient::Receiving {
 
 Result<httplib::Request> HttpCloudClient::SignedRequest(const std::string& method,
                                                         const std::string& path, const Query& query,
+                                                        const std::string& body,
                                                         std::vector<std::string>& secrets) {
   OutgoingRequest request;
   request.method = method;
   request.host = endpoint_.HostHeader();
   request.path = path;
   request.query = query;
+  request.body = body;  // a signature covers the exact bytes sent
   // Present before Apply so a signing authenticator can sign them.
   request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   const std::size_t preset_headers = request.headers.size();
@@ -468,6 +476,7 @@ Result<httplib::Request> HttpCloudClient::SignedRequest(const std::string& metho
   httplib::Request http_request;
   http_request.method = method;
   http_request.path = WithQuery(path, query);
+  http_request.body = body;
   bool has_host = false;
   for (std::size_t i = 0; i < request.headers.size(); ++i) {
     const auto& [name, value] = request.headers[i];
@@ -519,7 +528,8 @@ void HttpCloudClient::BoundReceiving(httplib::Request& http_request, Receiving& 
 Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view operation,
                                                              const std::string& method,
                                                              const std::string& path,
-                                                             const Query& query) {
+                                                             const Query& query,
+                                                             const std::string& body) {
   {
     std::lock_guard lock(mu_);
     if (stopped_) return ShutdownError(operation);
@@ -527,7 +537,8 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   if (!throttle_.Acquire()) return ShutdownError(operation);
 
   RawAnswer answer;
-  Result<httplib::Request> signed_request = SignedRequest(method, path, query, answer.secrets);
+  Result<httplib::Request> signed_request =
+      SignedRequest(method, path, query, body, answer.secrets);
   if (!signed_request) return signed_request.error();
   httplib::Request http_request = std::move(signed_request).value();
   Receiving receiving;

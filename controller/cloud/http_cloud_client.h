@@ -23,6 +23,7 @@
 #include "controller/cloud/api_call_observer.h"
 #include "controller/cloud/authenticator.h"
 #include "controller/cloud/cloud_client.h"
+#include "controller/cloud/http_exchange.h"
 #include "controller/cloud/request_throttle.h"
 
 namespace httplib {
@@ -84,7 +85,10 @@ std::string PercentEncode(std::string_view text);
 // bytes that inflate to nothing). The watchdog waits on the injected clock
 // (Clock::WaitUntil), so a test's FakeClock expires a request by advancing time, and one that
 // does not advance never expires it.
-class HttpCloudClient final : public CloudClient {
+//
+// The same transport serves the v2 client (HttpTrainingJobClient) through HttpExchange, so
+// both API versions share one throttle, credential, connection pool, deadline and body cap.
+class HttpCloudClient final : public CloudClient, public HttpExchange {
  public:
   // Validates the endpoint (scheme http/https, host, optional port and base path) and the
   // options. Throws nothing: use the factory.
@@ -104,6 +108,9 @@ class HttpCloudClient final : public CloudClient {
   Result<VersionListPage> ListVersions(const std::string& project_id, std::int64_t job_id, int page,
                                        int per_page) override;
   Status StopVersion(const VersionRef& ref) override;
+
+  // HttpExchange: request.path is below the endpoint's base path.
+  Result<HttpAnswer> Exchange(const HttpRequest& request) override;
 
   // Aborts in-flight requests (shutdown) and returns once none is left; later calls fail
   // fast with a retryable "Shutdown" error. Idempotent.
@@ -125,12 +132,7 @@ class HttpCloudClient final : public CloudClient {
   };
 
   // One HTTP exchange that produced an answer (any status).
-  struct RawAnswer {
-    int status = 0;
-    std::string body;
-    std::string retry_after;           // the Retry-After header, if any
-    std::vector<std::string> secrets;  // credential header values sent, to redact
-  };
+  using RawAnswer = HttpAnswer;
 
   HttpCloudClient(HttpCloudClientOptions options, HttpEndpoint endpoint, Authenticator& auth,
                   RequestThrottle& throttle, ApiCallObserver& observer, const Clock& clock,
@@ -139,16 +141,19 @@ class HttpCloudClient final : public CloudClient {
   // Sends the request, and once more after a 401. Errors are transport, size, shutdown or
   // authenticator failures; HTTP error statuses come back as answers.
   Result<RawAnswer> Exchange(std::string_view operation, const std::string& method,
-                             const std::string& path, const Query& query);
+                             const std::string& path, const Query& query,
+                             const std::string& body = "");
   struct Receiving;
-  // The request with the authenticator's headers; their secret values go to `secrets`.
+  // The request with the authenticator's headers (a signature covers `body`); their secret
+  // values go to `secrets`.
   Result<httplib::Request> SignedRequest(const std::string& method, const std::string& path,
-                                         const Query& query, std::vector<std::string>& secrets);
+                                         const Query& query, const std::string& body,
+                                         std::vector<std::string>& secrets);
   // Bounds the answer by the request's deadline and the body cap, appending it to `body`.
   void BoundReceiving(httplib::Request& http_request, Receiving& receiving,
                       std::string& body) const;
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
-                             const std::string& path, const Query& query);
+                             const std::string& path, const Query& query, const std::string& body);
   // Waits for a free connection; nullptr once stopped. The request's deadline is
   // total_timeout from now.
   httplib::Client* Borrow(SteadyTime& deadline);

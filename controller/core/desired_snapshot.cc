@@ -31,19 +31,49 @@ DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
   return snapshot;
 }
 
-SnapshotDiff DiffSnapshots(const DesiredSnapshot& before, const DesiredSnapshot& after) {
-  SnapshotDiff diff;
-  for (const auto& [key, managed] : after.versions) {
-    const ManagedVersion* old = before.Find(key);
-    if (old == nullptr) {
+void AddTrainingJobs(DesiredSnapshot& snapshot, std::vector<TrainingJob> jobs) {
+  for (const TrainingJob& job : jobs) {
+    const TrainingJobRef ref = job.Ref(snapshot.default_project_id);
+    auto [it, inserted] = snapshot.training_jobs.try_emplace(ref.Key());
+    ManagedTrainingJob& managed = it->second;
+    if (inserted) {
+      managed.ref = ref;
+      managed.desired = job.desired_state;
+    } else if (managed.desired != job.desired_state) {
+      managed.conflict = true;
+    }
+    managed.paused = managed.paused || job.paused;
+    managed.object_names.push_back(job.name);
+  }
+  for (auto& [key, managed] : snapshot.training_jobs) {
+    std::sort(managed.object_names.begin(), managed.object_names.end());
+  }
+  snapshot.job_objects = std::move(jobs);
+}
+
+namespace {
+
+template <typename Map>
+void Diff(const Map& before, const Map& after, SnapshotDiff& diff) {
+  for (const auto& [key, managed] : after) {
+    const auto old = before.find(key);
+    if (old == before.end()) {
       diff.added.push_back(key);
-    } else if (!old->SameIntent(managed)) {
+    } else if (!old->second.SameIntent(managed)) {
       diff.changed.push_back(key);
     }
   }
-  for (const auto& [key, managed] : before.versions) {
-    if (after.Find(key) == nullptr) diff.removed.push_back(key);
+  for (const auto& [key, managed] : before) {
+    if (after.find(key) == after.end()) diff.removed.push_back(key);
   }
+}
+
+}  // namespace
+
+SnapshotDiff DiffSnapshots(const DesiredSnapshot& before, const DesiredSnapshot& after) {
+  SnapshotDiff diff;
+  Diff(before.versions, after.versions, diff);
+  Diff(before.training_jobs, after.training_jobs, diff);
   return diff;
 }
 

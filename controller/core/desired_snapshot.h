@@ -4,12 +4,14 @@
 // version they name, with the conflict and pause rules of README "Manifests" applied.
 // Pure values, rebuilt from every manifest scan and swapped in whole.
 
+#include <algorithm>
 #include <cstddef>
 #include <map>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "api/training_job.h"
 #include "api/training_job_version.h"
 #include "api/version_ref.h"
 
@@ -31,15 +33,36 @@ struct ManagedVersion {
   }
 };
 
+// One reconcile unit of kind TrainingJob: a v2 job (by id, or by exact name) named by one or
+// more manifests, with the same pause and conflict rules.
+struct ManagedTrainingJob {
+  TrainingJobRef ref;
+  DesiredState desired = DesiredState::kStopped;
+  bool paused = false;
+  bool conflict = false;
+  std::vector<std::string> object_names;  // sorted
+
+  bool SameIntent(const ManagedTrainingJob& other) const {
+    return desired == other.desired && paused == other.paused && conflict == other.conflict;
+  }
+};
+
 struct DesiredSnapshot {
   std::map<std::string, ManagedVersion> versions;  // by VersionRef::Key()
-  std::vector<TrainingJobVersion> objects;         // every valid object, for /status
-  std::vector<ManifestError> errors;               // every invalid document
+  // Kind TrainingJob, by TrainingJobRef::Key(); the keys never collide with versions'.
+  std::map<std::string, ManagedTrainingJob> training_jobs;
+  std::vector<TrainingJob> job_objects;     // every valid TrainingJob object, for /status
+  std::vector<TrainingJobVersion> objects;  // every valid object, for /status
+  std::vector<ManifestError> errors;        // every invalid document
   std::string default_project_id;
 
   const ManagedVersion* Find(const std::string& key) const {
     const auto it = versions.find(key);
     return it == versions.end() ? nullptr : &it->second;
+  }
+  const ManagedTrainingJob* FindTrainingJob(const std::string& key) const {
+    const auto it = training_jobs.find(key);
+    return it == training_jobs.end() ? nullptr : &it->second;
   }
 };
 
@@ -47,7 +70,17 @@ DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
                                      std::vector<ManifestError> errors,
                                      std::string default_project_id);
 
-// What changed between two snapshots, for the work queue.
+// Whether a work-queue key names a TrainingJob ("project/<uuid>", "project/name:<name>")
+// rather than a version ("project/job/version"): project ids, UUIDs and job names hold no '/'.
+inline bool IsTrainingJobKey(std::string_view key) {
+  return std::count(key.begin(), key.end(), '/') == 1;
+}
+
+// Adds the valid TrainingJob objects, grouped by the job they name: two manifests naming one
+// job (the same id, or the same name, in one project) with different desiredState conflict.
+void AddTrainingJobs(DesiredSnapshot& snapshot, std::vector<TrainingJob> jobs);
+
+// What changed between two snapshots, for the work queue (keys of both kinds).
 struct SnapshotDiff {
   std::vector<std::string> added;    // new versions: reconcile at once
   std::vector<std::string> changed;  // intent changed: reconcile at once

@@ -70,19 +70,25 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   // a new file of many manifests) shares list refreshes; a single edit asks exactly.
   std::vector<std::string> touched = diff.added;
   touched.insert(touched.end(), diff.changed.begin(), diff.changed.end());
+  // A TrainingJob's project is the prefix of its key; a bulk change shares one search.
+  const auto project_of = [&](const std::string& key) -> const std::string& {
+    if (const ManagedTrainingJob* job = fresh->FindTrainingJob(key)) return job->ref.project_id;
+    return fresh->Find(key)->ref.project_id;
+  };
   std::map<std::string, std::size_t> touched_per_project;
-  for (const std::string& key : touched) {
-    ++touched_per_project[fresh->Find(key)->ref.project_id];
-  }
+  for (const std::string& key : touched) ++touched_per_project[project_of(key)];
   std::vector<std::string> batch, exact;
   for (const std::string& key : touched) {
-    const std::string& project = fresh->Find(key)->ref.project_id;
-    (initial || observer_.WorthListing(project, touched_per_project[project]) ? batch : exact)
-        .push_back(key);
+    const std::string& project = project_of(key);
+    const bool bulk = IsTrainingJobKey(key)
+                          ? touched_per_project[project] > 1
+                          : observer_.WorthListing(project, touched_per_project[project]);
+    (initial || bulk ? batch : exact).push_back(key);
   }
-  reconciler_.MarkDesiredChanged(batch, true);
-  reconciler_.MarkDesiredChanged(exact, false);
+  MarkDesiredChanged(batch, true);
+  MarkDesiredChanged(exact, false);
   reconciler_.Forget(diff.removed);
+  if (jobs_ != nullptr) jobs_->Forget(diff.removed);
   for (const std::string& key : diff.removed) {
     queue_.Remove(key);
     queue_.Forget(key);
@@ -96,9 +102,43 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   }
   if (metrics_ != nullptr) {
     metrics_->SetManifestErrors(fresh->errors.size());
-    metrics_->SetManifestObjects(fresh->objects.size());
+    metrics_->SetManifestObjects(fresh->objects.size() + fresh->job_objects.size());
   }
   UpdateGauges();
+}
+
+void Manager::MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch) {
+  std::vector<std::string> versions, jobs;
+  for (const std::string& key : keys) (IsTrainingJobKey(key) ? jobs : versions).push_back(key);
+  reconciler_.MarkDesiredChanged(versions, allow_batch);
+  if (jobs_ != nullptr) jobs_->MarkDesiredChanged(jobs, allow_batch);
+}
+
+ReconcileResult Manager::ReconcileTrainingJob(const std::string& key) {
+  if (jobs_ == nullptr) return ReconcileResult::Done();
+  TrainingJobOutcome out = jobs_->Reconcile(key);
+  switch (out.kind) {
+    case TrainingJobOutcome::Kind::kDone:
+      return ReconcileResult::Done();
+    case TrainingJobOutcome::Kind::kRetryableError:
+      return ReconcileResult::RetryableError(std::move(out.error), std::move(out.during));
+    case TrainingJobOutcome::Kind::kTerminalError:
+      return ReconcileResult::TerminalError(out.after, std::move(*out.error),
+                                            std::move(out.during));
+    case TrainingJobOutcome::Kind::kRequeueAfter:
+      break;
+  }
+  if (out.deferred) return ReconcileResult::RequeueAfter(out.after, Requeue::kDeferred);
+  switch (out.next) {
+    case NextCheck::kPoll:
+      return ReconcileResult::RequeueAfter(out.after, Requeue::kPoll);
+    case NextCheck::kNow:
+      return ReconcileResult::RequeueAfter(out.after, Requeue::kNow);
+    case NextCheck::kResync:
+    case NextCheck::kBackoff:
+      break;
+  }
+  return ReconcileResult::RequeueAfter(out.after, Requeue::kResync);
 }
 
 void Manager::Start() {
@@ -112,7 +152,8 @@ void Manager::Start() {
 void Manager::Worker(std::stop_token stop) {
   while (std::optional<WorkQueue::Item> item = queue_.GetWithPriority(stop)) {
     const SteadyTime started = clock_.Now();
-    const ReconcileResult result = reconciler_.Reconcile(item->key);
+    const ReconcileResult result = IsTrainingJobKey(item->key) ? ReconcileTrainingJob(item->key)
+                                                               : reconciler_.Reconcile(item->key);
     const Duration took = clock_.Now() - started;
     // Requeue before Done: the key is still this worker's, so a retry's schedule reaches
     // the reconciler before anyone reconciles the key again.
@@ -138,12 +179,17 @@ void Manager::Reschedule(const WorkQueue::Item& item, const ReconcileResult& res
       queue_.Forget(key);
       // Re-check under the snapshot lock: an edit may have brought the key back.
       std::lock_guard lock(mu_);
-      if (desired_.Current()->Find(key) == nullptr) queue_.Remove(key);
+      const std::shared_ptr<const DesiredSnapshot> now = desired_.Current();
+      if (now->Find(key) == nullptr && now->FindTrainingJob(key) == nullptr) queue_.Remove(key);
       return;
     }
     case ReconcileResult::Kind::kRetryableError: {
       const Duration delay = queue_.AddRateLimited(key, result.RetryAfter(), Priority::kNormal);
-      reconciler_.RetryScheduled(key, result, delay);
+      if (IsTrainingJobKey(key)) {
+        if (jobs_ != nullptr) jobs_->RetryScheduled(key, delay);
+      } else {
+        reconciler_.RetryScheduled(key, result, delay);
+      }
       return;
     }
     case ReconcileResult::Kind::kTerminalError:
@@ -193,7 +239,13 @@ bool Manager::Ready() const {
     if (!loaded_) return false;
     snapshot = desired_.Current();
   }
-  return reconciler_.Unobserved(*snapshot) == 0;
+  if (reconciler_.Unobserved(*snapshot) != 0) return false;
+  if (jobs_ == nullptr) return true;
+  for (const auto& [key, managed] : snapshot->training_jobs) {
+    const std::optional<TrainingJobState> state = jobs_->State(key);
+    if (!state || !state->attempted) return false;
+  }
+  return true;
 }
 
 HealthReport Manager::Health() const {
@@ -211,7 +263,16 @@ HealthReport Manager::Health() const {
 void Manager::UpdateGauges() const {
   if (metrics_ == nullptr) return;
   metrics_->SetLongestRunningProcessor(queue_.LongestProcessing());
-  metrics_->SetObjectPhases(reconciler_.PhaseCounts(*desired_.Current()));
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
+  std::map<Phase, std::size_t> phases = reconciler_.PhaseCounts(*snapshot);
+  for (const auto& [key, managed] : snapshot->training_jobs) {
+    std::optional<TrainingJobState> state = jobs_ != nullptr ? jobs_->State(key) : std::nullopt;
+    const Phase phase = managed.conflict ? Phase::kConflict
+                        : state          ? state->phase
+                                         : Phase::kPending;
+    phases[phase] += managed.object_names.size();
+  }
+  metrics_->SetObjectPhases(phases);
 }
 
 }  // namespace mactl

@@ -19,6 +19,7 @@
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
 #include "controller/core/snapshot_store.h"
+#include "controller/core/training_job_reconciler.h"
 #include "controller/runtime/manifest_source.h"
 #include "controller/runtime/metrics.h"
 #include "controller/runtime/work_queue.h"
@@ -46,6 +47,10 @@ class Manager final : public DesiredStateSink {
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
+  // Reconciles the snapshot's TrainingJob keys with `jobs` (which must outlive the manager);
+  // without it they are not reconciled. Call before Start.
+  void ReconcileTrainingJobsWith(TrainingJobReconciler& jobs) { jobs_ = &jobs; }
+
   // Swaps in a new desired state and enqueues what changed: new and edited versions go
   // ahead of periodic re-checks; versions no manifest names any more are dropped.
   void ApplySnapshot(DesiredSnapshot snapshot) override;
@@ -68,11 +73,16 @@ class Manager final : public DesiredStateSink {
   // Puts the key back as the reconcile's result asks: the queue's backoff for a retryable
   // error, a delayed add otherwise; a success forgets the key's failures.
   void Reschedule(const WorkQueue::Item& item, const ReconcileResult& result);
+  // A TrainingJob key's reconcile, in the queue's terms.
+  ReconcileResult ReconcileTrainingJob(const std::string& key);
+  // The version keys go to the version reconciler, the TrainingJob keys to jobs_.
+  void MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch);
 
   const ManagerOptions options_;
   SnapshotStore& desired_;
   WorkQueue& queue_;
   Reconciler& reconciler_;
+  TrainingJobReconciler* jobs_ = nullptr;  // set by ReconcileTrainingJobsWith
   Observer& observer_;
   const Clock& clock_;
   ControllerMetrics* const metrics_;

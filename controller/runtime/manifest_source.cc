@@ -18,9 +18,12 @@ void ManifestSource::Apply(ManifestSet set, std::string_view reason) {
   if (metrics_ != nullptr) metrics_->ManifestReload(set.errors.empty(), clock_.WallNow());
   log::Debug("manifests scanned", {{"reason", std::string(reason)},
                                    {"objects", std::to_string(set.objects.size())},
+                                   {"training_jobs", std::to_string(set.jobs.size())},
                                    {"errors", std::to_string(set.errors.size())}});
-  sink_.ApplySnapshot(
-      BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_));
+  DesiredSnapshot snapshot =
+      BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_);
+  AddTrainingJobs(snapshot, std::move(set.jobs));
+  sink_.ApplySnapshot(std::move(snapshot));
 }
 
 void ManifestSource::ReportNewErrors(const std::vector<ManifestError>& errors) {

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "controller/cloud/training_job_client.h"
+
 namespace mactl {
 namespace {
 
@@ -105,8 +107,10 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string
     objects_by_phase_[p] = &objects_.Add({{"phase", std::string(PhaseName(p))}});
   }
   // Pre-create the common series so dashboards and rate() see zeros, not gaps.
-  for (std::string_view op : {api_operation::kList, api_operation::kGetVersion,
-                              api_operation::kListVersions, api_operation::kStop}) {
+  for (std::string_view op :
+       {api_operation::kList, api_operation::kGetVersion, api_operation::kListVersions,
+        api_operation::kStop, api_operation::kGetJob, api_operation::kSearchJobs,
+        api_operation::kTerminate}) {
     api_duration_.Add({{"operation", std::string(op)}}, kApiBuckets);
   }
   BuildGauge()

@@ -57,7 +57,8 @@ json ObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired
   const VersionRef ref = object.Ref(desired.default_project_id);
   const std::string key = ref.Key();
   const ManagedVersion* managed = desired.Find(key);
-  json o{{"name", object.name},
+  json o{{"kind", std::string(kKind)},
+         {"name", object.name},
          {"file", object.source.file},
          {"line", object.source.line},
          {"projectId", ref.project_id},
@@ -68,6 +69,60 @@ json ObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired
          {"conflict", managed != nullptr && managed->conflict}};
   const auto it = states.find(key);
   AddState(o, it == states.end() ? nullptr : &it->second, managed);
+  return o;
+}
+
+void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJob* managed) {
+  const bool conflict = managed != nullptr && managed->conflict;
+  if (state == nullptr) {
+    o["phase"] = std::string(PhaseName(conflict ? Phase::kConflict : Phase::kPending));
+    o["observed"] = nullptr;
+    o["conditions"] = json::array();
+    o["attempts"] = 0;
+    o["lastError"] = nullptr;
+    o["nextAttempt"] = nullptr;
+    return;
+  }
+  const TrainingJobState& s = *state;
+  o["phase"] = std::string(PhaseName(conflict ? Phase::kConflict : s.phase));
+  if (!s.resolved_id.empty()) o["trainingJobId"] = s.resolved_id;
+  if (s.job) {
+    o["observed"] = json{{"trainingJobId", s.job->id},
+                         {"trainingJobName", s.job->name},
+                         {"phase", s.job->phase},
+                         {"secondaryPhase", s.job->secondary_phase},
+                         {"observedAt", Iso8601(s.observed_at)},
+                         {"source", s.observed_source}};
+  } else {
+    o["observed"] = nullptr;
+  }
+  o["conditions"] = json::array({ConditionJson(s.ready), ConditionJson(s.synced)});
+  o["attempts"] = s.attempts;
+  o["terminateRequestedAt"] =
+      s.terminate_accepted_at ? json(Iso8601(*s.terminate_accepted_at)) : json();
+  o["lastError"] = s.last_error ? json(s.last_error->ToString()) : json(nullptr);
+  o["nextAttempt"] = s.next_attempt ? json(Iso8601(*s.next_attempt)) : json(nullptr);
+  o["nextAttemptReason"] = s.next_reason;
+}
+
+json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
+                   const std::unordered_map<std::string, TrainingJobState>& states) {
+  const TrainingJobRef ref = object.Ref(desired.default_project_id);
+  const std::string key = ref.Key();
+  const ManagedTrainingJob* managed = desired.FindTrainingJob(key);
+  json o{{"kind", std::string(kTrainingJobKind)},
+         {"name", object.name},
+         {"file", object.source.file},
+         {"line", object.source.line},
+         {"projectId", ref.project_id},
+         {"trainingJobId", ref.training_job_id.empty() ? json(nullptr) : json(ref.training_job_id)},
+         {"trainingJobName",
+          ref.training_job_name.empty() ? json(nullptr) : json(ref.training_job_name)},
+         {"desiredState", std::string(DesiredStateName(object.desired_state))},
+         {"paused", object.paused},
+         {"conflict", managed != nullptr && managed->conflict}};
+  const auto it = states.find(key);
+  AddJobState(o, it == states.end() ? nullptr : &it->second, managed);
   return o;
 }
 
@@ -83,9 +138,19 @@ std::string Iso8601(WallTime t) {
 json StatusJson(const DesiredSnapshot& desired,
                 const std::unordered_map<std::string, VersionState>& states, bool ready,
                 WallTime generated_at) {
+  return StatusJson(desired, states, {}, ready, generated_at);
+}
+
+json StatusJson(const DesiredSnapshot& desired,
+                const std::unordered_map<std::string, VersionState>& states,
+                const std::unordered_map<std::string, TrainingJobState>& job_states, bool ready,
+                WallTime generated_at) {
   json objects = json::array();
   for (const TrainingJobVersion& object : desired.objects) {
     objects.push_back(ObjectJson(object, desired, states));
+  }
+  for (const TrainingJob& object : desired.job_objects) {
+    objects.push_back(JobObjectJson(object, desired, job_states));
   }
   json errors = json::array();
   for (const ManifestError& e : desired.errors) {

@@ -10,6 +10,7 @@
 
 #include "controller/base/clock.h"
 #include "controller/core/desired_snapshot.h"
+#include "controller/core/training_job_reconciler.h"
 #include "controller/core/version_state.h"
 
 namespace mactl {
@@ -21,6 +22,15 @@ std::string Iso8601(WallTime t);
 nlohmann::json StatusJson(const DesiredSnapshot& desired,
                           const std::unordered_map<std::string, VersionState>& states, bool ready,
                           WallTime generated_at);
+
+// With the TrainingJob objects too: `job_states` by TrainingJobRef::Key(), as
+// TrainingJobReconciler::States() returns them. Every object carries its `kind`; a TrainingJob
+// shows trainingJobId (the spec's, or the id its name resolved to), trainingJobName, and the
+// observed job's phase and secondary phase.
+nlohmann::json StatusJson(const DesiredSnapshot& desired,
+                          const std::unordered_map<std::string, VersionState>& states,
+                          const std::unordered_map<std::string, TrainingJobState>& job_states,
+                          bool ready, WallTime generated_at);
 
 // The HTTP body for `status`: indented by two. Manifest file names and offending values
 // may hold bytes that are not UTF-8; they are replaced, where a strict dump would throw and

@@ -229,3 +229,177 @@ TEST(ManifestDecoder, SyntaxErrorReasonsHaveNoControlBytes) {
 
 }  // namespace
 }  // namespace mactl
+
+namespace mactl {
+namespace {
+
+// kind TrainingJob (the v2 API): the contract example, then one row per rule.
+constexpr char kValidJob[] = R"(apiVersion: modelarts-controller.io/v1
+kind: TrainingJob
+metadata:
+  name: llama-sft
+  labels: {team: nlp}
+spec:
+  projectId: 0f1e2d3c
+  trainingJobId: 2C7F7A0E-5d4b-4a51-9c61-0b8e4f3a7d21
+  desiredState: Stopped
+)";
+
+std::string JobDoc(const std::string& spec_lines, const std::string& name = "a") {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: " + name +
+         "\nspec:\n" + spec_lines;
+}
+
+constexpr char kUuid[] = "2c7f7a0e-5d4b-4a51-9c61-0b8e4f3a7d21";
+
+TEST(ManifestDecoderTrainingJob, DecodesTheContractExampleAndLowerCasesTheId) {
+  const DecodeResult r = DecodeManifests(kValidJob, "m.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  EXPECT_TRUE(r.objects.empty());
+  ASSERT_EQ(r.jobs.size(), 1u);
+  const TrainingJob& j = r.jobs[0];
+  EXPECT_EQ(j.name, "llama-sft");
+  EXPECT_EQ(j.project_id, "0f1e2d3c");
+  EXPECT_EQ(j.training_job_id, kUuid);
+  EXPECT_EQ(j.training_job_name, "");
+  EXPECT_EQ(j.desired_state, DesiredState::kStopped);
+  EXPECT_FALSE(j.paused);
+  EXPECT_EQ(j.labels.at("team"), "nlp");
+  EXPECT_EQ(j.source.ToString(), "m.yaml:1:1");
+  EXPECT_EQ(j.Ref("default").Key(), std::string("0f1e2d3c/") + kUuid);
+}
+
+TEST(ManifestDecoderTrainingJob, ByNameWithTheDefaultProjectAndPausedAnnotation) {
+  const std::string yaml =
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: a\n"
+      "  annotations:\n    modelarts-controller.io/paused: \"true\"\nspec:\n"
+      "  trainingJobName: llama_SFT-0412\n  desiredState: Running\n";
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  ASSERT_EQ(r.jobs.size(), 1u);
+  EXPECT_EQ(r.jobs[0].training_job_name, "llama_SFT-0412");
+  EXPECT_EQ(r.jobs[0].training_job_id, "");
+  EXPECT_EQ(r.jobs[0].desired_state, DesiredState::kRunning);
+  EXPECT_TRUE(r.jobs[0].paused);
+  EXPECT_EQ(r.jobs[0].Ref("p").Key(), "p/name:llama_SFT-0412");
+}
+
+TEST(ManifestDecoderTrainingJob, BothKindsInOneFileKeepTheirOrderAndErrors) {
+  const std::string yaml = JobDoc("  trainingJobName: x\n  desiredState: Stopped\n", "j") +
+                           "---\n" + Doc("  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n") +
+                           "---\n" + JobDoc("  trainingJobName: y\n", "k");
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  ASSERT_EQ(r.jobs.size(), 1u);
+  ASSERT_EQ(r.objects.size(), 1u);
+  EXPECT_EQ(r.jobs[0].source.line, 1);
+  EXPECT_EQ(r.objects[0].source.line, 8);  // a document starts at its "---"
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].ToString(), "m.yaml:23:3: missing required field spec.desiredState");
+}
+
+// One document, one error: where it is and what it says.
+struct JobErrorRow {
+  const char* what;
+  std::string spec;  // the lines under spec:, starting at line 6
+  int line;
+  int column;
+  const char* needle;
+};
+
+TEST(ManifestDecoderTrainingJob, EveryRuleHasItsPositionedError) {
+  const std::string id = kUuid;
+  const JobErrorRow rows[] = {
+      {"neither id nor name", "  desiredState: Stopped\n", 6, 3,
+       "missing required field spec.trainingJobId or spec.trainingJobName"},
+      {"both id and name",
+       "  trainingJobId: " + id + "\n  trainingJobName: x\n  desiredState: Stopped\n", 7, 20,
+       "exactly one of spec.trainingJobId and spec.trainingJobName"},
+      {"id null and no name", "  trainingJobId: ~\n  desiredState: Stopped\n", 6, 3,
+       "missing required field spec.trainingJobId or spec.trainingJobName"},
+      {"short uuid",
+       "  trainingJobId: 2c7f7a0e-5d4b-4a51-9c61-0b8e4f3a7d2\n  desiredState: Stopped\n", 6, 18,
+       "spec.trainingJobId: must be a UUID"},
+      {"not hex",
+       "  trainingJobId: 2c7f7a0e-5d4b-4a51-9c61-0b8e4f3a7dzz\n  desiredState: Stopped\n", 6, 18,
+       "must be a UUID"},
+      {"dashes moved",
+       "  trainingJobId: 2c7f7a0e5-d4b-4a51-9c61-0b8e4f3a7d21\n  desiredState: Stopped\n", 6, 18,
+       "must be a UUID"},
+      {"braced uuid", "  trainingJobId: \"{" + id + "}\"\n  desiredState: Stopped\n", 6, 18,
+       "must be a UUID"},
+      {"v1 integer id", "  trainingJobId: 10\n  desiredState: Stopped\n", 6, 18, "must be a UUID"},
+      {"id as a list", "  trainingJobId: [a]\n  desiredState: Stopped\n", 6, 18,
+       "spec.trainingJobId: must be a string, got a list"},
+      {"name with a space", "  trainingJobName: \"llama sft\"\n  desiredState: Stopped\n", 6, 20,
+       "spec.trainingJobName: must be 1-64 letters, digits, '_' or '-'"},
+      {"name too long",
+       "  trainingJobName: " + std::string(65, 'a') + "\n  desiredState: Stopped\n", 6, 20,
+       "spec.trainingJobName: must be 1-64"},
+      {"empty name", "  trainingJobName: \"\"\n  desiredState: Stopped\n", 6, 20,
+       "spec.trainingJobName: must be 1-64"},
+      {"unknown field", "  trainingJobName: x\n  desiredState: Stopped\n  replicas: 3\n", 8, 3,
+       "spec.replicas: unknown field (allowed: projectId, trainingJobId, trainingJobName, "
+       "desiredState)"},
+      {"maxRuntime belongs to another issue",
+       "  trainingJobName: x\n  desiredState: Running\n  maxRuntime: 72h\n", 8, 3,
+       "spec.maxRuntime: unknown field"},
+      {"v1 field in a v2 spec", "  trainingJobName: x\n  jobId: 1\n  desiredState: Stopped\n", 7, 3,
+       "spec.jobId: unknown field"},
+      {"bad desired state", "  trainingJobName: x\n  desiredState: running\n", 7, 17,
+       "did you mean Running?"},
+      {"missing desired state", "  trainingJobName: x\n", 6, 3,
+       "missing required field spec.desiredState"},
+      {"bad project", "  projectId: a/b\n  trainingJobName: x\n  desiredState: Stopped\n", 6, 14,
+       "spec.projectId: must be 1-64"},
+      {"duplicate key", "  trainingJobName: x\n  trainingJobName: y\n  desiredState: Stopped\n", 7,
+       3, "spec.trainingJobName: duplicate key"},
+  };
+  for (const JobErrorRow& row : rows) {
+    SCOPED_TRACE(row.what);
+    ExpectOneError(JobDoc(row.spec), row.line, row.column, row.needle);
+    const DecodeResult r = DecodeManifests(JobDoc(row.spec), "dir/m.yaml");
+    EXPECT_TRUE(r.jobs.empty());
+  }
+}
+
+TEST(ManifestDecoderTrainingJob, MetadataRulesAreTheSameAsForVersions) {
+  ExpectOneError(JobDoc("  trainingJobName: x\n  desiredState: Stopped\n", "Bad_Name"), 4, 9,
+                 "DNS-1123");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: a\n"
+      "  annotations:\n    modelarts-controller.io/paused: yes\nspec:\n  trainingJobName: x\n"
+      "  desiredState: Stopped\n",
+      6, 37, "must be \"true\" or \"false\"");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: a\n"
+      "  uid: 3\nspec:\n  trainingJobName: x\n  desiredState: Stopped\n",
+      5, 3, "metadata.uid: unknown field");
+}
+
+TEST(ManifestDecoderTrainingJob, AnUnknownKindNamesBothKinds) {
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobs\nmetadata: {name: a}\n"
+      "spec: {jobId: 1, versionId: 1, desiredState: Stopped}\n",
+      2, 7, "kind: must be TrainingJobVersion or TrainingJob, got \"TrainingJobs\"");
+}
+
+TEST(TrainingJobIds, UuidAndNameRules) {
+  EXPECT_TRUE(IsValidTrainingJobId(kUuid));
+  EXPECT_TRUE(IsValidTrainingJobId("CF63ABA9-63B1-4219-B717-708A2665100B"));
+  EXPECT_EQ(NormalizeTrainingJobId("CF63ABA9-63B1-4219-B717-708A2665100B"),
+            "cf63aba9-63b1-4219-b717-708a2665100b");
+  EXPECT_FALSE(IsValidTrainingJobId(""));
+  EXPECT_FALSE(IsValidTrainingJobId("cf63aba963b14219b717708a2665100b"));
+  EXPECT_FALSE(IsValidTrainingJobId("cf63aba9-63b1-4219-b717-708a2665100b "));
+  EXPECT_FALSE(IsValidTrainingJobId("cf63aba9-63b1-4219-b717-708a2665100g"));
+  EXPECT_FALSE(IsValidTrainingJobId(std::string("cf63aba9-63b1-4219-b717-708a2665100\0", 36)));
+  EXPECT_TRUE(IsValidTrainingJobName("a"));
+  EXPECT_TRUE(IsValidTrainingJobName(std::string(64, 'Z')));
+  EXPECT_FALSE(IsValidTrainingJobName(std::string(65, 'Z')));
+  EXPECT_FALSE(IsValidTrainingJobName("a.b"));
+  EXPECT_FALSE(IsValidTrainingJobName("a/b"));
+  EXPECT_FALSE(IsValidTrainingJobName("ü"));
+}
+
+}  // namespace
+}  // namespace mactl

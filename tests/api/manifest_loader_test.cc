@@ -28,7 +28,7 @@ class ManifestLoaderTest : public ::testing::Test {
     std::ofstream(root_ / relative) << content;
   }
   ManifestSet Load(const std::string& project = "p") {
-    ManifestLoader loader(root_, LoadOptions{project, {}, 100000, 256u << 20});
+    ManifestLoader loader(root_, LoadOptions{project, {}, 100000, 256u << 20, true});
     return loader.Load();
   }
   std::vector<std::string> Names(const ManifestSet& set) {
@@ -142,6 +142,80 @@ TEST_F(ManifestLoaderTest, CapsAreErrorsNotCrashes) {
   options = LoadOptions{"p", {}, 100000, 100};
   ManifestLoader few_bytes(root_, options);
   EXPECT_FALSE(few_bytes.Load().errors.empty());
+}
+
+std::string JobManifest(const std::string& name, const std::string& extra_spec = "") {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: " + name +
+         "\nspec:\n  trainingJobName: job-" + name + "\n  desiredState: Stopped\n" + extra_spec;
+}
+
+TEST_F(ManifestLoaderTest, BothKindsLoadSideBySide) {
+  Write("a.yaml", Manifest("a", 1) + "---\n" + JobManifest("b"));
+  Write("team/c.yaml", JobManifest("c", "  projectId: other\n"));
+  const ManifestSet set = Load();
+  EXPECT_TRUE(set.errors.empty()) << set.errors[0].ToString();
+  EXPECT_EQ(Names(set), std::vector<std::string>{"a"});
+  ASSERT_EQ(set.jobs.size(), 2u);
+  EXPECT_EQ(set.jobs[0].name, "b");
+  EXPECT_EQ(set.jobs[0].Ref("p").Key(), "p/name:job-b");
+  EXPECT_EQ(set.jobs[1].Ref("p").Key(), "other/name:job-c");
+  EXPECT_EQ(set.files, 2u);
+}
+
+TEST_F(ManifestLoaderTest, NamesAreUniqueAcrossBothKinds) {
+  // Across files: the first file's definition wins, whatever its kind.
+  Write("a.yaml", JobManifest("same"));
+  Write("b.yaml", Manifest("same", 2));
+  // Within one file: the earlier document wins, whatever its kind.
+  Write("c.yaml", Manifest("twice", 3) + "---\n" + JobManifest("twice"));
+  Write("d.yaml", JobManifest("again") + "---\n" + Manifest("again", 4));
+  const ManifestSet set = Load();
+  ASSERT_EQ(set.errors.size(), 3u);
+  EXPECT_EQ(set.errors[0].ToString(),
+            "b.yaml:1:1: duplicate metadata.name \"same\" (first defined at a.yaml:1:1)");
+  EXPECT_EQ(set.errors[1].ToString(),
+            "c.yaml:9:1: duplicate metadata.name \"twice\" (first defined at c.yaml:1:1)");
+  EXPECT_EQ(set.errors[2].ToString(),
+            "d.yaml:8:1: duplicate metadata.name \"again\" (first defined at d.yaml:1:1)");
+  EXPECT_EQ(Names(set), std::vector<std::string>{"twice"});
+  ASSERT_EQ(set.jobs.size(), 2u);
+  EXPECT_EQ(set.jobs[0].name, "same");
+  EXPECT_EQ(set.jobs[1].name, "again");
+}
+
+TEST_F(ManifestLoaderTest, AJobWithoutProjectNeedsTheDefault) {
+  Write("a.yaml", JobManifest("a"));
+  Write("b.yaml", JobManifest("b", "  projectId: explicit\n"));
+  const ManifestSet set = Load("");
+  ASSERT_EQ(set.jobs.size(), 1u);
+  EXPECT_EQ(set.jobs[0].name, "b");
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors[0].ToString(),
+            "a.yaml:1:1: spec.projectId is not set and no --project-id default was given");
+}
+
+TEST_F(ManifestLoaderTest, ACallerThatDoesNotAcceptJobsGetsAnErrorForEachNotSilence) {
+  Write("a.yaml", Manifest("a", 1) + "---\n" + JobManifest("b"));
+  ManifestLoader loader(root_, LoadOptions{"p", {}, 100000, 256u << 20});
+  const ManifestSet set = loader.Load();
+  EXPECT_EQ(Names(set), std::vector<std::string>{"a"});
+  EXPECT_TRUE(set.jobs.empty());
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors[0].ToString(),
+            "a.yaml:9:1: kind TrainingJob is not handled by this command yet");
+}
+
+TEST_F(ManifestLoaderTest, RescanSeesJobEdits) {
+  Write("a.yaml", JobManifest("a"));
+  ManifestLoader loader(root_, LoadOptions{"p", {}, 100000, 256u << 20, true});
+  EXPECT_EQ(loader.Load().jobs.at(0).desired_state, DesiredState::kStopped);
+  // A different size, so the file's stamp changes.
+  Write("a.yaml",
+        "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n"
+        "  name: a\nspec:\n  trainingJobName: job-renamed\n  desiredState: Running\n");
+  const ManifestSet edited = loader.Load();
+  EXPECT_EQ(edited.jobs.at(0).desired_state, DesiredState::kRunning);
+  EXPECT_EQ(edited.jobs.at(0).training_job_name, "job-renamed");
 }
 
 }  // namespace

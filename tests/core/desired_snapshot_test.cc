@@ -84,3 +84,60 @@ TEST(DesiredSnapshot, RenamingAManifestIsNotAChangeOfIntent) {
 
 }  // namespace
 }  // namespace mactl
+
+namespace mactl {
+namespace {
+
+constexpr char kUuid[] = "cf63aba9-63b1-4219-b717-708a2665100b";
+
+TrainingJob JobObject(std::string name, std::string id, std::string job_name, DesiredState desired,
+                      bool paused = false, std::string project = "") {
+  TrainingJob o;
+  o.name = std::move(name);
+  o.project_id = std::move(project);
+  o.training_job_id = std::move(id);
+  o.training_job_name = std::move(job_name);
+  o.desired_state = desired;
+  o.paused = paused;
+  return o;
+}
+
+TEST(DesiredSnapshotTrainingJobs, GroupedByJobWithTheSameConflictAndPauseRules) {
+  DesiredSnapshot s = BuildDesiredSnapshot({Object("v", 10, 10, DesiredState::kStopped)}, {}, "p1");
+  AddTrainingJobs(s, {JobObject("a", kUuid, "", DesiredState::kStopped),
+                      JobObject("b", kUuid, "", DesiredState::kRunning),
+                      JobObject("c", "", "llama-sft", DesiredState::kStopped, true),
+                      JobObject("d", "", "llama-sft", DesiredState::kStopped, false, "p2")});
+  EXPECT_EQ(s.versions.size(), 1u);
+  ASSERT_EQ(s.training_jobs.size(), 3u);
+  const ManagedTrainingJob* by_id = s.FindTrainingJob(std::string("p1/") + kUuid);
+  ASSERT_NE(by_id, nullptr);
+  EXPECT_TRUE(by_id->conflict);
+  EXPECT_EQ(by_id->object_names, (std::vector<std::string>{"a", "b"}));
+  const ManagedTrainingJob* by_name = s.FindTrainingJob("p1/name:llama-sft");
+  ASSERT_NE(by_name, nullptr);
+  EXPECT_TRUE(by_name->paused);
+  EXPECT_FALSE(by_name->conflict);
+  EXPECT_EQ(by_name->ref.training_job_name, "llama-sft");
+  EXPECT_NE(s.FindTrainingJob("p2/name:llama-sft"), nullptr);
+  EXPECT_EQ(s.Find(std::string("p1/") + kUuid), nullptr);  // not a version key
+  EXPECT_EQ(s.job_objects.size(), 4u);
+}
+
+TEST(DesiredSnapshotTrainingJobs, DiffCoversBothKinds) {
+  DesiredSnapshot before =
+      BuildDesiredSnapshot({Object("v", 10, 10, DesiredState::kStopped)}, {}, "p");
+  AddTrainingJobs(before, {JobObject("a", kUuid, "", DesiredState::kStopped),
+                           JobObject("b", "", "gone", DesiredState::kStopped)});
+  DesiredSnapshot after =
+      BuildDesiredSnapshot({Object("v", 10, 10, DesiredState::kRunning)}, {}, "p");
+  AddTrainingJobs(after, {JobObject("a", kUuid, "", DesiredState::kRunning),
+                          JobObject("c", "", "new", DesiredState::kStopped)});
+  const SnapshotDiff diff = DiffSnapshots(before, after);
+  EXPECT_EQ(diff.added, std::vector<std::string>{"p/name:new"});
+  EXPECT_EQ(diff.changed, (std::vector<std::string>{"p/10/10", std::string("p/") + kUuid}));
+  EXPECT_EQ(diff.removed, std::vector<std::string>{"p/name:gone"});
+}
+
+}  // namespace
+}  // namespace mactl

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "controller/core/gated_training_job_client.h"
 #include "fakes/fake_cloud_client.h"
+#include "fakes/fake_training_job_client.h"
 
 namespace mactl {
 namespace {
@@ -49,6 +51,33 @@ TEST(GatedCloudClientTest, ReadsAreNotGated) {
   EXPECT_TRUE(client.GetVersion(ref).ok());
   EXPECT_TRUE(client.ListJobs("p", 1, 10).ok());
   EXPECT_EQ(gate.checks, 0);
+}
+
+TEST(GatedTrainingJobClientTest, TerminateGoesOnlyWhenTheGateAllowsItAndReadsAreNotGated) {
+  testing::FakeTrainingJobClient inner;
+  TrainingJobInfo job;
+  job.id = "2c7f7a0e-5d4b-4a51-9c61-0b8e4f3a7d21";
+  job.name = "llama-sft";
+  job.phase = "Running";
+  inner.SetJob("p", job);
+  ScriptedGate gate;
+  GatedTrainingJobClient client(inner, gate);
+
+  gate.allow = false;
+  EXPECT_TRUE(client.GetTrainingJob("p", job.id).ok());
+  EXPECT_TRUE(client.SearchTrainingJobs("p", TrainingJobSearch{}, 0).ok());
+  EXPECT_EQ(gate.checks, 0);
+  const Result<TrainingJobInfo> refused = client.TerminateTrainingJob("p", job.id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "Election.NotLeader");
+  EXPECT_TRUE(refused.error().retryable());
+  EXPECT_NE(refused.error().message.find("terminate not sent"), std::string::npos);
+  EXPECT_TRUE(inner.Terminated().empty());
+
+  gate.allow = true;
+  EXPECT_TRUE(client.TerminateTrainingJob("p", job.id).ok());
+  EXPECT_EQ(inner.Terminated().size(), 1u);
+  EXPECT_EQ(gate.checks, 2);
 }
 
 }  // namespace

@@ -1,0 +1,131 @@
+#pragma once
+
+// Reconciles one TrainingJob object (a v2 job by id or by exact name): observe
+// (TrainingJobObserver, batched), decide (controller/core/training_job_decision.h), terminate
+// at most once, record. The v2 twin of Reconciler, a thin shell around the pure decision;
+// all I/O goes through the injected TrainingJobClient and observer. The work queue guarantees
+// that one key is never reconciled by two workers at once; /status reads concurrently under
+// mu_.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "controller/base/clock.h"
+#include "controller/base/random.h"
+#include "controller/cloud/training_job_client.h"
+#include "controller/core/desired_snapshot.h"
+#include "controller/core/training_job_decision.h"
+#include "controller/core/training_job_observer.h"
+#include "controller/core/version_state.h"
+
+namespace mactl {
+
+// What the controller knows about one TrainingJob object.
+struct TrainingJobState {
+  ManagedTrainingJob managed;
+
+  // Observation.
+  bool attempted = false;              // observed once, successfully or not (for /readyz)
+  std::optional<TrainingJobInfo> job;  // the job decided about, as last seen
+  std::string resolved_id;             // the job a name resolved to (empty: none or several)
+  bool ended = false;                  // the job was last seen in a terminal phase
+  WallTime observed_at{};
+  SteadyTime observed_steady{};
+  std::string observed_source;  // "search", "detail", "name-search"
+
+  // Outcome of the last reconcile.
+  Phase phase = Phase::kPending;
+  Condition ready{"Ready", false, "Pending", "not observed yet", {}};
+  Condition synced{"Synced", false, "Pending", "not reconciled yet", {}};
+  std::size_t attempts = 0;
+  std::optional<Error> last_error;
+  std::string last_action;  // "terminate" once one was sent
+  std::optional<WallTime> next_attempt;
+  std::string next_reason;  // "resync", "poll", "backoff"
+
+  // The controller's memory of its own actions; after a restart the job's phase
+  // (Terminating) carries the same information.
+  std::string terminate_accepted_for;
+  std::optional<WallTime> terminate_accepted_at;
+  std::optional<TrainingJobDecisionContext::Refusal> terminate_refused;
+
+  // What the next observation must satisfy.
+  SteadyTime observe_not_before{};
+  bool observe_allow_batch = true;
+};
+
+// When and how the key should be looked at again.
+struct TrainingJobOutcome {
+  enum class Kind {
+    kDone,            // no manifest names the key any more: forget it
+    kRequeueAfter,    // look again after `after` (resync or poll pace, or a deferral)
+    kRetryableError,  // failed; retry after the queue's per-object backoff
+    kTerminalError,   // failed until the user changes something; look again after `after`
+  };
+  Kind kind = Kind::kDone;
+  Duration after{0};
+  NextCheck next = NextCheck::kResync;
+  bool deferred = false;  // another caller's search will answer: as urgent as before
+  std::optional<Error> error;
+  std::string during;  // "observe" or "terminate"
+};
+
+struct TrainingJobReconcilerOptions {
+  Duration resync = std::chrono::minutes(5);
+  Duration poll = std::chrono::seconds(10);
+  double jitter = 0.1;
+  bool dry_run = false;
+};
+
+class TrainingJobReconciler {
+ public:
+  using SnapshotSource = std::function<std::shared_ptr<const DesiredSnapshot>()>;
+
+  // All references must outlive the reconciler.
+  TrainingJobReconciler(TrainingJobReconcilerOptions options, SnapshotSource desired,
+                        TrainingJobClient& client, TrainingJobObserver& observer,
+                        RandomSource& random, const Clock& clock);
+
+  TrainingJobOutcome Reconcile(const std::string& key);
+
+  // The queue scheduled the retry of a failed reconcile `delay` from now: the next
+  // observation must be taken no earlier.
+  void RetryScheduled(const std::string& key, Duration delay);
+  // The desired state of these keys is new or changed: their next observation must be fresh.
+  void MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch);
+  void Forget(const std::vector<std::string>& keys);
+
+  std::unordered_map<std::string, TrainingJobState> States() const;
+  std::optional<TrainingJobState> State(const std::string& key) const;
+
+ private:
+  TrainingJobObserveRequest ObserveRequest(const TrainingJobState& state) const;
+  TrainingJobOutcome DecideAndAct(const std::string& key, TrainingJobState& state,
+                                  const TrainingJobObservation& observed);
+  TrainingJobOutcome Terminate(const std::string& key, TrainingJobState& state,
+                               const TrainingJobInfo& job);
+  TrainingJobOutcome Apply(TrainingJobState& state, const TrainingJobDecision& decision,
+                           const Error* error);
+  TrainingJobOutcome Schedule(TrainingJobState& state, NextCheck next);
+  TrainingJobOutcome RecordError(const std::string& key, TrainingJobState& state,
+                                 const Error& error, std::string_view during);
+  void Publish(const std::string& key, const TrainingJobState& state);
+
+  const TrainingJobReconcilerOptions options_;
+  const SnapshotSource desired_;
+  TrainingJobClient& client_;
+  TrainingJobObserver& observer_;
+  RandomSource& random_;
+  const Clock& clock_;
+
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, TrainingJobState> states_;  // guarded by mu_
+};
+
+}  // namespace mactl

@@ -257,12 +257,13 @@ Result<CredentialChoice> FromCloud(const CredentialSources& s, const std::string
 class OwningIamAuthenticator final : public Authenticator {
  public:
   OwningIamAuthenticator(std::unique_ptr<HttpIamTokenIssuer> issuer, const Clock& clock,
-                         Duration renew_before)
-      : issuer_(std::move(issuer)), auth_(*issuer_, clock, renew_before) {}
+                         Duration renew_before, Duration max_wait)
+      : issuer_(std::move(issuer)),
+        auth_(*issuer_, clock, renew_before, std::chrono::minutes(1), max_wait) {}
 
   // Authenticator methods
   Status Apply(OutgoingRequest& request) override { return auth_.Apply(request); }
-  void OnUnauthorized() override { auth_.OnUnauthorized(); }
+  void OnUnauthorized(const OutgoingRequest& rejected) override { auth_.OnUnauthorized(rejected); }
   std::string Describe() const override { return auth_.Describe(); }
 
  private:
@@ -364,11 +365,17 @@ Result<std::unique_ptr<Authenticator>> MakeAuthenticator(const CredentialChoice&
     IamPasswordOptions options = choice.iam;
     options.ca_file = deps.ca_file;
     options.insecure_skip_tls_verify = deps.insecure_skip_tls_verify;
+    options.connect_timeout = deps.connect_timeout;
+    options.read_timeout = deps.read_timeout;
+    options.total_timeout = deps.total_timeout;
+    options.max_response_bytes = deps.max_response_bytes;
+    // Waiters give up a little after the renewal itself must have ended.
+    const Duration max_wait = EffectiveIamTotalTimeout(options) + std::chrono::seconds(2);
     Result<std::unique_ptr<HttpIamTokenIssuer>> issuer =
         HttpIamTokenIssuer::Create(std::move(options), deps.clock, deps.observer);
     if (!issuer.ok()) return issuer.error();
     return std::unique_ptr<Authenticator>(std::make_unique<OwningIamAuthenticator>(
-        std::move(issuer.value()), deps.clock, deps.renew_before));
+        std::move(issuer.value()), deps.clock, deps.renew_before, max_wait));
   }
   return ConfigError("unknown credential method \"" + choice.method + "\"");
 }

@@ -23,6 +23,8 @@
 //
 // Errors are terminal "Config" errors that name variables, files and keys, never values.
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -83,6 +85,12 @@ struct AuthenticatorDeps {
   std::string ca_file;                  // for the IAM endpoint, like --ca-file
   bool insecure_skip_tls_verify = false;
   Duration renew_before = std::chrono::hours(1);
+  // The IAM token request gets the API calls' bounds (HttpCloudClientOptions): per-step
+  // timeouts, a total deadline (unset: connect + 2 × read) and a body cap.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  std::optional<std::chrono::milliseconds> total_timeout;
+  std::size_t max_response_bytes = std::size_t{16} << 20;
 };
 
 // Builds the Authenticator for a choice. The result owns everything it needs except

@@ -334,7 +334,7 @@ Result<JobListPage> HttpCloudClient::ListJobs(const std::string& project_id, int
     return InvalidArgument(op, "page must be >= 1 and per_page in [1, 1000]");
   }
   Result<RawAnswer> answer =
-      Exchange(op, "GET", ProjectPath(project_id),
+      Exchange(op, "GET", project_id, ProjectPath(project_id),
                {{"per_page", std::to_string(per_page)}, {"page", std::to_string(page)}});
   if (!answer.ok()) return answer.error();
   const RawAnswer& a = answer.value();
@@ -346,7 +346,7 @@ Result<VersionDetail> HttpCloudClient::GetVersion(const VersionRef& ref) {
   const std::string_view op = api_operation::kGetVersion;
   if (ref.project_id.empty()) return InvalidArgument(op, "empty project id");
   Result<RawAnswer> answer =
-      Exchange(op, "GET",
+      Exchange(op, "GET", ref.project_id,
                ProjectPath(ref.project_id) + "/" + std::to_string(ref.job_id) + "/versions/" +
                    std::to_string(ref.version_id),
                {});
@@ -374,9 +374,9 @@ Result<VersionListPage> HttpCloudClient::ListVersions(const std::string& project
   if (page < 1 || per_page < 1 || per_page > kMaxPerPage) {
     return InvalidArgument(op, "page must be >= 1 and per_page in [1, 1000]");
   }
-  Result<RawAnswer> answer =
-      Exchange(op, "GET", ProjectPath(project_id) + "/" + std::to_string(job_id) + "/versions",
-               {{"per_page", std::to_string(per_page)}, {"page", std::to_string(page)}});
+  Result<RawAnswer> answer = Exchange(
+      op, "GET", project_id, ProjectPath(project_id) + "/" + std::to_string(job_id) + "/versions",
+      {{"per_page", std::to_string(per_page)}, {"page", std::to_string(page)}});
   if (!answer.ok()) return answer.error();
   const RawAnswer& a = answer.value();
   return Interpret<VersionListPage>(op, a.status, a.body, a.retry_after, a.secrets,
@@ -387,7 +387,7 @@ Status HttpCloudClient::StopVersion(const VersionRef& ref) {
   const std::string_view op = api_operation::kStop;
   if (ref.project_id.empty()) return InvalidArgument(op, "empty project id");
   Result<RawAnswer> answer =
-      Exchange(op, "POST",
+      Exchange(op, "POST", ref.project_id,
                ProjectPath(ref.project_id) + "/" + std::to_string(ref.job_id) + "/versions/" +
                    std::to_string(ref.version_id) + "/stop",
                {});
@@ -401,20 +401,25 @@ Status HttpCloudClient::StopVersion(const VersionRef& ref) {
 
 Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(std::string_view operation,
                                                              const std::string& method,
+                                                             const std::string& project_id,
                                                              const std::string& path,
                                                              const Query& query) {
-  Result<RawAnswer> answer = SendOnce(operation, method, path, query);
-  if (answer.ok() && answer.value().status == 401) {
+  Result<RawAnswer> answer = SendOnce(operation, method, project_id, path, query);
+  if (answer.ok() && RejectsCredential(answer.value().status, answer.value().body)) {
     // The credential may just have expired or rotated: renew it and try exactly once more.
-    auth_.OnUnauthorized();
+    // A 401, or a 403/2xx naming an invalid token (api_errors.h), all mean that.
+    auth_.OnUnauthorized(answer.value().sent);
     std::vector<std::string> earlier_secrets = std::move(answer.value().secrets);
-    answer = SendOnce(operation, method, path, query);
+    answer = SendOnce(operation, method, project_id, path, query);
     if (answer.ok()) {
       // The server may echo the rejected credential too: redact both.
       std::vector<std::string>& secrets = answer.value().secrets;
       secrets.insert(secrets.end(), earlier_secrets.begin(), earlier_secrets.end());
-      // A second 401 is returned (classified kReauthenticate); the next call renews again.
-      if (answer.value().status == 401) auth_.OnUnauthorized();
+      // A second rejection is returned (classified kReauthenticate); the next call renews
+      // again.
+      if (RejectsCredential(answer.value().status, answer.value().body)) {
+        auth_.OnUnauthorized(answer.value().sent);
+      }
     }
   }
   return answer;
@@ -422,6 +427,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(std::string_view op
 
 Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view operation,
                                                              const std::string& method,
+                                                             const std::string& project_id,
                                                              const std::string& path,
                                                              const Query& query) {
   {
@@ -431,6 +437,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   if (!throttle_.Acquire()) return ShutdownError(operation);
 
   OutgoingRequest request;
+  request.project_id = project_id;
   request.method = method;
   request.host = endpoint_.HostHeader();
   request.path = path;
@@ -534,6 +541,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   }
   answer.status = http_response.status;
   answer.retry_after = http_response.get_header_value("Retry-After");
+  answer.sent = std::move(request);
   return answer;
 }
 

@@ -1,9 +1,9 @@
 #pragma once
 
 // CloudClient over HTTP(S) with cpp-httplib: a pool of kept-alive connections, the request
-// throttle in front of every call, credentials from an Authenticator (one retry after a
-// 401), a response size cap, a deadline on each whole exchange, and every answer classified
-// into Result/Error. httplib stays inside http_cloud_client.cc.
+// throttle in front of every call, credentials from an Authenticator (one retry after the
+// credential is rejected), a response size cap, a deadline on each whole exchange, and every answer
+// classified into Result/Error. httplib stays inside http_cloud_client.cc.
 
 #include <chrono>
 #include <condition_variable>
@@ -128,18 +128,23 @@ class HttpCloudClient final : public CloudClient {
     std::string body;
     std::string retry_after;           // the Retry-After header, if any
     std::vector<std::string> secrets;  // credential header values sent, to redact
+    OutgoingRequest sent;              // as the authenticator signed it, for OnUnauthorized
   };
 
   HttpCloudClient(HttpCloudClientOptions options, HttpEndpoint endpoint, Authenticator& auth,
                   RequestThrottle& throttle, ApiCallObserver& observer, const Clock& clock,
                   std::vector<std::unique_ptr<httplib::Client>> clients);
 
-  // Sends the request, and once more after a 401. Errors are transport, size, shutdown or
-  // authenticator failures; HTTP error statuses come back as answers.
+  // Sends the request for project_id, and once more after an answer that rejects the
+  // credential (RejectsCredential: a 401, or an invalid-token code on a 403 or 2xx). Errors
+  // are transport, size, shutdown or authenticator failures; HTTP error statuses come back
+  // as answers.
   Result<RawAnswer> Exchange(std::string_view operation, const std::string& method,
-                             const std::string& path, const Query& query);
+                             const std::string& project_id, const std::string& path,
+                             const Query& query);
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
-                             const std::string& path, const Query& query);
+                             const std::string& project_id, const std::string& path,
+                             const Query& query);
   // Waits for a free connection; nullptr once stopped. The request's deadline is
   // total_timeout from now.
   httplib::Client* Borrow(SteadyTime& deadline);

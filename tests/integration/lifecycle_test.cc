@@ -16,8 +16,7 @@ constexpr int kRunning = 8;
 constexpr int kKilling = 9;
 constexpr int kKilled = 12;
 
-bool Stopping(const Simulator& sim, int job, int version,
-              const std::string& project = kProject) {
+bool Stopping(const Simulator& sim, int job, int version, const std::string& project = kProject) {
   for (const json& v : sim.Versions()) {
     if (v.value("project_id", project) == project && v.value("job_id", 0) == job &&
         v.value("version_id", 0) == version) {
@@ -154,8 +153,9 @@ TEST(Lifecycle, SigtermWaitsForTheStopInFlightAndExitsZero) {
   EXPECT_EQ(sim.StopCalls(10, 10), 1);
   EXPECT_TRUE(Stopping(sim, 10, 10));
   EXPECT_TRUE(Logged(controller, "stop requested")) << controller.process().Stdout();
-  EXPECT_FALSE(Logged(controller, "in-flight reconciles did not finish in time; aborting their "
-                                  "requests"));
+  EXPECT_FALSE(Logged(controller,
+                      "in-flight reconciles did not finish in time; aborting their "
+                      "requests"));
   EXPECT_TRUE(Logged(controller, "stopped"));
 }
 
@@ -189,8 +189,9 @@ TEST(Lifecycle, PlainHttpEndpointIsWarnedAboutOnceAndHttpsIsNot) {
   ASSERT_GT(controller.port(), 0) << controller.process().Stdout();
   int warnings = 0;
   for (const json& line : controller.LogLines()) {
-    if (line.value("msg", "") == "endpoint uses plain http; credentials and data are not "
-                                 "encrypted") {
+    if (line.value("msg", "") ==
+        "endpoint uses plain http; credentials and data are not "
+        "encrypted") {
       ++warnings;
       EXPECT_EQ(line.value("level", ""), "warning") << line.dump();
     }

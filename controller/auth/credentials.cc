@@ -302,6 +302,7 @@ class OwningIamAuthenticator final : public Authenticator {
   // Authenticator methods
   Status Apply(OutgoingRequest& request) override { return auth_.Apply(request); }
   void OnUnauthorized(const OutgoingRequest& rejected) override { auth_.OnUnauthorized(rejected); }
+  void Cancel() override { auth_.Cancel(); }
   std::string Describe() const override { return auth_.Describe(); }
 
  private:

@@ -179,32 +179,32 @@ HttpIamTokenIssuer::HttpIamTokenIssuer(IamPasswordOptions options, std::string s
 
 namespace {
 
-// One answer from IAM: what Issue() reads of it.
-struct IamAnswer {
-  int status = 0;
-  std::string subject_token;  // X-Subject-Token
-  std::string retry_after;
-  std::string body;
-};
+Error IamShutdownError() {
+  return MakeError(ErrorClass::kRetryable, "Shutdown",
+                   "IAM token request not completed: shutting down");
+}
 
-// Sends the token request under the total deadline and the size cap. The receiving thread
-// checks the deadline whenever part of the answer arrives; a watchdog thread waiting on the
-// clock stops a request still running kWatchdogGrace past it (a trickled status line or
-// headers give no callback), and again every kWatchdogRetry while it runs (a stop() that
-// lands before httplib marks the request in flight only closes an idle socket).
-Result<IamAnswer> SendTokenRequest(httplib::Client& client, httplib::Request& request,
-                                   const Clock& clock, std::chrono::milliseconds total,
-                                   std::size_t max_bytes) {
+}  // namespace
+
+// The receiving thread checks the deadline whenever part of the answer arrives; a watchdog
+// thread waiting on the clock stops a request still running kWatchdogGrace past it (a
+// trickled status line or headers give no callback), or at once on Cancel, and again every
+// kWatchdogRetry while it runs (a stop() that lands before httplib marks the request in
+// flight only closes an idle socket).
+Result<HttpIamTokenIssuer::Answer> HttpIamTokenIssuer::Send(httplib::Client& client,
+                                                            httplib::Request& request) {
   constexpr std::chrono::milliseconds kWatchdogGrace{1000};
   constexpr std::chrono::milliseconds kWatchdogRetry{50};
-  const SteadyTime start = clock.Now();
+  const std::chrono::milliseconds total = EffectiveIamTotalTimeout(options_);
+  const std::size_t max_bytes = options_.max_response_bytes;
+  const SteadyTime start = clock_.Now();
   const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(kNoDeadline - start);
   const SteadyTime deadline = total >= room - kWatchdogGrace ? kNoDeadline : start + total;
-  IamAnswer answer;
+  Answer answer;
   bool past_deadline = false;
   bool too_large = false;
   const auto within_deadline = [&] {
-    if (clock.Now() < deadline) return true;
+    if (clock_.Now() < deadline) return true;
     past_deadline = true;
     return false;
   };
@@ -221,32 +221,45 @@ Result<IamAnswer> SendTokenRequest(httplib::Client& client, httplib::Request& re
     return true;
   };
 
-  std::mutex mu;
-  std::condition_variable_any cv;
-  bool done = false;  // guarded by mu
-  bool expired = false;
+  bool done = false;     // guarded by mu_
+  bool expired = false;  // guarded by mu_
   std::jthread watchdog([&](std::stop_token stop) {
-    std::unique_lock lock(mu);
+    std::unique_lock lock(mu_);
     SteadyTime next = deadline == kNoDeadline ? kNoDeadline : deadline + kWatchdogGrace;
-    while (!clock.WaitUntil(cv, lock, stop, next, [&] { return done; }) && !stop.stop_requested()) {
+    while (!done && !stop.stop_requested()) {
+      if (cancelled_) {
+        lock.unlock();
+        client.stop();
+        lock.lock();
+        // Retried in real time: after Cancel (shutdown) nothing may wait for the clock.
+        changed_.wait_for(lock, kWatchdogRetry, [&] { return done; });
+        continue;
+      }
+      if (clock_.WaitUntil(changed_, lock, stop, next, [&] { return done || cancelled_; })) {
+        continue;
+      }
+      if (stop.stop_requested()) break;
       expired = true;
       lock.unlock();
       client.stop();
       lock.lock();
-      next = clock.Now() + kWatchdogRetry;
+      next = clock_.Now() + kWatchdogRetry;
     }
   });
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
   const bool sent = client.send(request, response, error);
+  bool cancelled = false;
   {
-    std::lock_guard lock(mu);
+    std::lock_guard lock(mu_);
     done = true;
+    cancelled = cancelled_;
   }
-  cv.notify_all();
+  changed_.notify_all();
   watchdog.request_stop();
   watchdog.join();
 
+  if (cancelled && !sent) return IamShutdownError();
   if (too_large) {
     return MakeError(ErrorClass::kRetryable, "ResponseTooLarge",
                      std::string("IAM token answer was discarded: response too large (over ") +
@@ -268,9 +281,19 @@ Result<IamAnswer> SendTokenRequest(httplib::Client& client, httplib::Request& re
   return answer;
 }
 
-}  // namespace
+void HttpIamTokenIssuer::Cancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  changed_.notify_all();
+}
 
 Result<IssuedToken> HttpIamTokenIssuer::Issue(const std::string& project_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return IamShutdownError();
+  }
   const std::vector<std::string> secrets = {options_.password};
   httplib::Client client(scheme_host_port_);
   if (!client.is_valid()) {
@@ -303,8 +326,7 @@ Result<IssuedToken> HttpIamTokenIssuer::Issue(const std::string& project_id) {
   request.path = tokens_path_ + "?nocatalog=true";
   request.set_header("Content-Type", "application/json;charset=utf8");
   const SteadyTime start = clock_.Now();
-  Result<IamAnswer> res = SendTokenRequest(
-      client, request, clock_, EffectiveIamTotalTimeout(options_), options_.max_response_bytes);
+  Result<Answer> res = Send(client, request);
   const auto latency = std::chrono::duration<double>(clock_.Now() - start);
   if (observer_ != nullptr) {
     observer_->OnApiCall(api_operation::kAuth, res.ok() ? res->status : 0, latency);
@@ -388,6 +410,7 @@ Status IamTokenAuthenticator::Apply(OutgoingRequest& request) {
   std::unique_lock lock(mu_);
   Scope& scope = scopes_[request.project_id];
   while (true) {
+    if (cancelled_) return IamShutdownError();
     const SteadyTime now = clock_.Now();
     const bool usable = Usable(scope, now);
     if (usable && (now < scope.cached->renew_at || scope.renewing || now < scope.retry_after)) {
@@ -402,9 +425,10 @@ Status IamTokenAuthenticator::Apply(OutgoingRequest& request) {
       const std::uint64_t attempt = scope.attempts;
       const SteadyTime give_up = max_wait_ >= kNoDeadline - now ? kNoDeadline : now + max_wait_;
       ++waiting_;
-      const bool renewed =
-          clock_.WaitUntil(renewed_, lock, {}, give_up, [&] { return scope.attempts != attempt; });
+      const bool renewed = clock_.WaitUntil(
+          renewed_, lock, {}, give_up, [&] { return scope.attempts != attempt || cancelled_; });
       --waiting_;
+      if (cancelled_) return IamShutdownError();
       if (!renewed) {
         return MakeError(ErrorClass::kRetryable, "Auth.RenewalWait",
                          "gave up waiting for the IAM token renewal in progress for project \"" +
@@ -481,6 +505,15 @@ void IamTokenAuthenticator::OnUnauthorized(const OutgoingRequest& rejected) {
   const auto sent = std::find_if(rejected.headers.begin(), rejected.headers.end(),
                                  [](const auto& h) { return h.first == kAuthHeader; });
   if (sent == rejected.headers.end() || sent->second == scope.cached->token) scope.stale = true;
+}
+
+void IamTokenAuthenticator::Cancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  renewed_.notify_all();
+  issuer_.Cancel();
 }
 
 int IamTokenAuthenticator::WaitingForRenewalForTest() const {

@@ -20,6 +20,11 @@
 #include "controller/cloud/api_call_observer.h"
 #include "controller/cloud/authenticator.h"
 
+namespace httplib {
+class Client;
+struct Request;
+}  // namespace httplib
+
 namespace mactl {
 
 struct IssuedToken {
@@ -34,6 +39,8 @@ class IamTokenIssuer {
  public:
   virtual ~IamTokenIssuer() = default;
   virtual Result<IssuedToken> Issue(const std::string& project_id) = 0;
+  // Shutdown: aborts the requests in flight and makes later ones fail fast. Idempotent.
+  virtual void Cancel() {}
 };
 
 struct IamPasswordOptions {
@@ -88,8 +95,20 @@ class HttpIamTokenIssuer final : public IamTokenIssuer {
 
   // IamTokenIssuer methods
   Result<IssuedToken> Issue(const std::string& project_id) override;
+  // An aborted or later request fails with the retryable "Shutdown" error.
+  void Cancel() override;
 
  private:
+  // One answer from IAM: what Issue() reads of it.
+  struct Answer {
+    int status = 0;
+    std::string subject_token;  // X-Subject-Token
+    std::string retry_after;
+    std::string body;
+  };
+  // Sends the token request under the total deadline, the size cap and Cancel.
+  Result<Answer> Send(httplib::Client& client, httplib::Request& request);
+
   HttpIamTokenIssuer(IamPasswordOptions options, std::string scheme_host_port,
                      std::string tokens_path, const Clock& clock, ApiCallObserver* observer);
 
@@ -98,6 +117,11 @@ class HttpIamTokenIssuer final : public IamTokenIssuer {
   const std::string tokens_path_;       // "/v3/auth/tokens"
   const Clock& clock_;
   ApiCallObserver* const observer_;
+
+  std::mutex mu_;
+  // Signalled when a request ends and on Cancel; each request's watchdog waits on it.
+  std::condition_variable_any changed_;
+  bool cancelled_ = false;  // guarded by mu_
 };
 
 // Adds X-Auth-Token from the cached token of the request's project (request.project_id;
@@ -124,6 +148,9 @@ class IamTokenAuthenticator final : public Authenticator {
   // carried: a rejection of a token that has since been replaced must not throw away the
   // fresh one.
   void OnUnauthorized(const OutgoingRequest& rejected) override;
+  // Releases the callers waiting for a renewal, aborts the issuer's requests; later calls
+  // fail with the retryable "Shutdown" error.
+  void Cancel() override;
   std::string Describe() const override { return "iam-password"; }
 
   // Number of callers blocked waiting for a renewal; lets tests synchronise without sleeping.
@@ -161,6 +188,7 @@ class IamTokenAuthenticator final : public Authenticator {
   // By project id; std::map so a Scope stays put while mu_ is released.
   std::map<std::string, Scope> scopes_;  // guarded by mu_
   int waiting_ = 0;                      // guarded by mu_
+  bool cancelled_ = false;               // guarded by mu_
 };
 
 }  // namespace mactl

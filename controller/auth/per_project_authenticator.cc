@@ -22,6 +22,11 @@ void PerProjectAuthenticator::OnUnauthorized(const OutgoingRequest& rejected) {
   For(rejected.project_id).OnUnauthorized(rejected);
 }
 
+void PerProjectAuthenticator::Cancel() {
+  fallback_->Cancel();
+  for (const auto& [project, auth] : by_project_) auth->Cancel();
+}
+
 std::string PerProjectAuthenticator::Describe() const { return fallback_->Describe(); }
 
 }  // namespace mactl

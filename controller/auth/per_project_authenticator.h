@@ -22,6 +22,7 @@ class PerProjectAuthenticator final : public Authenticator {
   // Authenticator methods
   Status Apply(OutgoingRequest& request) override;
   void OnUnauthorized(const OutgoingRequest& rejected) override;
+  void Cancel() override;
   // The fallback's method, e.g. "iam-password".
   std::string Describe() const override;
 

@@ -34,6 +34,10 @@ class Authenticator {
   // the cached credential it carried, if still cached, so the next Apply for its project
   // renews it.
   virtual void OnUnauthorized(const OutgoingRequest& rejected) = 0;
+  // Shutdown: aborts credential requests in flight (an IAM token request) and makes later
+  // Apply calls fail fast with the retryable "Shutdown" error. Idempotent. Nothing to do
+  // for credentials that need no request.
+  virtual void Cancel() {}
   // "token", "token-file", "iam-password", "aksk": for the start-up log line.
   virtual std::string Describe() const = 0;
 };

@@ -434,6 +434,13 @@ TEST_F(CredentialsTest, MakeAuthenticatorBuildsEachMethod) {
   auth = MakeAuthenticator(iam, deps);  // no network until the first Apply
   ASSERT_TRUE(auth.ok()) << auth.error().ToString();
   EXPECT_EQ(auth.value()->Describe(), "iam-password");
+  // Shutdown reaches the IAM authenticator: no token request is made after it.
+  auth.value()->Cancel();
+  OutgoingRequest after_cancel;
+  after_cancel.host = "h";
+  const Status cancelled = auth.value()->Apply(after_cancel);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.error().code, "Shutdown");
 
   iam.iam.auth_url = "iam.example/v3";
   auth = MakeAuthenticator(iam, deps);

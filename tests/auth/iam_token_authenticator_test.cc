@@ -57,6 +57,14 @@ class FakeIssuer final : public IamTokenIssuer {
     return IssuedToken{"tok-" + std::to_string(++issued_), clock_.WallNow() + lifetime_};
   }
 
+  void Cancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  bool cancelled() const {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
   int calls() const {
     std::lock_guard lock(mu_);
     return calls_;
@@ -100,6 +108,7 @@ class FakeIssuer final : public IamTokenIssuer {
   WallTime::duration lifetime_ = hours(24);  // guarded by mu_
   bool fail_always_ = false;                 // guarded by mu_
   bool hold_ = false;                        // guarded by mu_
+  bool cancelled_ = false;                   // guarded by mu_
   std::deque<Error> failures_;               // guarded by mu_
   std::vector<std::string> projects_;        // guarded by mu_: the scope of each Issue
 };
@@ -264,6 +273,33 @@ TEST_F(IamTokenAuthenticatorTest, WaitersShareAFailedRenewal) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(issuer_.calls(), 1);
   EXPECT_EQ(rejected.load(), 4);
+}
+
+TEST_F(IamTokenAuthenticatorTest, CancelReleasesWaitersAtOnceAndLaterCallsFailFast) {
+  issuer_.Hold();
+  std::thread renewer([&] {
+    OutgoingRequest r;
+    (void)auth_.Apply(r);
+  });
+  issuer_.WaitUntilEntered(1);
+  Status waited = OkStatus();
+  std::thread waiter([&] {
+    OutgoingRequest r;
+    waited = auth_.Apply(r);
+  });
+  clock_.BlockUntilWaiters(1);
+  auth_.Cancel();  // shutdown: no time passes, the waiter returns anyway
+  waiter.join();
+  ASSERT_FALSE(waited.ok());
+  EXPECT_EQ(waited.error().code, "Shutdown");
+  EXPECT_TRUE(issuer_.cancelled());  // the renewal in flight is aborted too
+  issuer_.Release();
+  renewer.join();
+  OutgoingRequest r;
+  const Status later = auth_.Apply(r);
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, "Shutdown");
+  EXPECT_EQ(issuer_.calls(), 1);
 }
 
 TEST_F(IamTokenAuthenticatorTest, CallersWithAValidTokenDoNotWaitForRenewal) {
@@ -549,6 +585,23 @@ TEST_F(HttpIamTokenIssuerTest, TrickledAnswerIsCutAtTheTotalDeadline) {
   EXPECT_EQ(token.error().code, "Transport.Timeout");
   EXPECT_TRUE(token.error().retryable());
   EXPECT_EQ(observer_.calls(), (std::vector<std::pair<std::string, int>>{{"auth", 0}}));
+}
+
+TEST_F(HttpIamTokenIssuerTest, CancelAbortsTheRequestInFlightAndLaterOnesFailFast) {
+  auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  trickle_ = true;
+  auto result = std::async(std::launch::async, [&] { return issuer.value()->Issue(""); });
+  while (!trickling_) std::this_thread::yield();
+  issuer.value()->Cancel();  // the test clock never moves: only Cancel can end it
+  const Result<IssuedToken> token = result.get();
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, "Shutdown");
+  trickle_ = false;
+  const Result<IssuedToken> later = issuer.value()->Issue("");
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, "Shutdown");
+  EXPECT_EQ(observer_.calls().size(), 1u);  // nothing sent after Cancel
 }
 
 TEST_F(HttpIamTokenIssuerTest, OversizedAnswerIsDiscarded) {

@@ -22,6 +22,7 @@ class NamedAuth final : public Authenticator {
   void OnUnauthorized(const OutgoingRequest& rejected) override {
     renewed_.push_back(name_ + ":" + rejected.project_id);
   }
+  void Cancel() override { renewed_.push_back(name_ + ":cancel"); }
   std::string Describe() const override { return name_; }
 
  private:
@@ -52,6 +53,9 @@ TEST(PerProjectAuthenticatorTest, RoutesApplyAndRenewalByTheRequestsProject) {
   rejected.project_id = "proj-a";
   auth.OnUnauthorized(rejected);
   EXPECT_EQ(renewed, (std::vector<std::string>{"b-creds:proj-b", "default:proj-a"}));
+  renewed.clear();
+  auth.Cancel();  // shutdown reaches every project's credentials
+  EXPECT_EQ(renewed, (std::vector<std::string>{"default:cancel", "b-creds:cancel"}));
 }
 
 }  // namespace

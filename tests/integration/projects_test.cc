@@ -40,9 +40,9 @@ fs::path WriteManifests(const TempDir& dir) {
   const fs::path manifests = dir.path() / "manifests";
   WriteFile(manifests / "first.yaml", Manifest("first-v1", 10, 1, "Stopped") + "---\n" +
                                           Manifest("first-v2", 10, 2, "Running"));
-  WriteFile(manifests / "second.yaml",
-            ManifestIn(kSecondProject, "second-v1", 1, "Stopped") + "---\n" +
-                ManifestIn(kSecondProject, "second-v2", 2, "Running"));
+  WriteFile(manifests / "second.yaml", ManifestIn(kSecondProject, "second-v1", 1, "Stopped") +
+                                           "---\n" +
+                                           ManifestIn(kSecondProject, "second-v2", 2, "Running"));
   return manifests;
 }
 
@@ -88,8 +88,8 @@ TEST(Projects, IamPasswordGetsATokenPerProjectAndStopsInBoth) {
   const fs::path users = dir.path() / "iam-users";
   WriteFile(users, "alice:iam-Passw0rd-for-integration:acme\n");
   Simulator sim(dir, ExactArgs{},
-                {"--seed", WriteSeed(dir).string(), "--project-id", kProject, "--kill-delay",
-                 "1s", "--iam-users-file", users.string()});
+                {"--seed", WriteSeed(dir).string(), "--project-id", kProject, "--kill-delay", "1s",
+                 "--iam-users-file", users.string()});
   ASSERT_GT(sim.port(), 0) << sim.process().Stderr();
   Controller controller(dir, WriteManifests(dir), sim.endpoint(), {"--resync", "500ms"},
                         {"OS_AUTH_URL=" + sim.endpoint() + "/v3", "OS_USERNAME=alice",
@@ -108,8 +108,8 @@ TEST(Projects, IamPasswordGetsATokenPerProjectAndStopsInBoth) {
 TEST(Projects, AkSkSignsForEachProjectAndStopsInBoth) {
   TempDir dir;
   Simulator sim(dir, ExactArgs{},
-                {"--seed", WriteSeed(dir).string(), "--project-id", kProject, "--kill-delay",
-                 "1s", "--aksk", "AKPROJECTS0001:projects-secret-key-0123456789"});
+                {"--seed", WriteSeed(dir).string(), "--project-id", kProject, "--kill-delay", "1s",
+                 "--aksk", "AKPROJECTS0001:projects-secret-key-0123456789"});
   ASSERT_GT(sim.port(), 0) << sim.process().Stderr();
   Controller controller(
       dir, WriteManifests(dir), sim.endpoint(), {"--resync", "500ms"},

@@ -1,6 +1,6 @@
 #pragma once
 
-// Decodes TrainingJobVersion manifests (contract §1) from multi-document YAML, with
+// Decodes TrainingJobVersion manifests (README, "Manifests") from multi-document YAML, with
 // strict validation. Every error carries file:line:column and a reason naming the field.
 
 #include <cstddef>

@@ -78,27 +78,14 @@ void Walk(const fs::path& dir, const std::string& prefix, std::vector<Candidate>
   }
 }
 
-}  // namespace
-
-ManifestLoader::ManifestLoader(std::filesystem::path root, LoadOptions options)
-    : root_(std::move(root)), options_(std::move(options)) {}
-
-ManifestSet ManifestLoader::Load() {
-  ManifestSet set;
+// Every manifest file under root, in path order, at most max_files of them. The top level is
+// listed like Walk, except that non-hidden symlinks are followed (ConfigMap volumes).
+std::vector<Candidate> FindCandidates(const fs::path& root, std::size_t max_files,
+                                      std::vector<ManifestError>& walk_errors) {
   std::vector<Candidate> candidates;
-  std::vector<ManifestError> walk_errors;
   std::error_code ec;
-  if (!fs::is_directory(root_, ec)) {
-    set.errors.push_back(FileError(root_.string(),
-                                   "manifest directory does not exist or is "
-                                   "not a directory"));
-    cache_.clear();
-    return set;
-  }
-
-  // Top level: like Walk, but non-hidden symlinks are followed (ConfigMap volumes).
   std::vector<fs::directory_entry> top;
-  for (fs::directory_iterator it(root_, ec), end; !ec && it != end; it.increment(ec)) {
+  for (fs::directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
     top.push_back(*it);
   }
   std::sort(top.begin(), top.end(),
@@ -115,19 +102,70 @@ ManifestSet ManifestLoader::Load() {
       continue;
     }
     if (fs::is_directory(target)) {
-      Walk(entry.path(), name, candidates, walk_errors, options_.max_files);
+      Walk(entry.path(), name, candidates, walk_errors, max_files);
     } else if (IsManifestName(name) && fs::is_regular_file(target)) {
       candidates.push_back(Candidate{name, entry.path()});
     }
   }
   std::sort(candidates.begin(), candidates.end(),
             [](const Candidate& a, const Candidate& b) { return a.relative < b.relative; });
-  if (candidates.size() > options_.max_files) {
-    walk_errors.push_back(FileError(candidates[options_.max_files].relative,
-                                    "more than " + std::to_string(options_.max_files) +
+  if (candidates.size() > max_files) {
+    walk_errors.push_back(FileError(candidates[max_files].relative,
+                                    "more than " + std::to_string(max_files) +
                                         " manifest files; this and later files are ignored"));
-    candidates.resize(options_.max_files);
+    candidates.resize(max_files);
   }
+  return candidates;
+}
+
+// Reads one manifest file (`size` as stat reported it) and decodes it.
+DecodeResult ReadAndDecode(const Candidate& candidate, std::uintmax_t size,
+                           const DecodeLimits& limits) {
+  DecodeResult result;
+  if (size > limits.max_file_bytes) {
+    result.errors.push_back(
+        FileError(candidate.relative,
+                  "file is larger than " + std::to_string(limits.max_file_bytes) + " bytes"));
+  } else {
+    // Read at most one byte past the cap: the file may have grown since it was stat'ed.
+    std::ifstream in(candidate.path, std::ios::binary);
+    std::string content;
+    std::array<char, 64 * 1024> chunk;
+    while (in && content.size() <= limits.max_file_bytes) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      content.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+    }
+    if (in.bad() || !in.is_open()) {
+      result.errors.push_back(FileError(candidate.relative, "cannot read file"));
+    } else if (content.size() > limits.max_file_bytes) {
+      result.errors.push_back(
+          FileError(candidate.relative,
+                    "file is larger than " + std::to_string(limits.max_file_bytes) + " bytes"));
+    } else {
+      result = DecodeManifests(content, candidate.relative, limits);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+ManifestLoader::ManifestLoader(std::filesystem::path root, LoadOptions options)
+    : root_(std::move(root)), options_(std::move(options)) {}
+
+ManifestSet ManifestLoader::Load() {
+  ManifestSet set;
+  std::vector<ManifestError> walk_errors;
+  std::error_code ec;
+  if (!fs::is_directory(root_, ec)) {
+    set.errors.push_back(FileError(root_.string(),
+                                   "manifest directory does not exist or is "
+                                   "not a directory"));
+    cache_.clear();
+    return set;
+  }
+
+  std::vector<Candidate> candidates = FindCandidates(root_, options_.max_files, walk_errors);
 
   std::map<std::string, CachedFile> next_cache;
   std::size_t total_bytes = 0;
@@ -152,31 +190,8 @@ ManifestSet ManifestLoader::Load() {
     if (cached != cache_.end() && cached->second.stamp == stamp) {
       next_cache.insert(*cached);
     } else {
-      CachedFile file{stamp, {}};
-      if (stamp.size > options_.limits.max_file_bytes) {
-        file.decoded.errors.push_back(FileError(
-            candidate.relative,
-            "file is larger than " + std::to_string(options_.limits.max_file_bytes) + " bytes"));
-      } else {
-        // Read at most one byte past the cap: the file may have grown since it was stat'ed.
-        std::ifstream in(candidate.path, std::ios::binary);
-        std::string content;
-        std::array<char, 64 * 1024> chunk;
-        while (in && content.size() <= options_.limits.max_file_bytes) {
-          in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-          content.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
-        }
-        if (in.bad() || !in.is_open()) {
-          file.decoded.errors.push_back(FileError(candidate.relative, "cannot read file"));
-        } else if (content.size() > options_.limits.max_file_bytes) {
-          file.decoded.errors.push_back(FileError(
-              candidate.relative,
-              "file is larger than " + std::to_string(options_.limits.max_file_bytes) + " bytes"));
-        } else {
-          file.decoded = DecodeManifests(content, candidate.relative, options_.limits);
-        }
-      }
-      next_cache.emplace(candidate.relative, std::move(file));
+      next_cache.emplace(candidate.relative,
+                         CachedFile{stamp, ReadAndDecode(candidate, stamp.size, options_.limits)});
     }
     ++set.files;
   }
@@ -197,7 +212,8 @@ ManifestSet ManifestLoader::Load() {
       }
       if (object.project_id.empty() && options_.default_project_id.empty()) {
         set.errors.push_back(ManifestError{
-            object.source, "spec.projectId is not set and no --project-id default was given"});
+            object.source, "spec.projectId is not set and no --project-id default was given",
+            ManifestErrorCode::kMissingProjectId});
         first_seen.erase(it);
         continue;
       }

@@ -1,6 +1,6 @@
 #pragma once
 
-// The desired-state manifest (contract §1): kind TrainingJobVersion,
+// The desired-state manifest (README, "Manifests"): kind TrainingJobVersion,
 // apiVersion modelarts-controller.io/v1.
 
 #include <cstdint>
@@ -52,10 +52,18 @@ struct TrainingJobVersion {
   bool operator==(const TrainingJobVersion&) const = default;
 };
 
+// What kind of invalid document, for callers that act on one kind; the reason text is for
+// people and may change.
+enum class ManifestErrorCode {
+  kInvalid,           // any other decoding or validation failure
+  kMissingProjectId,  // no spec.projectId and no --project-id default
+};
+
 // An invalid document: where and why.
 struct ManifestError {
   SourcePosition position;
   std::string reason;
+  ManifestErrorCode code = ManifestErrorCode::kInvalid;
   std::string ToString() const { return position.ToString() + ": " + reason; }
   bool operator==(const ManifestError&) const = default;
 };

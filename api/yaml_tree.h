@@ -3,7 +3,7 @@
 // A small, owned YAML tree built from yaml-cpp's event parser. Going through events
 // instead of YAML::Load lets the manifest decoder reject aliases (alias bombs), detect
 // duplicate keys, cap nodes and depth, and tell quoted from plain scalars — none of
-// which YAML::Node offers (ecosystem.md §3).
+// which YAML::Node offers (docs/architecture.md, "Library facts").
 
 #include <cstddef>
 #include <string>

@@ -1,12 +1,14 @@
-// Fuzzes the ModelArts answer decoders (controller/cloud/modelarts_types.h) with the input as an
-// HTTP body: the job list, version detail, version list and stop decoders and DecodeErrorBody all
-// read the same bytes.
+// Fuzzes the ModelArts answer decoders (controller/cloud/modelarts_types.h) with the input as
+// an HTTP body: the job list, version detail, version list and stop decoders and
+// DecodeErrorBody all read the same bytes.
 //
 // Properties checked:
 // - nothing escapes: no exception, no sanitizer report;
 // - each Decoded<T> is exactly one of value / api_error / decode_error, and a decode_error
 //   is non-empty, under 512 bytes and free of control bytes (it is logged and shown in
 //   /status);
+// - a body in which any object repeats a key is a decode error for all four and gives no
+//   error body (found here by counting keys against the object nlohmann kept);
 // - the shared rules agree across the four decoders: the same JSON either fails to parse
 //   for all, or gives all of them the same api_error, and is_success false is always an
 //   api_error; the stop answer is a value exactly when is_success is the boolean true;
@@ -21,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "controller/cloud/modelarts_types.h"
 #include "fuzz/fuzz_check.h"
@@ -64,6 +67,24 @@ std::int64_t IntMember(const json& object, const char* name) {
     return static_cast<std::int64_t>(u);
   }
   return v->get<std::int64_t>();
+}
+
+// Whether some object in the body, at any depth, names a key twice: nlohmann keeps one
+// member per key, so an object that ends with fewer members than keys read had a repeat.
+bool HasRepeatedKey(std::string_view body) {
+  std::vector<std::size_t> keys_read;  // per open object
+  bool repeated = false;
+  const auto count = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start) keys_read.push_back(0);
+    if (event == json::parse_event_t::key) ++keys_read.back();
+    if (event == json::parse_event_t::object_end) {
+      repeated = repeated || parsed.size() != keys_read.back();
+      keys_read.pop_back();
+    }
+    return true;
+  };
+  (void)json::parse(body.begin(), body.end(), count, /*allow_exceptions=*/false);
+  return repeated;
 }
 
 template <typename F>
@@ -111,6 +132,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                    !versions.decode_error.empty() && !stop.decode_error.empty(),
                "non-object body decoded");
     FUZZ_CHECK(!error_body, "error body from a non-object");
+    return 0;
+  }
+  if (HasRepeatedKey(body)) {
+    FUZZ_CHECK(!list.decode_error.empty() && !detail.decode_error.empty() &&
+                   !versions.decode_error.empty() && !stop.decode_error.empty(),
+               "body with a repeated key decoded");
+    FUZZ_CHECK(!error_body, "error body from a body with a repeated key");
     return 0;
   }
   const json* is_success = Member(root, "is_success");

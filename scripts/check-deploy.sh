@@ -97,7 +97,7 @@ import yaml
 
 errors = []
 
-# Flags of `run` (contract §2, plus --token-file for credentials, contract §3).
+# Flags of `run` (README, "Command line"; --token-file is in "Credentials").
 RUN_FLAGS = {
     "--manifests", "--endpoint", "--project-id", "--listen", "--workers", "--qps", "--burst",
     "--resync", "--poll", "--backoff-base", "--backoff-max", "--dry-run", "--log-format",
@@ -145,7 +145,7 @@ for line in env_text.splitlines():
         errors.append(f"modelarts-controller.env sets a secret in the environment: {line.split('=')[0]}")
 
 # Metric names used by alerts, their tests and the dashboard must be ones the daemon exports
-# (contract §5 plus the reload/queue/limiter metrics and the process collector).
+# (README, "HTTP endpoints and metrics"; docs/operations.md, "Metrics").
 HISTOGRAMS = {"reconcile_duration_seconds", "workqueue_queue_duration_seconds",
               "api_request_duration_seconds", "rate_limiter_wait_seconds"}
 OTHERS = {"reconcile_total", "workqueue_depth", "workqueue_adds_total", "workqueue_retries_total",
@@ -292,7 +292,7 @@ for what, ok in expect.items():
     if not ok:
         errors.append(f"deployment.yaml: expected {what}")
 
-# The example manifests in the ConfigMap follow the TrainingJobVersion schema (contract §1).
+# The example manifests in the ConfigMap follow the TrainingJobVersion schema (README, "Manifests").
 configmap = yaml.safe_load(open("deploy/kubernetes/configmap-manifests.yaml"))
 data = configmap.get("data") or {}
 if not data:

@@ -5,6 +5,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh prometheus yamllint
+
+# The AK/SK oracle (docs/testing.md): sign the test requests again with the vendor's signer,
+# pinned in tests/oracle/package-lock.json, and fail if the committed vectors differ.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  bash scripts/install-deps.sh nodejs npm
+fi
+(cd tests/oracle && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+node tests/oracle/make-aksk-vectors.js --check
+
 build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"

@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "controller/base/random.h"
-#include "controller/cloud/job_status.h"
 #include "nlohmann/json.hpp"
+#include "sim/job_statuses.h"
 
 namespace mactl::sim {
 namespace {
@@ -132,7 +132,7 @@ Result<SeedData> ParseSeed(std::string_view json_text) {
           return SeedError(vw + ".version_id",
                            "duplicate version_id " + std::to_string(version.version_id));
         }
-        auto status = RequiredInt(vj, vw, "status", 0, kMaxKnownJobStatus);
+        auto status = RequiredInt(vj, vw, "status", 0, kMaxStatusCode);
         if (!status) return status.error();
         version.status = static_cast<int>(*status);
         auto name = OptionalString(vj, vw, "version_name");
@@ -168,15 +168,14 @@ std::vector<JobSeed> GenerateJobs(int n, std::int64_t first_job_id, std::uint64_
   // Cumulative weights of the latest version's status: mostly running.
   struct Weighted {
     double upto;
-    JobStatus status;
+    int status;
   };
-  static constexpr Weighted kLatest[] = {{0.60, JobStatus::kRunning},
-                                         {0.70, JobStatus::kWaiting},
-                                         {0.82, JobStatus::kCompleted},
-                                         {0.92, JobStatus::kFailed},
-                                         {1.01, JobStatus::kKilling}};
-  static constexpr JobStatus kOlder[] = {JobStatus::kCompleted, JobStatus::kFailed,
-                                         JobStatus::kKilled};
+  static constexpr Weighted kLatest[] = {{0.60, kStatusRunning},
+                                         {0.70, kStatusWaiting},
+                                         {0.82, kStatusCompleted},
+                                         {0.92, kStatusFailed},
+                                         {1.01, kStatusKilling}};
+  static constexpr int kOlder[] = {kStatusCompleted, kStatusFailed, kStatusKilled};
   static constexpr const char* kKinds[] = {"bert", "resnet", "gpt", "yolo", "t5", "whisper"};
   std::vector<JobSeed> jobs;
   for (int i = 0; i < n; ++i) {
@@ -191,13 +190,12 @@ std::vector<JobSeed> GenerateJobs(int n, std::int64_t first_job_id, std::uint64_
       VersionSeed version;
       version.version_id = v + 1;
       if (v + 1 < versions) {
-        version.status =
-            static_cast<int>(kOlder[static_cast<std::size_t>(random.Uniform01() * 3.0)]);
+        version.status = kOlder[static_cast<std::size_t>(random.Uniform01() * 3.0)];
       } else {
         const double draw = random.Uniform01();
         for (const Weighted& w : kLatest) {
           if (draw < w.upto) {
-            version.status = static_cast<int>(w.status);
+            version.status = w.status;
             break;
           }
         }

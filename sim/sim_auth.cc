@@ -4,9 +4,9 @@
 #include <ctime>
 #include <utility>
 
-#include "controller/auth/aksk_signer.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "sim/aksk_verifier.h"
 
 namespace mactl::sim {
 namespace {
@@ -130,7 +130,7 @@ int SimAuth::IssuedTokenCount() const {
 AuthDecision SimAuth::Authenticate(const httplib::Request& req, std::string_view project_id) const {
   if (!enabled()) return {};
   const std::string authorization = req.get_header_value("Authorization");
-  const bool is_signed = authorization.rfind(kSdkHmacAlgorithm, 0) == 0;
+  const bool is_signed = authorization.rfind(kSdkHmacSha256, 0) == 0;
   std::optional<AuthDecision> refusal;
   if (req.has_header("X-Auth-Token")) {
     const std::string token = req.get_header_value("X-Auth-Token");
@@ -175,31 +175,38 @@ AuthDecision SimAuth::CheckSignature(const httplib::Request& req) const {
   if (skew > kMaxSdkDateSkew || skew < -kMaxSdkDateSkew) {
     return RefuseSignature("X-Sdk-Date is more than 15 minutes away from the server's clock");
   }
-  const std::string authorization = req.get_header_value("Authorization");
-  if (!ParseAuthorizationHeader(authorization)) {
+  if (!ParseAkSkAuthorization(req.get_header_value("Authorization"))) {
     return RefuseSignature("the Authorization header is malformed");
   }
-  SigningInput in;
-  in.method = req.method;
+  ReceivedRequest received;
+  received.method = req.method;
   // The path as sent (still percent-encoded): req.path is already decoded.
   const std::string& raw = req.target.empty() ? req.path : req.target;
-  in.path = raw.substr(0, raw.find('?'));
-  for (const auto& [key, value] : req.params) in.query.emplace_back(key, value);
-  for (const auto& [key, value] : req.headers) in.headers.emplace_back(key, value);
-  in.host = req.get_header_value("Host");
-  in.body = req.body;
-  in.sdk_date = sdk_date;
-  const auto lookup = [this](std::string_view access_key) -> std::optional<std::string> {
+  received.raw_path = raw.substr(0, raw.find('?'));
+  for (const auto& [key, value] : req.params) received.query.emplace_back(key, value);
+  for (const auto& [key, value] : req.headers) received.headers.emplace_back(key, value);
+  received.body = req.body;
+  const auto secret_for = [this](std::string_view access_key) -> std::optional<std::string> {
     for (const AccessKeyPair& pair : config_.access_keys) {
       if (ConstantTimeEquals(pair.access_key, access_key)) return pair.secret_key;
     }
     return std::nullopt;
   };
-  if (!VerifySignature(in, authorization, lookup)) {
-    // One answer for an unknown key and a wrong signature, as the gateway gives.
-    return RefuseSignature("the signature does not verify (unknown access key or wrong signature)");
+  switch (VerifyAkSk(received, secret_for)) {
+    case AkSkVerdict::kValid:
+      return {};
+    case AkSkVerdict::kMalformed:
+      return RefuseSignature("the Authorization header is malformed");
+    case AkSkVerdict::kHostOrDateUnsigned:
+      return RefuseSignature("SignedHeaders must include host and x-sdk-date");
+    case AkSkVerdict::kSignedHeaderMissing:
+      return RefuseSignature("a header named in SignedHeaders is missing");
+    case AkSkVerdict::kUnknownAccessKey:
+    case AkSkVerdict::kWrongSignature:
+      break;
   }
-  return {};
+  // One answer for an unknown key and a wrong signature, as the gateway gives.
+  return RefuseSignature("the signature does not verify (unknown access key or wrong signature)");
 }
 
 std::string SimAuth::NewToken() {

@@ -3,7 +3,7 @@
 // Credential checking for the simulator's /v1 API and its IAM token endpoint. The one
 // place requests are authenticated. Three methods, each optional, any of which may accept
 // a request: a fixed token (--token), tokens issued by POST /v3/auth/tokens for configured
-// IAM users, and AK/SK signatures ("SDK-HMAC-SHA256", verified with controller/aksk_signer).
+// IAM users, and AK/SK signatures ("SDK-HMAC-SHA256", checked by sim/aksk_verifier.h).
 // With none configured every request is allowed.
 
 #include <chrono>

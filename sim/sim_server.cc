@@ -10,9 +10,9 @@
 #include <string_view>
 #include <vector>
 
-#include "controller/cloud/job_status.h"
 #include "httplib.h"
 #include "nlohmann/json.hpp"
+#include "sim/job_statuses.h"
 
 namespace mactl::sim {
 namespace {
@@ -129,7 +129,7 @@ Result<ListQuery> ParseListQuery(const httplib::Request& req) {
   if (!page) return page.error();
   q.page = *page;
   if (req.has_param("status")) {
-    auto status = IntParam(req, "status", 0, 0, kMaxKnownJobStatus);
+    auto status = IntParam(req, "status", 0, 0, kMaxStatusCode);
     if (!status) return status.error();
     q.status = *status;
   }
@@ -568,7 +568,7 @@ void SimServer::HandleControl(const httplib::Request& req, httplib::Response& re
                      {"job_id", v.job_id},
                      {"version_id", v.version_id},
                      {"status", v.status},
-                     {"status_name", JobStatusName(v.status)},
+                     {"status_name", StatusName(v.status)},
                      {"stop_calls", v.stop_calls},
                      {"stops_accepted", v.stops_accepted},
                      {"stop_received_while", v.stop_received_while}});

@@ -6,36 +6,14 @@
 #include <set>
 #include <tuple>
 
-#include "controller/cloud/job_status.h"
+#include "sim/job_statuses.h"
 
 namespace mactl::sim {
 namespace {
 
-constexpr int kKilling = static_cast<int>(JobStatus::kKilling);
-constexpr int kKilled = static_cast<int>(JobStatus::kKilled);
-constexpr int kCompleted = static_cast<int>(JobStatus::kCompleted);
-
 constexpr std::int64_t kHourMs = 3600 * 1000;
 constexpr std::int64_t kStartLagMs = 30 * 1000;        // queueing before a seeded version starts
 constexpr std::int64_t kSeededRunMs = 20 * 60 * 1000;  // how long a seeded finished version ran
-
-// Statuses in which the version has not (yet) started running.
-bool NotStarted(int status) {
-  switch (static_cast<JobStatus>(status)) {
-    case JobStatus::kUnknown:
-    case JobStatus::kInit:
-    case JobStatus::kImageCreating:
-    case JobStatus::kImageFailed:
-    case JobStatus::kSubmitTrying:
-    case JobStatus::kSubmitFailed:
-    case JobStatus::kWaiting:
-      return true;
-    default:
-      return status < 0 || status > kMaxKnownJobStatus;
-  }
-}
-
-bool Ended(int status) { return ClassifyJobStatus(status) == StatusClass::kTerminal; }
 
 std::string DefaultVersionName(std::size_t ordinal) {
   char buf[16];
@@ -58,8 +36,8 @@ std::int64_t SimState::WallMs() const {
 }
 
 void SimState::Settle(Version& v) const {
-  if (v.status == kKilling && v.kill_done_at && clock_.Now() >= *v.kill_done_at) {
-    v.status = kKilled;
+  if (v.status == kStatusKilling && v.kill_done_at && clock_.Now() >= *v.kill_done_at) {
+    v.status = kStatusKilled;
     v.end_time_ms = v.kill_done_wall_ms;
     v.kill_done_at.reset();
   }
@@ -69,16 +47,16 @@ void SimState::SetStatus(Version& v, int status, bool sticky) const {
   const std::int64_t now_ms = WallMs();
   v.status = status;
   v.kill_done_at.reset();
-  if (status == kKilling && !sticky) {
+  if (status == kStatusKilling && !sticky) {
     v.kill_done_at = clock_.Now() + kill_delay_;
     v.kill_done_wall_ms = now_ms + ToMs(kill_delay_);
   }
-  if (NotStarted(status)) {
+  if (!HasStarted(status)) {
     v.start_time_ms = 0;
   } else if (v.start_time_ms == 0) {
     v.start_time_ms = now_ms;
   }
-  if (Ended(status)) {
+  if (IsTerminal(status)) {
     if (v.end_time_ms == 0) v.end_time_ms = now_ms;
   } else {
     v.end_time_ms = 0;
@@ -176,11 +154,11 @@ Status SimState::AddJob(const std::string& project_id, const JobSeed& seed) {
                                             : s.version_name;
     v.status = s.status;
     v.create_time_ms = now_ms - (n - i) * kHourMs;
-    if (!NotStarted(s.status)) v.start_time_ms = v.create_time_ms + kStartLagMs;
-    if (Ended(s.status)) {
+    if (HasStarted(s.status)) v.start_time_ms = v.create_time_ms + kStartLagMs;
+    if (IsTerminal(s.status)) {
       v.end_time_ms = (v.start_time_ms != 0 ? v.start_time_ms : v.create_time_ms) + kSeededRunMs;
     }
-    if (s.status == kKilling) {
+    if (s.status == kStatusKilling) {
       v.kill_done_at = clock_.Now() + kill_delay_;
       v.kill_done_wall_ms = now_ms + ToMs(kill_delay_);
     }
@@ -319,13 +297,13 @@ StopOutcome SimState::Stop(const std::string& project_id, std::int64_t job_id,
   if (it == job->versions.end()) return StopOutcome::kNotFound;
   Version& v = it->second;
   Settle(v);
-  if (complete_first && ClassifyJobStatus(v.status) == StatusClass::kActive) {
-    SetStatus(v, kCompleted, false);
+  if (complete_first && AcceptsStop(v.status)) {
+    SetStatus(v, kStatusCompleted, false);
   }
   ++v.stop_calls;
   v.stop_received_while.push_back(v.status);
-  if (ClassifyJobStatus(v.status) != StatusClass::kActive) return StopOutcome::kNotAllowed;
-  SetStatus(v, kKilling, false);
+  if (!AcceptsStop(v.status)) return StopOutcome::kNotAllowed;
+  SetStatus(v, kStatusKilling, false);
   ++v.stops_accepted;
   return StopOutcome::kAccepted;
 }

@@ -7,8 +7,10 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -26,13 +28,16 @@
 #include "controller/cloud/token_bucket_throttle.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
+#include "controller/core/snapshot_store.h"
 #include "controller/runtime/backoff.h"
 #include "controller/runtime/http_server.h"
 #include "controller/runtime/manager.h"
+#include "controller/runtime/manifest_source.h"
 #include "controller/runtime/manifest_watcher.h"
 #include "controller/runtime/metrics.h"
 #include "controller/runtime/process_metrics.h"
 #include "controller/runtime/sd_notify.h"
+#include "controller/runtime/status_json.h"
 #include "controller/runtime/work_queue.h"
 
 namespace mactl {
@@ -110,140 +115,107 @@ int RunPlanCommand(const Flags& flags) {
   return RunPlan(flags, *api->client, clock, std::cout);
 }
 
-int RunDaemon(const Flags& flags, const sigset_t& signals) {
-  SystemClock clock;
-  SeededRandom random(std::random_device{}());
-  const WallTime started = clock.WallNow();
+ReconcilerOptions ReconcilerOptionsFrom(const Flags& flags) {
+  ReconcilerOptions options;
+  options.resync = flags.resync;
+  options.poll = flags.poll;
+  options.dry_run = flags.dry_run;
+  return options;
+}
 
-  prometheus::Registry registry;
-  ControllerMetrics metrics(registry, MACTL_VERSION);
-  ProcessMetrics process_metrics(started);
+ManifestWatcher::Options WatcherOptions(const Flags& flags) {
+  return ManifestWatcher::Options{flags.manifests, milliseconds(200),
+                                  duration_cast<milliseconds>(flags.rescan_interval)};
+}
 
-  std::stop_source stop;
-  Result<ApiStack> api =
-      BuildApiStack(flags, clock, metrics, stop.get_token(),
-                    [&metrics](Duration waited) { metrics.ObserveRateLimiterWait(waited); });
-  if (!api) return StartupError(api.error().ToString());
+// /healthz and /readyz; the main thread's watchdog pings follow Health too.
+class Probes {
+ public:
+  Probes(const Manager& manager, const ManifestWatcher& watcher, const Clock& clock,
+         Duration watcher_stale_after)
+      : manager_(manager),
+        watcher_(watcher),
+        clock_(clock),
+        watcher_stale_after_(watcher_stale_after) {}
 
-  ManifestLoader loader(flags.manifests, LoadOptions{flags.project_id, {}, 100000, 256u << 20});
-  ManifestSet initial = loader.Load();
-  if (flags.project_id.empty()) {
-    for (const ManifestError& e : initial.errors) {
-      if (e.reason.find("--project-id") != std::string::npos) {
-        return StartupError(e.ToString() + " (set --project-id or spec.projectId everywhere)");
-      }
-    }
-  }
-  if (initial.files == 0 && !initial.errors.empty()) {
-    return StartupError(initial.errors.front().ToString());
-  }
-
-  Observer observer(*api->client, clock);
-  WorkQueue queue(clock, &metrics);
-  ItemBackoff backoff(BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random);
-  Manager* controller_ref = nullptr;  // set below; workers start only after that
-  ReconcilerOptions reconciler_options;
-  reconciler_options.resync = flags.resync;
-  reconciler_options.poll = flags.poll;
-  reconciler_options.dry_run = flags.dry_run;
-  Reconciler reconciler(
-      reconciler_options, [&controller_ref] { return controller_ref->Snapshot(); }, *api->client,
-      observer, backoff, random, clock, &metrics);
-  Manager controller(ManagerOptions{flags.workers, flags.stuck_after}, queue, reconciler, observer,
-                     clock, &metrics);
-  controller_ref = &controller;
-
-  // Manifest scans run on the watcher's thread (and once here, before it starts).
-  std::vector<std::string> reported_errors;
-  auto apply = [&](ManifestSet set, std::string_view reason) {
-    std::vector<std::string> now_errors;
-    for (const ManifestError& e : set.errors) {
-      now_errors.push_back(e.ToString());
-      if (std::find(reported_errors.begin(), reported_errors.end(), now_errors.back()) ==
-          reported_errors.end()) {
-        log::Error("invalid manifest", {{"file", e.position.file},
-                                        {"line", std::to_string(e.position.line)},
-                                        {"column", std::to_string(e.position.column)},
-                                        {"error", e.reason}});
-      }
-    }
-    reported_errors = std::move(now_errors);
-    metrics.ManifestReload(set.errors.empty(), clock.WallNow());
-    log::Debug("manifests scanned", {{"reason", std::string(reason)},
-                                     {"objects", std::to_string(set.objects.size())},
-                                     {"errors", std::to_string(set.errors.size())}});
-    controller.ApplySnapshot(
-        BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), flags.project_id));
-  };
-  const std::size_t initial_objects = initial.objects.size();
-  apply(std::move(initial), "start");
-
-  std::atomic<bool> shutting_down{false};
-  ManifestWatcher watcher(
-      ManifestWatcher::Options{flags.manifests, milliseconds(200),
-                               duration_cast<milliseconds>(flags.rescan_interval)},
-      [&](std::string_view reason) { apply(loader.Load(), reason); });
-  if (Status watching = watcher.Start(); !watching) {
-    return StartupError(watching.error().ToString());
-  }
-
-  prometheus::TextSerializer serializer;
-  const Duration watcher_stale_after = 3 * flags.rescan_interval + std::chrono::seconds(30);
-  auto health = [&]() -> ProbeResult {
-    const HealthReport report = controller.Health();
+  ProbeResult Health() const {
+    const HealthReport report = manager_.Health();
     if (!report.healthy) return {false, report.detail};
-    if (clock.Now() - watcher.LastActivity() > watcher_stale_after) {
+    if (clock_.Now() - watcher_.LastActivity() > watcher_stale_after_) {
       return {false, "the manifest watcher has made no progress"};
     }
     return {true, "ok"};
-  };
-  HttpHandlers handlers;
-  handlers.metrics = [&] {
-    controller.UpdateGauges();
+  }
+  ProbeResult Ready() const {
+    if (shutting_down_) return {false, "shutting down"};
+    if (!manager_.Ready()) return {false, "not every object has been observed yet"};
+    return {true, "ok"};
+  }
+  void SetShuttingDown() { shutting_down_ = true; }
+
+ private:
+  const Manager& manager_;
+  const ManifestWatcher& watcher_;
+  const Clock& clock_;
+  const Duration watcher_stale_after_;
+  std::atomic<bool> shutting_down_{false};
+};
+
+std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
+                                            ProcessMetrics& process_metrics,
+                                            const Manager& manager) {
+  return [&registry, &process_metrics, &manager] {
+    manager.UpdateGauges();
     std::vector<prometheus::MetricFamily> families = registry.Collect();
     for (auto& family : process_metrics.Collect()) families.push_back(std::move(family));
-    return serializer.Serialize(families);
+    return prometheus::TextSerializer().Serialize(families);
   };
-  handlers.healthz = health;
-  handlers.readyz = [&]() -> ProbeResult {
-    if (shutting_down) return {false, "shutting down"};
-    if (!controller.Ready()) return {false, "not every object has been observed yet"};
-    return {true, "ok"};
-  };
-  // Manifest file names and offending values may hold bytes that are not UTF-8; the strict
-  // dump() throws on them and /status would answer 500 without any content.
-  handlers.status = [&] {
-    return controller.StatusJson().dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
-  };
+}
 
-  Result<std::pair<std::string, int>> listen = ParseListenAddress(flags.listen);
-  if (!listen) return StartupError(listen.error().message);
+std::function<std::string()> StatusHandler(const SnapshotStore& desired,
+                                           const Reconciler& reconciler, const Manager& manager,
+                                           const Clock& clock) {
+  return [&desired, &reconciler, &manager, &clock] {
+    const std::shared_ptr<const DesiredSnapshot> snapshot = desired.Current();
+    const auto states = reconciler.States();
+    return StatusBody(StatusJson(*snapshot, states, manager.Ready(), clock.WallNow()));
+  };
+}
+
+Result<std::unique_ptr<HttpServer>> ServeHttp(const std::string& address, HttpHandlers handlers) {
+  Result<std::pair<std::string, int>> listen = ParseListenAddress(address);
+  if (!listen) return listen.error();
   Result<std::unique_ptr<HttpServer>> server =
-      HttpServer::Start(listen->first, listen->second, handlers);
-  if (!server) return StartupError(server.error().message);
+      HttpServer::Start(listen->first, listen->second, std::move(handlers));
+  if (!server) return server.error();
   log::Info("http server listening",
             {{"address", listen->first + ":" + std::to_string((*server)->port())}});
+  return server;
+}
 
-  controller.Start();
-  SystemdNotifier notifier;
-  notifier.Notify("READY=1\nSTATUS=reconciling " + std::to_string(initial_objects) + " objects");
+void AnnounceStarted(const SystemdNotifier& notifier, const Flags& flags, std::size_t objects) {
+  notifier.Notify("READY=1\nSTATUS=reconciling " + std::to_string(objects) + " objects");
   log::Info("controller started", {{"manifests", flags.manifests},
                                    {"endpoint", flags.endpoint},
-                                   {"objects", std::to_string(initial_objects)},
+                                   {"objects", std::to_string(objects)},
                                    {"workers", std::to_string(flags.workers)},
                                    {"qps", fmt::format("{}", flags.qps)},
                                    {"dry_run", flags.dry_run ? "true" : "false"}});
+}
 
-  // The main thread waits for signals and pings the systemd watchdog while the loop is
-  // healthy, so a wedged controller is restarted.
+// The main thread waits for signals and pings the systemd watchdog while the loop is
+// healthy, so a wedged controller is restarted. Returns on SIGTERM or SIGINT; SIGHUP
+// rescans the manifests.
+void WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
+                     ManifestWatcher& watcher, const Probes& probes) {
   const auto tick =
       notifier.watchdog_interval()
           ? std::min<Duration>(*notifier.watchdog_interval() / 2, std::chrono::seconds(1))
           : Duration(std::chrono::seconds(1));
+  timespec timeout{};
+  timeout.tv_sec = static_cast<time_t>(duration_cast<std::chrono::seconds>(tick).count());
+  timeout.tv_nsec = static_cast<long>((tick - std::chrono::seconds(timeout.tv_sec)).count());
   while (true) {
-    timespec timeout{};
-    timeout.tv_sec = static_cast<time_t>(duration_cast<std::chrono::seconds>(tick).count());
-    timeout.tv_nsec = static_cast<long>((tick - std::chrono::seconds(timeout.tv_sec)).count());
     siginfo_t info{};
     const int sig = sigtimedwait(&signals, &info, &timeout);
     if (sig == SIGHUP) {
@@ -253,20 +225,65 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
       notifier.Notify("READY=1");
     } else if (sig == SIGTERM || sig == SIGINT) {
       log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      break;
+      return;
     }
-    if (notifier.watchdog_interval() && health().ok) notifier.Notify("WATCHDOG=1");
+    if (notifier.watchdog_interval() && probes.Health().ok) notifier.Notify("WATCHDOG=1");
   }
+}
 
-  shutting_down = true;
+int RunDaemon(const Flags& flags, const sigset_t& signals) {
+  SystemClock clock;
+  SeededRandom random(std::random_device{}());
+  prometheus::Registry registry;
+  ControllerMetrics metrics(registry, MACTL_VERSION);
+  ProcessMetrics process_metrics(clock.WallNow());
+  std::stop_source stop;
+  Result<ApiStack> api =
+      BuildApiStack(flags, clock, metrics, stop.get_token(),
+                    [&metrics](Duration waited) { metrics.ObserveRateLimiterWait(waited); });
+  if (!api) return StartupError(api.error().ToString());
+
+  ManifestLoader loader(flags.manifests, LoadOptions{flags.project_id, {}, 100000, 256u << 20});
+  ManifestSet initial = loader.Load();
+  if (Status ok = CheckInitialManifests(initial); !ok) return StartupError(ok.error().message);
+
+  SnapshotStore desired;
+  Observer observer(*api->client, clock);
+  WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
+                  &metrics);
+  Reconciler reconciler(ReconcilerOptionsFrom(flags), desired, *api->client, observer, random,
+                        clock);
+  Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue, reconciler,
+                  observer, clock, &metrics);
+  ManifestSource source(flags.project_id, manager, clock, &metrics);
+  const std::size_t initial_objects = initial.objects.size();
+  source.Apply(std::move(initial), "start");
+  ManifestWatcher watcher(WatcherOptions(flags), clock,  // later scans run on its thread
+                          [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
+  if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
+
+  Probes probes(manager, watcher, clock, 3 * flags.rescan_interval + std::chrono::seconds(30));
+  Result<std::unique_ptr<HttpServer>> server =
+      ServeHttp(flags.listen, HttpHandlers{MetricsHandler(registry, process_metrics, manager),
+                                           [&probes] { return probes.Health(); },
+                                           [&probes] { return probes.Ready(); },
+                                           StatusHandler(desired, reconciler, manager, clock)});
+  if (!server) return StartupError(server.error().message);
+
+  manager.Start();
+  SystemdNotifier notifier;
+  AnnounceStarted(notifier, flags, initial_objects);
+  WaitForShutdown(signals, notifier, watcher, probes);
+
+  probes.SetShuttingDown();
   notifier.Notify("STOPPING=1");
   watcher.Stop();
-  if (!controller.Drain(flags.shutdown_grace)) {
+  if (!manager.Drain(flags.shutdown_grace)) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
   }
   stop.request_stop();  // wakes rate-limit waits
   api->client->Stop();  // aborts requests still in flight
-  controller.Join();
+  manager.Join();
   (*server)->Stop();
   log::Info("stopped");
   spdlog::default_logger_raw()->flush();

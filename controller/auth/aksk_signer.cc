@@ -1,6 +1,5 @@
 #include "controller/auth/aksk_signer.h"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -13,7 +12,7 @@
 namespace mactl {
 namespace {
 
-// The only headers the controller signs; a verifier accepts what the client lists.
+// The only headers the controller signs.
 constexpr std::array<std::string_view, 4> kSignedHeaderSet = {"content-type", "host",
                                                               "x-project-id", "x-sdk-date"};
 
@@ -84,16 +83,6 @@ std::string Join(const std::vector<std::string>& parts, char sep) {
   return out;
 }
 
-bool ParseDigits(std::string_view s, int* out) {
-  int v = 0;
-  for (const char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
-}
-
 }  // namespace
 
 std::string SigningEscape(std::string_view s) {
@@ -130,14 +119,15 @@ std::string CanonicalUri(std::string_view path) {
 }
 
 std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query) {
-  std::vector<std::pair<std::string, std::string>> escaped;
-  escaped.reserve(query.size());
-  for (const auto& [key, value] : query)
-    escaped.emplace_back(SigningEscape(key), SigningEscape(value));
-  std::sort(escaped.begin(), escaped.end());
+  // Sorted before escaping: sorting the escaped text puts e.g. "a%2Fb" before "a.b", which
+  // the vendor's signer (and so the gateway) orders the other way.
+  std::vector<std::pair<std::string, std::string>> sorted = query;
+  std::sort(sorted.begin(), sorted.end());
   std::vector<std::string> parts;
-  parts.reserve(escaped.size());
-  for (const auto& [key, value] : escaped) parts.push_back(key + "=" + value);
+  parts.reserve(sorted.size());
+  for (const auto& [key, value] : sorted) {
+    parts.push_back(SigningEscape(key) + "=" + SigningEscape(value));
+  }
   return Join(parts, '&');
 }
 
@@ -223,86 +213,6 @@ std::string FormatSdkDate(WallTime t) {
                 static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
                 static_cast<int>(hms.seconds().count()));
   return buf;
-}
-
-std::optional<WallTime> ParseSdkDate(std::string_view s) {
-  if (s.size() != 16 || s[8] != 'T' || s[15] != 'Z') return std::nullopt;
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
-  if (!ParseDigits(s.substr(0, 4), &y) || !ParseDigits(s.substr(4, 2), &mo) ||
-      !ParseDigits(s.substr(6, 2), &d) || !ParseDigits(s.substr(9, 2), &h) ||
-      !ParseDigits(s.substr(11, 2), &mi) || !ParseDigits(s.substr(13, 2), &se)) {
-    return std::nullopt;
-  }
-  const std::chrono::year_month_day ymd{std::chrono::year(y),
-                                        std::chrono::month(static_cast<unsigned>(mo)),
-                                        std::chrono::day(static_cast<unsigned>(d))};
-  if (!ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
-  return std::chrono::time_point_cast<WallTime::duration>(
-      std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-      std::chrono::seconds(se));
-}
-
-std::optional<ParsedAuthorization> ParseAuthorizationHeader(std::string_view header) {
-  header = Trim(header);
-  if (header.substr(0, kSdkHmacAlgorithm.size()) != kSdkHmacAlgorithm) return std::nullopt;
-  header.remove_prefix(kSdkHmacAlgorithm.size());
-  if (header.empty() || header.front() != ' ') return std::nullopt;
-  ParsedAuthorization out;
-  bool have_access = false, have_headers = false, have_signature = false;
-  while (!header.empty()) {
-    const std::size_t comma = header.find(',');
-    const std::string_view part = Trim(header.substr(0, comma));
-    header = comma == std::string_view::npos ? std::string_view() : header.substr(comma + 1);
-    const std::size_t eq = part.find('=');
-    if (eq == std::string_view::npos) return std::nullopt;
-    const std::string_view key = part.substr(0, eq);
-    const std::string_view value = part.substr(eq + 1);
-    if (key == "Access") {
-      out.access_key = std::string(value);
-      have_access = true;
-    } else if (key == "SignedHeaders") {
-      std::size_t start = 0;
-      while (start <= value.size()) {
-        const std::size_t semi = value.find(';', start);
-        const std::string_view name = value.substr(
-            start, semi == std::string_view::npos ? std::string_view::npos : semi - start);
-        if (name.empty()) return std::nullopt;
-        out.signed_headers.push_back(ToLower(name));
-        if (semi == std::string_view::npos) break;
-        start = semi + 1;
-      }
-      have_headers = true;
-    } else if (key == "Signature") {
-      out.signature = std::string(value);
-      have_signature = true;
-    }
-  }
-  if (!have_access || !have_headers || !have_signature || out.access_key.empty()) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-bool VerifySignature(const SigningInput& in, std::string_view authorization_header,
-                     const SecretKeyLookup& secret_for_access_key) {
-  const std::optional<ParsedAuthorization> auth = ParseAuthorizationHeader(authorization_header);
-  if (!auth) return false;
-  const auto& names = auth->signed_headers;
-  // The gateway requires Host and X-Sdk-Date to be covered, else a captured signature
-  // could be replayed against another host or at another time.
-  if (std::find(names.begin(), names.end(), "host") == names.end() ||
-      std::find(names.begin(), names.end(), "x-sdk-date") == names.end()) {
-    return false;
-  }
-  const std::string* date_header = FindHeader(in, "x-sdk-date");
-  if (date_header == nullptr || Trim(*date_header) != in.sdk_date) return false;
-  const std::optional<std::string> secret = secret_for_access_key(auth->access_key);
-  if (!secret) return false;
-  const std::optional<std::string> canonical = CanonicalRequestFor(in, names);
-  if (!canonical) return false;
-  const std::string expected = Sign(StringToSign(*canonical, in.sdk_date), *secret);
-  return expected.size() == auth->signature.size() &&
-         CRYPTO_memcmp(expected.data(), auth->signature.data(), expected.size()) == 0;
 }
 
 }  // namespace mactl

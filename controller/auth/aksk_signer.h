@@ -1,7 +1,8 @@
 #pragma once
 
-// AK/SK request signing, "SDK-HMAC-SHA256" (API Gateway style), as pure functions so
-// the controller signs and the simulator verifies with the same code.
+// AK/SK request signing, "SDK-HMAC-SHA256" (API Gateway style), as pure functions: the
+// client half only. The simulator checks signatures with its own verifier, and both are
+// tested against requests signed by the vendor's SDK (tests/oracle/, docs/testing.md).
 //
 //   CanonicalRequest = METHOD \n CanonicalUri \n CanonicalQueryString \n
 //                      CanonicalHeaders \n SignedHeaders \n hex(sha256(body))
@@ -12,14 +13,13 @@
 // CanonicalHeaders is one "name:trimmed-value\n" line per signed header, so the
 // canonical request has an empty line before SignedHeaders (as the official signers).
 //
-// Query-key case: the Go signer lower-cases query keys before sorting, the Python
-// signer keeps their case. This signer keeps the case and sorts by byte order. The two
-// agree whenever no key has upper-case letters, and the controller only ever sends
-// `per_page` and `page` when signing, so the ambiguity never reaches the wire. Do not
-// send mixed-case query keys (e.g. `sortBy`) with AK/SK until the gateway's choice is
-// known.
+// Query: pairs are sorted by key, then value, before they are escaped, as the vendor's
+// signers do. Query-key case: the Go signer lower-cases query keys before sorting, the
+// Python and Node signers keep their case. This signer keeps the case and sorts by byte
+// order. They agree whenever no key has upper-case letters, and the controller only ever
+// sends `per_page` and `page` when signing, so the ambiguity never reaches the wire. Do not
+// send mixed-case query keys (e.g. `sortBy`) with AK/SK until the gateway's choice is known.
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,8 +51,8 @@ std::string SigningEscape(std::string_view s);
 // when the result does not already end in one. "" becomes "/".
 std::string CanonicalUri(std::string_view path);
 
-// "k=v" pairs, both escaped, sorted by key then value (byte order, case kept), joined
-// by '&'; "" for no query.
+// "k=v" pairs sorted by key then value (byte order of the unescaped text, case kept), then
+// both escaped, joined by '&'; "" for no query.
 std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::string>>& query);
 
 // The canonical request signing content-type, host, x-sdk-date and x-project-id (those
@@ -60,8 +60,8 @@ std::string CanonicalQueryString(const std::vector<std::pair<std::string, std::s
 // lower-cased, ';'-joined names.
 std::string CanonicalRequest(const SigningInput& in, std::string* signed_headers);
 
-// As above but signs exactly `signed_header_names` (lower-case, sorted), as a verifier
-// must. Returns nullopt when one of them is missing from in.headers.
+// As above but signs exactly `signed_header_names` (lower-case, sorted). Returns nullopt
+// when one of them is missing from in.headers.
 std::optional<std::string> CanonicalRequestFor(const SigningInput& in,
                                                const std::vector<std::string>& signed_header_names);
 
@@ -78,25 +78,5 @@ std::string HexSha256(std::string_view data);
 
 // UTC "YYYYMMDDTHHMMSSZ".
 std::string FormatSdkDate(WallTime t);
-// Inverse of FormatSdkDate; nullopt for anything malformed. For clock-skew checks.
-std::optional<WallTime> ParseSdkDate(std::string_view s);
-
-// The parts of an Authorization header. Holds no secret.
-struct ParsedAuthorization {
-  std::string access_key;
-  std::vector<std::string> signed_headers;  // as listed, lower-cased
-  std::string signature;
-};
-std::optional<ParsedAuthorization> ParseAuthorizationHeader(std::string_view header);
-
-// Returns the secret key for an access key, or nullopt when it is unknown.
-using SecretKeyLookup = std::function<std::optional<std::string>(std::string_view access_key)>;
-
-// Checks `authorization_header` against the request in `in` (whose sdk_date must be
-// the received X-Sdk-Date). Signs the headers the client listed in SignedHeaders, which
-// must include host and x-sdk-date. Constant-time signature comparison. Does not check
-// clock skew: the caller compares ParseSdkDate(in.sdk_date) with its own clock.
-bool VerifySignature(const SigningInput& in, std::string_view authorization_header,
-                     const SecretKeyLookup& secret_for_access_key);
 
 }  // namespace mactl

@@ -1,6 +1,7 @@
 #pragma once
 
-// Chooses how the controller authenticates (contract §3) and builds the Authenticator.
+// Chooses how the controller authenticates (README, "Credentials") and builds the
+// Authenticator.
 //
 // Order, first match wins:
 //   1. static token: --token-file PATH, else OS_TOKEN_FILE, OS_TOKEN or

@@ -1,6 +1,7 @@
 #pragma once
 
-// Static-token authentication (contract §3): OS_TOKEN or --token-file, sent as X-Auth-Token.
+// Static-token authentication (README, "Credentials"): OS_TOKEN or --token-file, sent as
+// X-Auth-Token.
 
 #include <cstdint>
 #include <filesystem>

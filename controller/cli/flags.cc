@@ -55,6 +55,15 @@ Status ParsePositiveDuration(const std::string& flag, const std::string& value, 
   return OkStatus();
 }
 
+Status ParseProjectId(const std::string& value, std::string& out) {
+  if (!IsValidProjectId(value)) {
+    return FlagError("--project-id: must be 1-64 letters, digits, '-' or '_', got " +
+                     Quoted(value));
+  }
+  out = value;
+  return OkStatus();
+}
+
 // Which commands accept a flag.
 const std::set<std::string> kRunPlan = {"run", "plan"};
 const std::set<std::string> kRunPlanValidate = {"run", "plan", "validate"};
@@ -90,14 +99,7 @@ std::map<std::string, FlagSpec> Specs() {
       {"--manifests", {kRunPlanValidate, true, str(&Flags::manifests)}},
       {"--project-id",
        {kRunPlanValidate, true,
-        [](Flags& f, const std::string& v) -> Status {
-          if (!IsValidProjectId(v)) {
-            return FlagError("--project-id: must be 1-64 letters, digits, '-' or '_', got " +
-                             Quoted(v));
-          }
-          f.project_id = v;
-          return OkStatus();
-        }}},
+        [](Flags& f, const std::string& v) { return ParseProjectId(v, f.project_id); }}},
       {"--endpoint", {kRunPlan, true, str(&Flags::endpoint)}},
       {"--token-file", {kRunPlan, true, str(&Flags::token_file)}},
       {"--ca-file", {kRunPlan, true, str(&Flags::ca_file)}},

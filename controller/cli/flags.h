@@ -1,6 +1,6 @@
 #pragma once
 
-// The command line of modelarts-controller (contract §2): subcommand and flags, parsed
+// The command line of modelarts-controller (README, "Command line"): subcommand and flags, parsed
 // into plain values. A bad flag or value is a one-line error.
 
 #include <chrono>

@@ -2,7 +2,7 @@
 
 // Maps ModelArts answers and transport failures onto mactl::Error, keyed on both the HTTP
 // status and the API's error code (the ModelArts table re-uses codes across statuses;
-// see docs/modelarts-v1-api.md §5).
+// see docs/modelarts-api.md, "HTTP status and error codes").
 
 #include <chrono>
 #include <optional>

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <stop_token>
 #include <system_error>
 
 #include "api/duration.h"
@@ -156,8 +157,11 @@ std::string PercentEncode(std::string_view text) {
   return out;
 }
 
-Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url) {
-  // The URL is configuration, but user info in it may hold a password: never quote that.
+namespace {
+
+// The endpoint as error messages may show it: the URL is configuration, but user info in it
+// may hold a password, so that part is never quoted.
+std::string QuotedEndpoint(std::string_view url) {
   std::string shown(url);
   const std::size_t authority_start = shown.find("://");
   if (authority_start != std::string::npos) {
@@ -167,7 +171,72 @@ Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url) {
       shown.replace(authority_start + 3, at - authority_start - 3, kRedacted);
     }
   }
-  const std::string quoted = "\"" + SanitizeForLog(shown, 200) + "\"";
+  return "\"" + SanitizeForLog(shown, 200) + "\"";
+}
+
+// "[v6]" or "[v6]:port" into endpoint.host and port_text.
+Status ParseIpv6Authority(std::string_view authority, const std::string& quoted,
+                          HttpEndpoint& endpoint, std::string_view& port_text) {
+  const std::size_t close = authority.find(']');
+  if (close == std::string_view::npos || close == 1) {
+    return ConfigError("endpoint " + quoted + ": bad IPv6 address");
+  }
+  const std::string_view address = authority.substr(1, close - 1);
+  if (!std::all_of(address.begin(), address.end(), [](char c) {
+        return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
+      })) {
+    return ConfigError("endpoint " + quoted + ": bad IPv6 address");
+  }
+  endpoint.host = std::string(authority.substr(0, close + 1));
+  std::string_view after = authority.substr(close + 1);
+  if (!after.empty()) {
+    if (after.front() != ':') return ConfigError("endpoint " + quoted + ": bad host");
+    port_text = after.substr(1);
+    if (port_text.empty()) return ConfigError("endpoint " + quoted + ": empty port");
+  }
+  return OkStatus();
+}
+
+// "host" or "host:port" (or an IPv6 form) into endpoint.host and endpoint.port.
+Status ParseAuthority(std::string_view authority, const std::string& quoted,
+                      HttpEndpoint& endpoint) {
+  if (authority.find('@') != std::string_view::npos) {
+    return ConfigError("endpoint " + quoted + " must not contain user information");
+  }
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    if (Status ok = ParseIpv6Authority(authority, quoted, endpoint, port_text); !ok) return ok;
+  } else {
+    const std::size_t colon = authority.find(':');
+    const std::string_view host = authority.substr(0, colon);
+    if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar) || host.front() == '.' ||
+        host.front() == '-') {
+      return ConfigError("endpoint " + quoted + ": missing or invalid host");
+    }
+    endpoint.host = std::string(host);
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty()) return ConfigError("endpoint " + quoted + ": empty port");
+    }
+  }
+  if (port_text.empty()) {
+    endpoint.port = endpoint.scheme == "https" ? 443 : 80;
+    return OkStatus();
+  }
+  int port = 0;
+  const auto [ptr, ec] =
+      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    return ConfigError("endpoint " + quoted + ": port must be 1-65535");
+  }
+  endpoint.port = port;
+  return OkStatus();
+}
+
+}  // namespace
+
+Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url) {
+  const std::string quoted = QuotedEndpoint(url);
   HttpEndpoint endpoint;
   const std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) {
@@ -185,55 +254,8 @@ Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url) {
     return ConfigError("endpoint " + quoted + " must not have a query or fragment");
   }
   const std::size_t slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
   std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos) {
-    return ConfigError("endpoint " + quoted + " must not contain user information");
-  }
-  std::string_view port_text;
-  if (!authority.empty() && authority.front() == '[') {
-    const std::size_t close = authority.find(']');
-    if (close == std::string_view::npos || close == 1) {
-      return ConfigError("endpoint " + quoted + ": bad IPv6 address");
-    }
-    const std::string_view address = authority.substr(1, close - 1);
-    if (!std::all_of(address.begin(), address.end(), [](char c) {
-          return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
-        })) {
-      return ConfigError("endpoint " + quoted + ": bad IPv6 address");
-    }
-    endpoint.host = std::string(authority.substr(0, close + 1));
-    std::string_view after = authority.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return ConfigError("endpoint " + quoted + ": bad host");
-      port_text = after.substr(1);
-      if (port_text.empty()) return ConfigError("endpoint " + quoted + ": empty port");
-    }
-  } else {
-    const std::size_t colon = authority.find(':');
-    const std::string_view host = authority.substr(0, colon);
-    if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar) || host.front() == '.' ||
-        host.front() == '-') {
-      return ConfigError("endpoint " + quoted + ": missing or invalid host");
-    }
-    endpoint.host = std::string(host);
-    if (colon != std::string_view::npos) {
-      port_text = authority.substr(colon + 1);
-      if (port_text.empty()) return ConfigError("endpoint " + quoted + ": empty port");
-    }
-  }
-  if (!port_text.empty()) {
-    int port = 0;
-    const auto [ptr, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 1 ||
-        port > 65535) {
-      return ConfigError("endpoint " + quoted + ": port must be 1-65535");
-    }
-    endpoint.port = port;
-  } else {
-    endpoint.port = scheme == "https" ? 443 : 80;
-  }
+  if (Status ok = ParseAuthority(rest.substr(0, slash), quoted, endpoint); !ok) return ok.error();
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   for (const char c : path) {
     // Already-encoded paths are accepted as written; anything else must be unreserved.
@@ -425,6 +447,75 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(std::string_view op
   return answer;
 }
 
+// What the receive callbacks of one request share with SendOnce: the deadline Borrow sets,
+// and why the callbacks cancelled the request, if they did.
+struct HttpCloudClient::Receiving {
+  std::size_t limit = 0;
+  SteadyTime deadline = SteadyTime::max();
+  bool past_deadline = false;
+  bool too_large = false;
+};
+
+Result<httplib::Request> HttpCloudClient::SignedRequest(OutgoingRequest& request,
+                                                        std::vector<std::string>& secrets) {
+  request.host = endpoint_.HostHeader();
+  // Present before Apply so a signing authenticator can sign them.
+  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
+  const std::size_t preset_headers = request.headers.size();
+  const Status applied = auth_.Apply(request);
+  if (!applied.ok()) return applied.error();
+
+  httplib::Request http_request;
+  http_request.method = request.method;
+  http_request.path = WithQuery(request.path, request.query);
+  bool has_host = false;
+  for (std::size_t i = 0; i < request.headers.size(); ++i) {
+    const auto& [name, value] = request.headers[i];
+    if (EqualsIgnoreCase(name, "Host")) has_host = true;
+    if (i >= preset_headers && !IsNonSecretHeader(name)) secrets.push_back(value);
+    http_request.headers.emplace(name, value);
+  }
+  // The same Host the authenticator saw (a signature may cover it).
+  if (!has_host) http_request.headers.emplace("Host", request.host);
+  return http_request;
+}
+
+// The callbacks run on the sending thread whenever part of the answer arrives; returning
+// false makes httplib cancel the request and close the connection.
+void HttpCloudClient::BoundReceiving(httplib::Request& http_request, Receiving& receiving,
+                                     std::string& body) const {
+  const auto within_deadline = [this, &receiving] {
+    if (clock_.Now() < receiving.deadline) return true;
+    receiving.past_deadline = true;
+    return false;
+  };
+  http_request.progress = [within_deadline](std::uint64_t, std::uint64_t) {
+    return within_deadline();
+  };
+  http_request.response_handler = [within_deadline, &receiving](const httplib::Response& response) {
+    if (!within_deadline()) return false;
+    if (response.has_header("Content-Length")) {
+      const auto length = ParseContentLength(response.get_header_value("Content-Length"));
+      if (length.has_value() && *length > receiving.limit) {
+        receiving.too_large = true;
+        return false;
+      }
+    }
+    return true;
+  };
+  http_request.content_receiver = [within_deadline, &receiving, &body](
+                                      const char* data, std::size_t length, std::uint64_t,
+                                      std::uint64_t) {
+    if (!within_deadline()) return false;
+    if (body.size() + length > receiving.limit) {
+      receiving.too_large = true;
+      return false;
+    }
+    body.append(data, length);
+    return true;
+  };
+}
+
 Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view operation,
                                                              const std::string& method,
                                                              const std::string& project_id,
@@ -436,67 +527,19 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   }
   if (!throttle_.Acquire()) return ShutdownError(operation);
 
-  OutgoingRequest request;
-  request.project_id = project_id;
-  request.method = method;
-  request.host = endpoint_.HostHeader();
-  request.path = path;
-  request.query = query;
-  // Present before Apply so a signing authenticator can sign them.
-  request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  const std::size_t preset_headers = request.headers.size();
-  const Status applied = auth_.Apply(request);
-  if (!applied.ok()) return applied.error();
-
   RawAnswer answer;
-  httplib::Request http_request;
-  http_request.method = method;
-  http_request.path = WithQuery(path, query);
-  bool has_host = false;
-  for (std::size_t i = 0; i < request.headers.size(); ++i) {
-    const auto& [name, value] = request.headers[i];
-    if (EqualsIgnoreCase(name, "Host")) has_host = true;
-    if (i >= preset_headers && !IsNonSecretHeader(name)) answer.secrets.push_back(value);
-    http_request.headers.emplace(name, value);
-  }
-  // The same Host the authenticator saw (a signature may cover it).
-  if (!has_host) http_request.headers.emplace("Host", request.host);
+  answer.sent.project_id = project_id;
+  answer.sent.method = method;
+  answer.sent.path = path;
+  answer.sent.query = query;
+  Result<httplib::Request> signed_request = SignedRequest(answer.sent, answer.secrets);
+  if (!signed_request) return signed_request.error();
+  httplib::Request http_request = std::move(signed_request).value();
+  Receiving receiving;
+  receiving.limit = options_.max_response_bytes;
+  BoundReceiving(http_request, receiving, answer.body);
 
-  const std::size_t limit = options_.max_response_bytes;
-  bool too_large = false;
-  // Set by Borrow. The callbacks below run on this thread whenever part of the answer
-  // arrives; returning false makes httplib cancel the request and close the connection.
-  SteadyTime deadline = SteadyTime::max();
-  bool past_deadline = false;
-  const auto within_deadline = [&] {
-    if (clock_.Now() < deadline) return true;
-    past_deadline = true;
-    return false;
-  };
-  http_request.progress = [&](std::uint64_t, std::uint64_t) { return within_deadline(); };
-  http_request.response_handler = [&](const httplib::Response& response) {
-    if (!within_deadline()) return false;
-    if (response.has_header("Content-Length")) {
-      const auto length = ParseContentLength(response.get_header_value("Content-Length"));
-      if (length.has_value() && *length > limit) {
-        too_large = true;
-        return false;
-      }
-    }
-    return true;
-  };
-  http_request.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
-                                      std::uint64_t) {
-    if (!within_deadline()) return false;
-    if (answer.body.size() + length > limit) {
-      too_large = true;
-      return false;
-    }
-    answer.body.append(data, length);
-    return true;
-  };
-
-  httplib::Client* client = Borrow(deadline);
+  httplib::Client* client = Borrow(receiving.deadline);
   if (client == nullptr) return ShutdownError(operation);
   struct ReleaseOnExit {
     HttpCloudClient& owner;
@@ -514,21 +557,16 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
     sent = client->send(http_request, http_response, http_error);
     // A connection whose answer was cut off mid-way is never reused: close it here rather
     // than rely on how httplib tidies up after a cancelled request.
-    if (!sent && past_deadline) client->stop();
+    if (!sent && receiving.past_deadline) client->stop();
   }
   const std::chrono::duration<double> latency = clock_.Now() - start;
-  // A complete answer that raced the watchdog is still an answer.
-  const bool timed_out = !sent && !too_large && (past_deadline || expired);
-
-  const bool answered = sent || too_large;
+  const bool answered = sent || receiving.too_large;
   observer_.OnApiCall(operation, answered ? http_response.status : 0, latency);
-  if (too_large) {
-    answer.body.clear();
-    answer.body.shrink_to_fit();
+  if (receiving.too_large) {
     return MakeError(ErrorClass::kRetryable, "ResponseTooLarge",
                      std::string(operation) + " answer (HTTP " +
                          std::to_string(http_response.status) + ") was discarded: response too " +
-                         "large (over " + std::to_string(limit) + " bytes)",
+                         "large (over " + std::to_string(receiving.limit) + " bytes)",
                      http_response.status);
   }
   if (!sent) {
@@ -536,12 +574,12 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
       std::lock_guard lock(mu_);
       if (stopped_) return ShutdownError(operation);
     }
-    if (timed_out) return TotalTimeoutError(operation, total_timeout_);
+    // A complete answer that raced the watchdog is still an answer.
+    if (receiving.past_deadline || expired) return TotalTimeoutError(operation, total_timeout_);
     return ClassifyTransportError(operation, httplib::to_string(http_error));
   }
   answer.status = http_response.status;
   answer.retry_after = http_response.get_header_value("Retry-After");
-  answer.sent = std::move(request);
   return answer;
 }
 
@@ -556,6 +594,7 @@ httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline) {
     // The wait for a free connection is not the server's doing: the deadline starts now.
     deadline = DeadlineAfter(clock_.Now(), total_timeout_);
     busy_.push_back(InFlight{client, DeadlineAfter(deadline, kWatchdogGrace)});
+    ++borrowed_;
   }
   watch_cv_.notify_all();
   return client;
@@ -585,9 +624,9 @@ void HttpCloudClient::Watch() {
   // How often an expired request that is still running is stopped again: a stop() that
   // landed before httplib marked the request in flight only closed an idle socket.
   constexpr std::chrono::milliseconds kRetry{50};
-  // Longest sleep, so a deadline too far off for the condition variable's arithmetic is
-  // still reached (and a test clock that jumps is noticed).
-  constexpr std::chrono::seconds kMaxSleep{60};
+  // Longest wait, so a deadline too far off for the condition variable's arithmetic is
+  // still reached.
+  constexpr std::chrono::milliseconds kMaxWait{60000};
   std::unique_lock lock(mu_);
   while (!closing_) {
     const SteadyTime now = clock_.Now();
@@ -614,12 +653,12 @@ void HttpCloudClient::Watch() {
       cv_.notify_all();
       continue;
     }
-    if (!next.has_value()) {
-      watch_cv_.wait(lock);
-    } else {
-      const auto left = *next - now;
-      watch_cv_.wait_for(lock, left < kMaxSleep ? left : SteadyTime::duration(kMaxSleep));
-    }
+    // On the injected clock: a test's FakeClock expires a request by advancing time.
+    const SteadyTime wake_at =
+        next.has_value() ? std::min(*next, DeadlineAfter(now, kMaxWait)) : kNoDeadline;
+    const std::uint64_t seen = borrowed_;
+    clock_.WaitUntil(watch_cv_, lock, std::stop_token(), wake_at,
+                     [&] { return closing_ || borrowed_ != seen; });
   }
 }
 
@@ -629,7 +668,8 @@ void HttpCloudClient::Stop() {
   cv_.notify_all();
   // httplib's stop() aborts a request only once its socket is up; a request that was still
   // connecting is caught by the next round. Calls to stop() happen without mu_ held because
-  // they can wait for a connect in progress.
+  // they can wait for a connect in progress. The rounds are paced in real time, not on the
+  // injected clock: they wait for the sockets, not for a deadline of the controller's.
   while (!busy_.empty()) {
     std::vector<httplib::Client*> busy;
     for (const InFlight& f : busy_) busy.push_back(f.client);

@@ -27,6 +27,7 @@
 
 namespace httplib {
 class Client;
+struct Request;
 }  // namespace httplib
 
 namespace mactl {
@@ -80,8 +81,9 @@ std::string PercentEncode(std::string_view text);
 // whenever a piece of the answer arrives; a watchdog thread aborts (httplib's stop()) a
 // request still running kWatchdogGrace past its deadline, which covers the parts of an
 // exchange httplib gives no callback for (status line, headers, chunk framing, compressed
-// bytes that inflate to nothing). The watchdog sleeps in real time between looks at the
-// clock, so a test clock that does not advance never expires a request.
+// bytes that inflate to nothing). The watchdog waits on the injected clock
+// (Clock::WaitUntil), so a test's FakeClock expires a request by advancing time, and one that
+// does not advance never expires it.
 class HttpCloudClient final : public CloudClient {
  public:
   // Validates the endpoint (scheme http/https, host, optional port and base path) and the
@@ -142,6 +144,14 @@ class HttpCloudClient final : public CloudClient {
   Result<RawAnswer> Exchange(std::string_view operation, const std::string& method,
                              const std::string& project_id, const std::string& path,
                              const Query& query);
+  struct Receiving;
+  // Fills in request's host and headers (the authenticator's included) and turns it into the
+  // request to send; the credential header values go to `secrets`.
+  Result<httplib::Request> SignedRequest(OutgoingRequest& request,
+                                         std::vector<std::string>& secrets);
+  // Bounds the answer by the request's deadline and the body cap, appending it to `body`.
+  void BoundReceiving(httplib::Request& http_request, Receiving& receiving,
+                      std::string& body) const;
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
                              const std::string& project_id, const std::string& path,
                              const Query& query);
@@ -166,13 +176,14 @@ class HttpCloudClient final : public CloudClient {
   const std::chrono::milliseconds total_timeout_;
 
   std::mutex mu_;
-  std::condition_variable cv_;          // signalled on Release, Stop and the end of an abort
-  std::condition_variable watch_cv_;    // wakes the watchdog: a new request, or closing
-  std::vector<httplib::Client*> free_;  // guarded by mu_; LIFO so warm connections are reused
-  std::vector<InFlight> busy_;          // guarded by mu_
-  bool stopped_ = false;                // guarded by mu_
-  bool closing_ = false;                // guarded by mu_; the destructor ends the watchdog
-  std::thread watchdog_;                // last: started once everything above is set up
+  std::condition_variable cv_;            // signalled on Release, Stop and the end of an abort
+  std::condition_variable_any watch_cv_;  // wakes the watchdog: a new request, or closing
+  std::vector<httplib::Client*> free_;    // guarded by mu_; LIFO so warm connections are reused
+  std::vector<InFlight> busy_;            // guarded by mu_
+  std::uint64_t borrowed_ = 0;            // guarded by mu_; requests started, for the watchdog
+  bool stopped_ = false;                  // guarded by mu_
+  bool closing_ = false;                  // guarded by mu_; the destructor ends the watchdog
+  std::thread watchdog_;                  // last: started once everything above is set up
 };
 
 }  // namespace mactl

@@ -3,8 +3,11 @@
 #include <cstdint>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace mactl {
 namespace {
@@ -23,6 +26,11 @@ std::string Bounded(std::string s) {
   return s + "...";
 }
 
+// A value as JSON text, escaped to ASCII and bounded: safe to log.
+std::string Quoted(const json& v) {
+  return Bounded(v.dump(-1, ' ', true, json::error_handler_t::replace));
+}
+
 // "float 1.5", "string \"8\"", "object", "array": what a decode error says was found.
 std::string Found(const json& v) {
   switch (v.type()) {
@@ -31,12 +39,12 @@ std::string Found(const json& v) {
     case json::value_t::boolean:
       return v.get<bool>() ? "boolean true" : "boolean false";
     case json::value_t::string:
+      return "string " + Quoted(v);
     case json::value_t::number_float:
+      return "float " + Quoted(v);
     case json::value_t::number_integer:
-    case json::value_t::number_unsigned: {
-      const char* kind = v.is_string() ? "string " : v.is_number_float() ? "float " : "integer ";
-      return kind + Bounded(v.dump(-1, ' ', true, json::error_handler_t::replace));
-    }
+    case json::value_t::number_unsigned:
+      return "integer " + Quoted(v);
     case json::value_t::object:
       return "object";
     case json::value_t::array:
@@ -48,146 +56,123 @@ std::string Found(const json& v) {
   return "unexpected value";
 }
 
-std::string FieldPath(std::string_view prefix, std::string_view name) {
-  if (prefix.empty()) return std::string(name);
-  return std::string(prefix) + "." + std::string(name);
-}
-
 // The member, or nullptr when absent or null (null is read as "not sent").
 const json* Member(const json& object, std::string_view name) {
   const auto it = object.find(name);
-  if (it == object.end() || it->is_null()) return nullptr;
-  return &*it;
+  return it == object.end() || it->is_null() ? nullptr : &*it;
 }
 
-// Reads an integer field into out, checking [min, max]. Returns an error text or "".
-std::string ReadInteger(const json& object, std::string_view prefix, std::string_view name,
-                        bool required, std::int64_t min, std::int64_t max, std::int64_t& out) {
-  const json* v = Member(object, name);
-  const std::string path = FieldPath(prefix, name);
-  if (v == nullptr) return required ? "field " + path + " is missing" : "";
-  const std::string range =
-      min == 0 ? "a non-negative integer"
-               : "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
-  if (v->is_number_unsigned()) {
-    const auto u = v->get<std::uint64_t>();
-    if (u > static_cast<std::uint64_t>(max)) {
-      return "field " + path + ": expected " + range + ", found too big " + Found(*v);
-    }
-    out = static_cast<std::int64_t>(u);
-    return "";
+// A wrong shape found while reading an answer. The readers below throw it so that a
+// from_json can read fields one after another; DecodeAnswer catches it, so it never
+// leaves this file.
+struct ShapeError {
+  std::string path;      // "jobs[0].job_id", relative to the object being read
+  std::string detail;    // "expected ..., found ..."; empty when the field is missing
+  bool of_field = true;  // "field jobs[0].job_id: ..." rather than "jobs[0]: ..."
+
+  std::string Message() const {
+    if (!of_field) return path + ": " + detail;
+    return "field " + path + (detail.empty() ? " is missing" : ": " + detail);
   }
-  if (v->is_number_integer()) {
-    const auto i = v->get<std::int64_t>();
-    if (i < min || i > max) {
-      return "field " + path + ": expected " + range + ", found " + Found(*v);
-    }
-    out = i;
-    return "";
+};
+
+enum class Need { kOptional, kRequired };
+
+// The checked reader: the members of one JSON object, each read with its exact type and
+// range or else a ShapeError naming it. null counts as absent; unknown members are ignored.
+class Fields {
+ public:
+  explicit Fields(const json& object) : object_(object) {
+    if (!object.is_object())
+      throw ShapeError{"", "expected an object, found " + Found(object), false};
   }
-  return "field " + path + ": expected " + range + ", found " + Found(*v);
-}
 
-std::string ReadId(const json& object, std::string_view prefix, std::string_view name,
-                   bool required, std::int64_t& out) {
-  return ReadInteger(object, prefix, name, required, 0, std::numeric_limits<std::int64_t>::max(),
-                     out);
-}
+  void Integer(std::string_view name, Need need, std::int64_t min, std::int64_t max,
+               std::int64_t& out) const {
+    const json* v = Member(object_, name);
+    if (v == nullptr) {
+      if (need == Need::kRequired) throw ShapeError{std::string(name), ""};
+      return;
+    }
+    const std::string range =
+        min == 0 ? "a non-negative integer"
+                 : "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+    if (v->is_number_unsigned() && v->get<std::uint64_t>() > static_cast<std::uint64_t>(max)) {
+      throw ShapeError{std::string(name), "expected " + range + ", found too big " + Found(*v)};
+    }
+    if (v->is_number_unsigned() || v->is_number_integer()) {
+      const auto value = v->get<std::int64_t>();
+      if (value >= min && value <= max) {
+        out = value;
+        return;
+      }
+    }
+    throw ShapeError{std::string(name), "expected " + range + ", found " + Found(*v)};
+  }
 
-std::string ReadTime(const json& object, std::string_view prefix, std::string_view name,
-                     std::int64_t& out) {
+  void Id(std::string_view name, Need need, std::int64_t& out) const {
+    Integer(name, need, 0, std::numeric_limits<std::int64_t>::max(), out);
+  }
+
   // Times are cosmetic here: any int64 is accepted so an odd value cannot hide a status.
-  return ReadInteger(object, prefix, name, false, std::numeric_limits<std::int64_t>::min(),
-                     std::numeric_limits<std::int64_t>::max(), out);
-}
-
-std::string ReadStatus(const json& object, std::string_view prefix, int& out) {
-  std::int64_t value = 0;
-  std::string error = ReadInteger(object, prefix, "status", true, std::numeric_limits<int>::min(),
-                                  std::numeric_limits<int>::max(), value);
-  if (error.empty()) out = static_cast<int>(value);
-  return error;
-}
-
-std::string ReadString(const json& object, std::string_view prefix, std::string_view name,
-                       std::string& out) {
-  const json* v = Member(object, name);
-  if (v == nullptr) return "";
-  if (!v->is_string()) {
-    return "field " + FieldPath(prefix, name) + ": expected a string, found " + Found(*v);
+  void Time(std::string_view name, std::int64_t& out) const {
+    Integer(name, Need::kOptional, std::numeric_limits<std::int64_t>::min(),
+            std::numeric_limits<std::int64_t>::max(), out);
   }
-  out = v->get<std::string>();
-  return "";
-}
 
-// Runs the readers in order and returns the first error.
-template <typename... Errors>
-std::string FirstError(Errors&&... errors) {
-  std::string first;
-  ((first.empty() && !errors.empty() ? (first = std::move(errors), 0) : 0), ...);
-  return first;
-}
-
-std::string ReadJobSummary(const json& item, const std::string& prefix, JobSummary& job) {
-  if (!item.is_object()) return prefix + ": expected an object, found " + Found(item);
-  return FirstError(ReadId(item, prefix, "job_id", true, job.job_id),
-                    ReadId(item, prefix, "version_id", true, job.version_id),
-                    ReadStatus(item, prefix, job.status),
-                    ReadString(item, prefix, "job_name", job.job_name),
-                    ReadTime(item, prefix, "create_time", job.create_time_ms),
-                    ReadTime(item, prefix, "duration", job.duration_ms),
-                    ReadId(item, prefix, "version_count", false, job.version_count));
-}
-
-std::string ReadVersionDetail(const json& item, const std::string& prefix, bool job_id_required,
-                              VersionDetail& version) {
-  if (!item.is_object()) return prefix + ": expected an object, found " + Found(item);
-  return FirstError(ReadId(item, prefix, "job_id", job_id_required, version.job_id),
-                    ReadId(item, prefix, "version_id", true, version.version_id),
-                    ReadStatus(item, prefix, version.status),
-                    ReadString(item, prefix, "job_name", version.job_name),
-                    ReadString(item, prefix, "version_name", version.version_name),
-                    ReadTime(item, prefix, "create_time", version.create_time_ms),
-                    ReadTime(item, prefix, "start_time", version.start_time_ms),
-                    ReadTime(item, prefix, "duration", version.duration_ms));
-}
-
-std::string ReadJobListPage(const json& root, JobListPage& page) {
-  const json* jobs = Member(root, "jobs");
-  if (jobs == nullptr) return "field jobs is missing";
-  if (!jobs->is_array()) return "field jobs: expected an array, found " + Found(*jobs);
-  std::string error = ReadId(root, "", "job_total_count", false, page.job_total_count);
-  if (!error.empty()) return error;
-  page.jobs.reserve(jobs->size());
-  for (std::size_t i = 0; i < jobs->size(); ++i) {
-    JobSummary job;
-    error = ReadJobSummary((*jobs)[i], "jobs[" + std::to_string(i) + "]", job);
-    if (!error.empty()) return error;
-    page.jobs.push_back(std::move(job));
+  void Status(int& out) const {
+    std::int64_t value = 0;
+    Integer("status", Need::kRequired, std::numeric_limits<int>::min(),
+            std::numeric_limits<int>::max(), value);
+    out = static_cast<int>(value);
   }
-  return "";
+
+  void Text(std::string_view name, std::string& out) const {
+    const json* v = Member(object_, name);
+    if (v == nullptr) return;
+    if (!v->is_string())
+      throw ShapeError{std::string(name), "expected a string, found " + Found(*v)};
+    out = v->get<std::string>();
+  }
+
+  // A required array member.
+  const json& Array(std::string_view name) const {
+    const json* v = Member(object_, name);
+    if (v == nullptr) throw ShapeError{std::string(name), ""};
+    if (!v->is_array())
+      throw ShapeError{std::string(name), "expected an array, found " + Found(*v)};
+    return *v;
+  }
+
+ private:
+  const json& object_;
+};
+
+// Reads each element of the array member `name` with read_row, naming the row in any error.
+template <typename Row, typename ReadRow>
+void ReadRows(std::string_view name, const json& rows, std::vector<Row>& out, ReadRow read_row) {
+  out.reserve(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    try {
+      read_row(rows[i], out.emplace_back());
+    } catch (ShapeError& e) {
+      const std::string row = std::string(name) + "[" + std::to_string(i) + "]";
+      e.path = e.path.empty() ? row : row + "." + e.path;
+      throw;
+    }
+  }
 }
 
-std::string ReadVersionListPage(const json& root, VersionListPage& page) {
-  const json* versions = Member(root, "versions");
-  if (versions == nullptr) return "field versions is missing";
-  if (!versions->is_array()) return "field versions: expected an array, found " + Found(*versions);
-  std::string error = FirstError(ReadId(root, "", "job_id", false, page.job_id),
-                                 ReadString(root, "", "job_name", page.job_name),
-                                 ReadId(root, "", "version_count", false, page.version_count));
-  if (!error.empty()) return error;
-  page.versions.reserve(versions->size());
-  for (std::size_t i = 0; i < versions->size(); ++i) {
-    VersionDetail version;
-    // The page names the job once; rows that omit job_id inherit it.
-    version.job_id = page.job_id;
-    version.job_name = page.job_name;
-    error =
-        ReadVersionDetail((*versions)[i], "versions[" + std::to_string(i) + "]", false, version);
-    if (!error.empty()) return error;
-    page.versions.push_back(std::move(version));
-  }
-  return "";
+void ReadVersion(const json& j, Need job_id, VersionDetail& v) {
+  const Fields f(j);
+  f.Id("job_id", job_id, v.job_id);
+  f.Id("version_id", Need::kRequired, v.version_id);
+  f.Status(v.status);
+  f.Text("job_name", v.job_name);
+  f.Text("version_name", v.version_name);
+  f.Time("create_time", v.create_time_ms);
+  f.Time("start_time", v.start_time_ms);
+  f.Time("duration", v.duration_ms);
 }
 
 ApiErrorBody ReadErrorFields(const json& root) {
@@ -216,6 +201,45 @@ bool HasErrorFields(const json& root) {
          Member(root, "error_msg") != nullptr;
 }
 
+// Finds the first key repeated within one object, at any depth, in a pass of its own over
+// the text: nlohmann keeps the last value of a repeated key silently, so
+// {"is_success": false, "is_success": true} would otherwise read as a success. (A parser
+// callback could do this during the parse, but nlohmann's callback parser is quadratic in
+// the length of an array of objects.)
+class DuplicateKeyFinder final : public json::json_sax_t {
+ public:
+  std::optional<std::string> duplicate;
+
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(json::number_integer_t) override { return true; }
+  bool number_unsigned(json::number_unsigned_t) override { return true; }
+  bool number_float(json::number_float_t, const json::string_t&) override { return true; }
+  bool string(json::string_t&) override { return true; }
+  bool binary(json::binary_t&) override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool start_object(std::size_t) override {
+    open_objects_.emplace_back();
+    return true;
+  }
+  bool end_object() override {
+    open_objects_.pop_back();
+    return true;
+  }
+  bool key(json::string_t& key) override {
+    if (open_objects_.back().insert(key).second) return true;
+    duplicate = std::move(key);
+    return false;  // the first is enough
+  }
+  bool parse_error(std::size_t, const std::string&, const json::exception&) override {
+    return false;
+  }
+
+ private:
+  std::vector<std::unordered_set<std::string>> open_objects_;  // the keys seen in each
+};
+
 // Parses body into an object or explains why it could not. Exceptions stop here.
 std::string ParseObject(std::string_view body, json& root) {
   if (body.size() > kMaxDecodedBodyBytes) {
@@ -230,6 +254,9 @@ std::string ParseObject(std::string_view body, json& root) {
   } catch (const json::exception& e) {
     return "not valid JSON (" + std::string(e.what()).substr(0, 80) + ")";
   }
+  DuplicateKeyFinder finder;
+  json::sax_parse(body.begin(), body.end(), &finder);
+  if (finder.duplicate) return "duplicate key " + Quoted(json(*finder.duplicate));
   if (!root.is_object()) return "expected a JSON object, found " + Found(root);
   return "";
 }
@@ -262,8 +289,10 @@ Decoded<T> DecodeAnswer(std::string_view body, bool is_success_required, ReadFie
     }
   }
   T value{};
-  std::string error = read_fields(root, value);
-  if (!error.empty()) {
+  try {
+    read_fields(root, value);
+  } catch (const ShapeError& e) {
+    const std::string error = e.Message();
     out.decode_error = is_success == nullptr ? "field is_success is missing and " + error : error;
     return out;
   }
@@ -271,27 +300,67 @@ Decoded<T> DecodeAnswer(std::string_view body, bool is_success_required, ReadFie
   return out;
 }
 
+template <typename T>
+Decoded<T> DecodeWithFromJson(std::string_view body) {
+  return DecodeAnswer<T>(body, false, [](const json& root, T& value) { root.get_to(value); });
+}
+
 }  // namespace
 
+// The answers' from_json, found by nlohmann's get_to through argument-dependent lookup.
+// Each reads its required fields first, in the order the decode errors report them.
+
+static void from_json(const json& j, JobSummary& job) {
+  const Fields f(j);
+  f.Id("job_id", Need::kRequired, job.job_id);
+  f.Id("version_id", Need::kRequired, job.version_id);
+  f.Status(job.status);
+  f.Text("job_name", job.job_name);
+  f.Time("create_time", job.create_time_ms);
+  f.Time("duration", job.duration_ms);
+  f.Id("version_count", Need::kOptional, job.version_count);
+}
+
+static void from_json(const json& j, JobListPage& page) {
+  const Fields f(j);
+  const json& jobs = f.Array("jobs");
+  f.Id("job_total_count", Need::kOptional, page.job_total_count);
+  ReadRows("jobs", jobs, page.jobs, [](const json& row, JobSummary& job) { row.get_to(job); });
+}
+
+static void from_json(const json& j, VersionDetail& version) {
+  ReadVersion(j, Need::kRequired, version);
+}
+
+static void from_json(const json& j, VersionListPage& page) {
+  const Fields f(j);
+  const json& versions = f.Array("versions");
+  f.Id("job_id", Need::kOptional, page.job_id);
+  f.Text("job_name", page.job_name);
+  f.Id("version_count", Need::kOptional, page.version_count);
+  ReadRows("versions", versions, page.versions, [&page](const json& row, VersionDetail& v) {
+    // The page names the job once; rows that omit job_id inherit it.
+    v.job_id = page.job_id;
+    v.job_name = page.job_name;
+    ReadVersion(row, Need::kOptional, v);
+  });
+}
+
 Decoded<JobListPage> DecodeJobListPage(std::string_view body) {
-  return DecodeAnswer<JobListPage>(body, false, ReadJobListPage);
+  return DecodeWithFromJson<JobListPage>(body);
 }
 
 Decoded<VersionDetail> DecodeVersionDetail(std::string_view body) {
-  return DecodeAnswer<VersionDetail>(body, false, [](const json& root, VersionDetail& v) {
-    return ReadVersionDetail(root, "", true, v);
-  });
+  return DecodeWithFromJson<VersionDetail>(body);
 }
 
 Decoded<VersionListPage> DecodeVersionListPage(std::string_view body) {
-  return DecodeAnswer<VersionListPage>(body, false, ReadVersionListPage);
+  return DecodeWithFromJson<VersionListPage>(body);
 }
 
 Decoded<bool> DecodeStopResponse(std::string_view body) {
-  return DecodeAnswer<bool>(body, true, [](const json&, bool& v) {
-    v = true;
-    return std::string();
-  });
+  // The stop answer has nothing to read beyond is_success, which DecodeAnswer checks.
+  return DecodeAnswer<bool>(body, true, [](const json&, bool& accepted) { accepted = true; });
 }
 
 std::optional<ApiErrorBody> DecodeErrorBody(std::string_view body) {

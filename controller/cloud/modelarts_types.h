@@ -1,8 +1,9 @@
 #pragma once
 
 // Wire types of the ModelArts v1 training-job API and their decoding from JSON.
-// Decoding tolerates unknown fields, checks is_success on every answer and accepts
-// both spellings of the error text (error_message and error_msg).
+// Decoding tolerates unknown fields, refuses repeated keys, checks is_success on every
+// answer and accepts both spellings of the error text (error_message and error_msg).
+// docs/modelarts-api.md describes the answers.
 
 #include <cstddef>
 #include <cstdint>
@@ -26,7 +27,7 @@ struct JobSummary {
   std::int64_t job_id = 0;
   std::string job_name;
   std::int64_t version_id = 0;  // latest version
-  int status = 0;               // status of the latest version (api/job_status.h)
+  int status = 0;               // status of the latest version (controller/cloud/job_status.h)
   std::int64_t create_time_ms = 0;
   std::int64_t duration_ms = 0;
   std::int64_t version_count = 0;
@@ -74,6 +75,9 @@ struct Decoded {
 inline constexpr std::size_t kMaxDecodedBodyBytes = std::size_t{32} << 20;
 
 // Decoding rules shared by the four answers:
+// - The body must be one JSON object of at most kMaxDecodedBodyBytes in which no object, at
+//   any depth, repeats a key (JSON leaves repeats to the parser, and nlohmann would keep the
+//   last one silently); otherwise a decode_error ("duplicate key \"is_success\"").
 // - is_success, when present, must be a boolean: false → api_error (error_code, and
 //   error_message or else error_msg); true → the fields are read.
 // - is_success missing (or null): a body with a non-empty error_code is an api_error; otherwise

@@ -27,6 +27,9 @@ class TokenBucket {
   // wait before sending; 0 when a token was available.
   Duration Reserve();
 
+  // The clock the waits are measured on: a caller waits on this one for its slot.
+  const Clock& clock() const { return clock_; }
+
  private:
   const Clock& clock_;
   const bool unlimited_;

@@ -17,9 +17,10 @@ bool TokenBucketThrottle::Acquire() {
     on_wait_(wait);
   }
   if (wait > Duration::zero()) {
-    std::unique_lock lock(mu_);
-    // Nothing ever notifies cv_ except a stop request: the wait ends at the timeout or on stop.
-    cv_.wait_for(lock, stop_, wait, [] { return false; });
+    // On the bucket's clock, whose "now" the wait was measured from; read after reserving,
+    // so the sleep never ends before the slot.
+    const Clock& clock = bucket_.clock();
+    return clock.SleepUntil(clock.Now() + wait, stop_);
   }
   return !stop_.stop_requested();
 }

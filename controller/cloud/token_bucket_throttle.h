@@ -2,9 +2,7 @@
 
 // RequestThrottle backed by the global TokenBucket: what every ModelArts call waits on.
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <stop_token>
 
 #include "controller/base/clock.h"
@@ -13,8 +11,8 @@
 
 namespace mactl {
 
-// Sleeps in real time (the bucket's clock must be the system clock in production). Thread-safe:
-// all workers share one instance.
+// Waits on the bucket's clock (Clock::SleepUntil), so a test's FakeClock releases a waiting
+// request by advancing time. Thread-safe: all workers share one instance.
 class TokenBucketThrottle final : public RequestThrottle {
  public:
   // `bucket` must outlive this object. `stop` is the process shutdown signal. on_wait (may be
@@ -22,18 +20,15 @@ class TokenBucketThrottle final : public RequestThrottle {
   TokenBucketThrottle(TokenBucket& bucket, std::stop_token stop,
                       std::function<void(Duration)> on_wait);
 
-  // RequestThrottle: reserves a token, then sleeps until its slot. Returns false at once, without
-  // taking a token, when a stop was already requested, and wakes early and returns false when a
-  // stop arrives during the wait.
+  // RequestThrottle: reserves a token, then waits on the bucket's clock until its slot. Returns
+  // false at once, without taking a token, when a stop was already requested, and wakes early and
+  // returns false when a stop arrives during the wait.
   bool Acquire() override;
 
  private:
   TokenBucket& bucket_;
   const std::stop_token stop_;
   const std::function<void(Duration)> on_wait_;
-
-  std::mutex mu_;  // only pairs with cv_; guards no data
-  std::condition_variable_any cv_;
 };
 
 }  // namespace mactl

@@ -11,7 +11,13 @@ std::string Observed(int status) {
 
 Decision Make(Action action, Phase phase, NextCheck next, std::string_view reason,
               std::string message) {
-  return Decision{action, phase, next, reason, std::move(message)};
+  return Decision{action, phase, next, reason, std::move(message), next != NextCheck::kBackoff};
+}
+
+// A row that reports but does not count as done (Synced false).
+Decision Unsynced(Decision d) {
+  d.synced = false;
+  return d;
 }
 
 Decision DecideStopped(int status, const DecisionContext& ctx) {
@@ -90,15 +96,31 @@ Decision Decide(DesiredState desired, int observed_status, const DecisionContext
   // Conflict and pause never act, but keep the observation in the message so a
   // user sees what would happen once the manifests agree or the pause is lifted.
   if (context.conflict) {
-    return Make(Action::kNone, Phase::kConflict, NextCheck::kResync, "Conflict",
-                "manifests disagree on the desired state; not acting (" + d.message + ")");
+    return Unsynced(
+        Make(Action::kNone, Phase::kConflict, NextCheck::kResync, "Conflict",
+             "manifests disagree on the desired state; not acting (" + d.message + ")"));
   }
   if (context.paused) {
     const std::string would = d.action == Action::kStop ? "would stop: " : "";
-    return Make(Action::kNone, Phase::kPaused, NextCheck::kResync, "Paused",
-                "paused by annotation; " + would + d.message);
+    return Unsynced(Make(Action::kNone, Phase::kPaused, NextCheck::kResync, "Paused",
+                         "paused by annotation; " + would + d.message));
+  }
+  // Dry run reports the stop it would send and looks again at resync pace.
+  if (context.dry_run && d.action == Action::kStop) {
+    return Unsynced(Make(Action::kNone, Phase::kPending, NextCheck::kResync, "DryRun",
+                         "dry run: would stop; " + d.message));
   }
   return d;
+}
+
+Decision DecideAfterStop(StopOutcome outcome, int observed_status) {
+  if (outcome == StopOutcome::kAccepted) {
+    return Make(Action::kNone, Phase::kStopping, NextCheck::kPoll, "StopRequested",
+                "stop accepted while version was " + std::string(JobStatusName(observed_status)) +
+                    "(" + std::to_string(observed_status) + "); waiting for it to finish");
+  }
+  return Unsynced(Make(Action::kNone, Phase::kStopping, NextCheck::kNow, "StopRefused",
+                       "re-observing after a refused stop"));
 }
 
 }  // namespace mactl

@@ -34,6 +34,7 @@ enum class NextCheck {
   kResync,   // steady state: --resync, ±10 %
   kPoll,     // something is changing: --poll
   kBackoff,  // something is wrong: per-object exponential backoff
+  kNow,      // the version changed under us: re-observe at once, exactly
 };
 
 // Facts beyond desired/observed that change the decision; all come from the
@@ -47,6 +48,8 @@ struct DecisionContext {
   // The last stop was refused (409 ModelArts.2796) while the version showed this
   // status; while it still shows it, stopping again would only be refused again.
   std::optional<int> stop_refused_at_status;
+  // --dry-run: observe and report what would be done, never act.
+  bool dry_run = false;
 };
 
 struct Decision {
@@ -54,11 +57,26 @@ struct Decision {
   Phase phase = Phase::kPending;
   NextCheck next = NextCheck::kResync;
   // CamelCase condition reason: Converged, Stopping, Killing, StopRequested,
-  // StopRefused, StatusUnknown, Drifted, Paused, Conflict.
+  // StopRefused, StatusUnknown, Drifted, Paused, Conflict, DryRun.
   std::string_view reason;
   std::string message;  // one human sentence for /status and plan
+  // Whether the Synced condition is true: the controller did what it should (false when
+  // paused, in conflict, in dry run, or while a refused stop waits).
+  bool synced = true;
 };
 
 Decision Decide(DesiredState desired, int observed_status, const DecisionContext& context);
+
+// How the API answered a stop that Decide asked for.
+enum class StopOutcome {
+  kAccepted,  // the version is being stopped: wait for it
+  kRefused,   // 409 ModelArts.2796: the version's state changed (e.g. it just finished)
+};
+
+// The object after a stop the API accepted or refused, seen at observed_status. A refused
+// stop is not retried: the version is looked at again at once and exactly, and Decide
+// (through DecisionContext::stop_refused_at_status) holds further stops while it still
+// shows the status the stop was refused at. Other stop errors follow the error's class.
+Decision DecideAfterStop(StopOutcome outcome, int observed_status);
 
 }  // namespace mactl

@@ -1,7 +1,7 @@
 #pragma once
 
 // The desired state as the controller acts on it: valid manifests grouped by the
-// version they name, with the conflict and pause rules of contract §1 applied.
+// version they name, with the conflict and pause rules of README "Manifests" applied.
 // Pure values, rebuilt from every manifest scan and swapped in whole.
 
 #include <cstddef>

@@ -1,6 +1,6 @@
 #pragma once
 
-// Reconciles one managed version: observe, decide (controller/decision.h), act at most
+// Reconciles one managed version: observe, decide (controller/core/decision.h), act at most
 // once, record. A thin shell around the pure decision; all I/O goes through the
 // injected CloudClient and Observer. The work queue guarantees that one key is never
 // reconciled by two workers at once; /status reads concurrently under mu_.
@@ -13,7 +13,6 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "controller/base/clock.h"
@@ -21,10 +20,9 @@
 #include "controller/cloud/cloud_client.h"
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
+#include "controller/core/reconcile_result.h"
+#include "controller/core/snapshot_store.h"
 #include "controller/core/version_state.h"
-#include "controller/runtime/backoff.h"
-#include "controller/runtime/metrics.h"
-#include "controller/runtime/work_queue.h"
 
 namespace mactl {
 
@@ -35,29 +33,24 @@ struct ReconcilerOptions {
   bool dry_run = false;
 };
 
-// When and how urgently the key should be looked at again.
-struct ReconcileResult {
-  bool forget = false;  // no manifest names the version any more
-  Duration requeue_after{0};
-  Priority priority = Priority::kNormal;
-  ReconcileOutcome outcome = ReconcileOutcome::kSuccess;
-};
-
 class Reconciler {
  public:
-  using SnapshotSource = std::function<std::shared_ptr<const DesiredSnapshot>()>;
+  // All references must outlive the reconciler.
+  Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
+             Observer& observer, RandomSource& random, const Clock& clock);
 
-  // All references must outlive the reconciler. metrics may be null (plan, tests).
-  Reconciler(ReconcilerOptions options, SnapshotSource desired, CloudClient& client,
-             Observer& observer, ItemBackoff& backoff, RandomSource& random, const Clock& clock,
-             ControllerMetrics* metrics);
-
+  // Observes, decides, acts at most once, records. The caller requeues the key as the
+  // result says (see reconcile_result.h).
   ReconcileResult Reconcile(const std::string& key);
+  // The queue scheduled the retry of a kRetryableError result `delay` from now: the next
+  // observation must be taken no earlier, and /status shows when it comes.
+  void RetryScheduled(const std::string& key, const ReconcileResult& failed, Duration delay);
 
   // The desired state of these keys is new or changed: their next observation must be
   // fresh. `allow_batch` lets a bulk change share one list refresh.
   void MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch);
-  // Drops everything known about versions no manifest names any more.
+  // Drops everything known about versions no manifest names any more (their backoff is
+  // the queue's to forget).
   void Forget(const std::vector<std::string>& keys);
 
   // Copies for /status, readiness and the objects gauge.
@@ -69,20 +62,23 @@ class Reconciler {
   std::map<Phase, std::size_t> PhaseCounts(const DesiredSnapshot& snapshot) const;
 
  private:
-  ReconcileResult Schedule(const std::string& key, VersionState& state, NextCheck next,
-                           const std::optional<Error>& error);
+  VersionState Load(const std::string& key);
+  void RecordObservation(VersionState& state, const Observation& observed) const;
+  ReconcileResult DecideAndAct(const std::string& key, VersionState& state, int status);
+  ReconcileResult Stop(const std::string& key, VersionState& state, int status);
+  // Records a decision (or a stop's outcome) as phase and conditions, then schedules.
+  ReconcileResult Apply(VersionState& state, const Decision& decision, const Error* error);
+  ReconcileResult Schedule(VersionState& state, NextCheck next);
   ReconcileResult RecordError(const std::string& key, VersionState& state, const Error& error,
                               std::string_view during);
   void Publish(const std::string& key, const VersionState& state);
 
   const ReconcilerOptions options_;
-  const SnapshotSource desired_;
+  const SnapshotStore& desired_;
   CloudClient& client_;
   Observer& observer_;
-  ItemBackoff& backoff_;
   RandomSource& random_;
   const Clock& clock_;
-  ControllerMetrics* const metrics_;
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, VersionState> states_;  // guarded by mu_

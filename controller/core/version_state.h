@@ -12,7 +12,6 @@
 #include "controller/base/clock.h"
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
-#include "controller/runtime/work_queue.h"
 
 namespace mactl {
 
@@ -61,10 +60,6 @@ struct VersionState {
   // What the next observation must satisfy.
   SteadyTime observe_not_before{};
   bool observe_allow_batch = true;
-  // Why the object is next looked at, as a queue priority: an edit (high), a poll or retry
-  // (normal), a resync (low). A deferred observation keeps it, so deferring an edit or a
-  // poll never demotes it behind resyncs.
-  Priority queue_priority = Priority::kHigh;
 };
 
 }  // namespace mactl

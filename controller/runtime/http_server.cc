@@ -118,7 +118,8 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, i
 
 void HttpServer::Stop() {
   if (!thread_.joinable()) return;
-  // httplib's stop() is lost when it comes before the listener runs: wait for it briefly.
+  // stop() is a no-op until the listener runs (docs/architecture.md, "Library facts"): wait
+  // for it briefly.
   for (int i = 0; i < 500 && !server_->is_running(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

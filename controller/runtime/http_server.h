@@ -1,6 +1,7 @@
 #pragma once
 
-// The daemon's own HTTP endpoint: /metrics, /healthz, /readyz, /status (contract §4).
+// The daemon's own HTTP endpoint: /metrics, /healthz, /readyz, /status (README, "HTTP
+// endpoints and metrics").
 // Wraps httplib so its names and threads stay in one adapter.
 
 #include <functional>

@@ -1,14 +1,14 @@
 #pragma once
 
-// The running controller: holds the current desired snapshot, feeds changed keys to the
-// work queue, runs the worker pool and answers readiness, health and /status.
+// The running controller: installs each new desired snapshot in the SnapshotStore, feeds
+// changed keys to the work queue, runs the worker pool and answers readiness and health.
+// /status is rendered by status_json.h.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -18,6 +18,8 @@
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
+#include "controller/core/snapshot_store.h"
+#include "controller/runtime/manifest_source.h"
 #include "controller/runtime/metrics.h"
 #include "controller/runtime/work_queue.h"
 
@@ -34,19 +36,19 @@ struct HealthReport {
   std::string detail;  // why not, for the /healthz body
 };
 
-class Manager {
+class Manager final : public DesiredStateSink {
  public:
-  // All references must outlive the controller. metrics may be null.
-  Manager(ManagerOptions options, WorkQueue& queue, Reconciler& reconciler, Observer& observer,
-          const Clock& clock, ControllerMetrics* metrics);
-  ~Manager();
+  // All references must outlive the manager; `desired` is the store the reconciler reads.
+  // metrics may be null.
+  Manager(ManagerOptions options, SnapshotStore& desired, WorkQueue& queue, Reconciler& reconciler,
+          Observer& observer, const Clock& clock, ControllerMetrics* metrics);
+  ~Manager() override;
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
   // Swaps in a new desired state and enqueues what changed: new and edited versions go
   // ahead of periodic re-checks; versions no manifest names any more are dropped.
-  void ApplySnapshot(DesiredSnapshot snapshot);
-  std::shared_ptr<const DesiredSnapshot> Snapshot() const;
+  void ApplySnapshot(DesiredSnapshot snapshot) override;
 
   void Start();
   // Stops taking work; in-flight reconciles may finish until `grace` has passed.
@@ -58,23 +60,26 @@ class Manager {
   // Manifests loaded and every version observed once (successfully or not).
   bool Ready() const;
   HealthReport Health() const;
-  nlohmann::json StatusJson() const;
   // Refreshes gauges that are derived from state (objects by phase, longest processor).
   void UpdateGauges() const;
 
  private:
   void Worker(std::stop_token stop);
+  // Puts the key back as the reconcile's result asks: the queue's backoff for a retryable
+  // error, a delayed add otherwise; a success forgets the key's failures.
+  void Reschedule(const WorkQueue::Item& item, const ReconcileResult& result);
 
   const ManagerOptions options_;
+  SnapshotStore& desired_;
   WorkQueue& queue_;
   Reconciler& reconciler_;
   Observer& observer_;
   const Clock& clock_;
   ControllerMetrics* const metrics_;
 
+  // Orders a snapshot swap against a worker's re-check before it forgets a key.
   mutable std::mutex mu_;
-  std::shared_ptr<const DesiredSnapshot> snapshot_;  // guarded by mu_
-  bool loaded_ = false;                              // guarded by mu_
+  bool loaded_ = false;  // guarded by mu_
 
   std::mutex workers_mu_;
   std::condition_variable workers_done_;

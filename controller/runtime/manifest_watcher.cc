@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "controller/base/log.h"
@@ -17,21 +18,23 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
-using std::chrono::steady_clock;
 
 constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
                                 IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR;
-// The loop wakes at least this often so LastActivity shows it is alive.
+// The scanning thread wakes at least this often so LastActivity shows it is alive.
 constexpr milliseconds kHeartbeat{1000};
 
 bool Hidden(const std::string& name) { return name.empty() || name.front() == '.'; }
 
 }  // namespace
 
-ManifestWatcher::ManifestWatcher(Options options,
+ManifestWatcher::ManifestWatcher(Options options, const Clock& clock,
                                  std::function<void(std::string_view reason)> on_change)
-    : options_(std::move(options)), on_change_(std::move(on_change)) {
-  last_activity_ = steady_clock::now().time_since_epoch().count();
+    : options_(std::move(options)),
+      clock_(clock),
+      on_change_(std::move(on_change)),
+      schedule_(options_.debounce, options_.rescan_interval, clock.Now()) {
+  last_activity_ = clock.Now().time_since_epoch().count();
 }
 
 ManifestWatcher::~ManifestWatcher() {
@@ -52,12 +55,16 @@ Status ManifestWatcher::Start() {
     return MakeError(ErrorClass::kTerminal, "WatchFailed",
                      std::string("cannot set up inotify: ") + std::strerror(errno));
   }
-  AddWatchesBelow(options_.root, true);
-  if (!root_watched_) {
-    return MakeError(ErrorClass::kTerminal, "WatchFailed",
-                     "cannot watch " + options_.root.string() + ": " + std::strerror(errno));
+  {
+    std::lock_guard lock(watch_mu_);
+    AddWatchesBelow(options_.root, true);
+    if (!root_watched_) {
+      return MakeError(ErrorClass::kTerminal, "WatchFailed",
+                       "cannot watch " + options_.root.string() + ": " + std::strerror(errno));
+    }
   }
-  thread_ = std::thread([this] { Loop(); });
+  reader_ = std::thread([this] { ReadEvents(); });
+  scanner_ = std::thread([this] { RunScans(); });
   return OkStatus();
 }
 
@@ -88,112 +95,113 @@ void ManifestWatcher::AddWatchesBelow(const fs::path& dir, bool top_level) {
   }
 }
 
-void ManifestWatcher::Wake(std::uint64_t what) {
-  if (wake_fd_ >= 0) {
-    [[maybe_unused]] const ssize_t n = write(wake_fd_, &what, sizeof what);
-  }
-}
-
 void ManifestWatcher::Trigger() {
-  trigger_ = true;
-  Wake(1);
+  {
+    std::lock_guard lock(mu_);
+    schedule_.Request();
+    ++notes_;
+  }
+  cv_.notify_all();
 }
 
 void ManifestWatcher::Stop() {
-  stop_ = true;
-  Wake(1);
-  if (thread_.joinable()) thread_.join();
+  stop_.request_stop();  // wakes the scanning thread's wait on the clock
+  if (wake_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(wake_fd_, &one, sizeof one);
+  }
+  if (reader_.joinable()) reader_.join();
+  if (scanner_.joinable()) scanner_.join();
 }
 
 SteadyTime ManifestWatcher::LastActivity() const {
   return SteadyTime(SteadyTime::duration(last_activity_.load()));
 }
 
-void ManifestWatcher::Loop() {
-  std::optional<SteadyTime> pending_since;  // first event of a burst
-  std::optional<SteadyTime> fire_at;        // debounce deadline
-  SteadyTime next_rescan = steady_clock::now() + options_.rescan_interval;
+void ManifestWatcher::ReadEvents() {
   std::vector<char> buffer(64 * 1024);
-  while (!stop_) {
-    const SteadyTime now = steady_clock::now();
-    last_activity_ = now.time_since_epoch().count();
-    SteadyTime wake_at = std::min(next_rescan, now + kHeartbeat);
-    if (fire_at) wake_at = std::min(wake_at, *fire_at);
-    const auto timeout =
-        std::max<long long>(0, std::chrono::duration_cast<milliseconds>(wake_at - now).count());
+  while (!stop_.stop_requested()) {
+    // No timeout: every timer runs on the scanning thread, on the injected clock.
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-    poll(fds, 2, static_cast<int>(timeout));
-    if (stop_) break;
-
-    if (fds[1].revents & POLLIN) {
-      std::uint64_t ignored = 0;
-      [[maybe_unused]] const ssize_t n = read(wake_fd_, &ignored, sizeof ignored);
+    if (poll(fds, 2, -1) < 0 || stop_.stop_requested()) continue;
+    if ((fds[0].revents & POLLIN) && DrainEvents(buffer)) {
+      {
+        std::lock_guard lock(mu_);
+        schedule_.OnChange(clock_.Now());
+        ++notes_;
+      }
+      cv_.notify_all();
     }
-    bool changed = false;
-    if (fds[0].revents & POLLIN) {
-      while (true) {
-        const ssize_t n = read(inotify_fd_, buffer.data(), buffer.size());
-        if (n <= 0) break;
-        for (ssize_t offset = 0; offset < n;) {
-          const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
-          offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-          changed = true;
-          if (event->mask & IN_Q_OVERFLOW) continue;  // events lost: the rescan covers it
-          const auto watch = watches_.find(event->wd);
-          if (event->mask & IN_IGNORED) {
-            if (watch != watches_.end()) {
-              if (watch->second == options_.root) root_watched_ = false;
-              watches_.erase(watch);
-            }
-            continue;
-          }
-          if (watch == watches_.end() || event->len == 0) continue;
-          const std::string name = event->name;
-          // A new directory (created or moved in): watch it and what is inside it.
-          if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
-              !Hidden(name)) {
-            AddWatchesBelow(watch->second / name, false);
-          }
-          // A new top-level symlink may point at a directory to watch (ConfigMap-style).
-          if (watch->second == options_.root && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
-              !Hidden(name)) {
-            std::error_code ec;
-            const fs::path path = options_.root / name;
-            if (fs::is_symlink(path, ec) && fs::is_directory(path, ec)) {
-              AddWatchesBelow(path, false);
-            }
-          }
+  }
+}
+
+bool ManifestWatcher::DrainEvents(std::vector<char>& buffer) {
+  bool changed = false;
+  std::lock_guard lock(watch_mu_);
+  while (true) {
+    const ssize_t n = read(inotify_fd_, buffer.data(), buffer.size());
+    if (n <= 0) break;
+    for (ssize_t offset = 0; offset < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
+      offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+      changed = true;
+      if (event->mask & IN_Q_OVERFLOW) continue;  // events lost: the rescan covers it
+      const auto watch = watches_.find(event->wd);
+      if (event->mask & IN_IGNORED) {
+        if (watch != watches_.end()) {
+          if (watch->second == options_.root) root_watched_ = false;
+          watches_.erase(watch);
+        }
+        continue;
+      }
+      if (watch == watches_.end() || event->len == 0) continue;
+      const std::string name = event->name;
+      // A new directory (created or moved in): watch it and what is inside it.
+      if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO)) && !Hidden(name)) {
+        AddWatchesBelow(watch->second / name, false);
+      }
+      // A new top-level symlink may point at a directory to watch (ConfigMap-style).
+      if (watch->second == options_.root && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
+          !Hidden(name)) {
+        std::error_code ec;
+        const fs::path path = options_.root / name;
+        if (fs::is_symlink(path, ec) && fs::is_directory(path, ec)) {
+          AddWatchesBelow(path, false);
         }
       }
     }
-    const SteadyTime after = steady_clock::now();
-    if (changed) {
-      if (!pending_since) pending_since = after;
-      // Trailing debounce, but never hold a burst back for more than a second.
-      fire_at = std::min(after + options_.debounce, *pending_since + milliseconds(1000));
-    }
-    if (trigger_.exchange(false)) {
-      pending_since.reset();
-      fire_at.reset();
-      on_change_("signal");
+  }
+  return changed;
+}
+
+void ManifestWatcher::RunScans() {
+  const std::stop_token stop = stop_.get_token();
+  std::unique_lock lock(mu_);
+  while (!stop.stop_requested()) {
+    const SteadyTime now = clock_.Now();
+    last_activity_ = now.time_since_epoch().count();
+    if (const std::optional<ScanReason> due = schedule_.TakeDue(now)) {
+      lock.unlock();
+      Scan(*due);
+      lock.lock();
       continue;
     }
-    if (fire_at && after >= *fire_at) {
-      pending_since.reset();
-      fire_at.reset();
-      on_change_("inotify");
-      continue;
-    }
-    if (after >= next_rescan) {
-      next_rescan = after + options_.rescan_interval;
-      // The root may have been deleted and re-created; catch up on watches.
-      std::error_code ec;
-      if (!root_watched_ && fs::is_directory(options_.root, ec)) {
-        AddWatchesBelow(options_.root, true);
-      }
-      on_change_("periodic");
+    const std::uint64_t seen = notes_;
+    clock_.WaitUntil(cv_, lock, stop, std::min(schedule_.NextDue(), now + kHeartbeat),
+                     [&] { return notes_ != seen; });
+  }
+}
+
+void ManifestWatcher::Scan(ScanReason reason) {
+  if (reason == ScanReason::kPeriodic) {
+    // The root may have been deleted and re-created; catch up on watches.
+    std::lock_guard lock(watch_mu_);
+    std::error_code ec;
+    if (!root_watched_ && fs::is_directory(options_.root, ec)) {
+      AddWatchesBelow(options_.root, true);
     }
   }
+  on_change_(ScanReasonName(reason));
 }
 
 }  // namespace mactl

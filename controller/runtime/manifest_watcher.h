@@ -6,21 +6,30 @@
 // reason: "inotify", "periodic" or "signal".
 //
 // Any event is treated as "rescan": the ConfigMap `..data` swap never names the
-// manifest file (ecosystem.md §4), and a full rescan is cheap because the loader only
-// re-parses files whose stamp changed.
+// manifest file (docs/architecture.md, "Library facts"), and a full rescan is cheap because
+// the loader only re-parses files whose stamp changed.
+//
+// Two threads: one blocks in poll() on the inotify descriptor and notes each change in a
+// ScanSchedule; the other waits on the injected clock until a scan is due and runs it. Every
+// timer (debounce, periodic rescan, heartbeat) is on that clock, so a test's FakeClock
+// releases them by advancing time.
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <string>
+#include <stop_token>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "api/result.h"
 #include "controller/base/clock.h"
+#include "controller/runtime/scan_schedule.h"
 
 namespace mactl {
 
@@ -32,36 +41,54 @@ class ManifestWatcher {
     std::chrono::milliseconds rescan_interval{30000};
   };
 
-  ManifestWatcher(Options options, std::function<void(std::string_view reason)> on_change);
+  // `clock` must outlive this object.
+  ManifestWatcher(Options options, const Clock& clock,
+                  std::function<void(std::string_view reason)> on_change);
   ~ManifestWatcher();
   ManifestWatcher(const ManifestWatcher&) = delete;
   ManifestWatcher& operator=(const ManifestWatcher&) = delete;
 
-  // Sets up inotify (an error if root is not a directory) and starts the thread.
+  // Sets up inotify (an error if root is not a directory) and starts the threads.
   Status Start();
   // Requests a rescan now.
   void Trigger();
-  // Joins the thread; also called by the destructor.
+  // Joins the threads; also called by the destructor.
   void Stop();
-  // Steady time of the last loop iteration (for /healthz); advances at least once a second.
+  // The clock's time at the scanning thread's last look at the schedule (for /healthz);
+  // advances at least once a second of the clock's time.
   SteadyTime LastActivity() const;
 
  private:
-  void Loop();
+  // The inotify thread: notes changes until Stop.
+  void ReadEvents();
+  // Reads every queued inotify event, watching new directories; true when any arrived.
+  bool DrainEvents(std::vector<char>& buffer);
+  // The scanning thread: runs each scan as it falls due until Stop.
+  void RunScans();
+  void Scan(ScanReason reason);
+  // Both with watch_mu_ held.
   void AddWatchesBelow(const std::filesystem::path& dir, bool top_level);
   void AddWatch(const std::filesystem::path& dir);
-  void Wake(std::uint64_t what);
 
   const Options options_;
+  const Clock& clock_;
   const std::function<void(std::string_view)> on_change_;
   int inotify_fd_ = -1;
-  int wake_fd_ = -1;
-  std::map<int, std::filesystem::path> watches_;  // owned by the loop thread after Start
-  bool root_watched_ = false;
-  std::atomic<bool> trigger_{false};
-  std::atomic<bool> stop_{false};
+  int wake_fd_ = -1;  // wakes the inotify thread's poll() for Stop
+  std::stop_source stop_;
   std::atomic<SteadyTime::rep> last_activity_{0};
-  std::thread thread_;
+
+  std::mutex watch_mu_;                           // both threads add watches
+  std::map<int, std::filesystem::path> watches_;  // guarded by watch_mu_
+  bool root_watched_ = false;                     // guarded by watch_mu_
+
+  std::mutex mu_;
+  std::condition_variable_any cv_;  // wakes the scanning thread: a change or a request
+  ScanSchedule schedule_;           // guarded by mu_
+  std::uint64_t notes_ = 0;         // guarded by mu_; changes and requests noted so far
+
+  std::thread reader_;
+  std::thread scanner_;
 };
 
 }  // namespace mactl

@@ -26,6 +26,20 @@ const Histogram::BucketBoundaries kQueueBuckets = {0.001, 0.01, 0.1, 0.5, 1,   5
 const Histogram::BucketBoundaries kWaitBuckets = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
                                                   1,     2.5,   5,    10,   30,  60};
 
+prometheus::Family<prometheus::Counter>& CounterFamily(prometheus::Registry& registry,
+                                                       std::string_view name, const char* help) {
+  return BuildCounter().Name(Name(name)).Help(help).Register(registry);
+}
+prometheus::Family<prometheus::Gauge>& GaugeFamily(prometheus::Registry& registry,
+                                                   std::string_view name, const char* help) {
+  return BuildGauge().Name(Name(name)).Help(help).Register(registry);
+}
+prometheus::Family<prometheus::Histogram>& HistogramFamily(prometheus::Registry& registry,
+                                                           std::string_view name,
+                                                           const char* help) {
+  return BuildHistogram().Name(Name(name)).Help(help).Register(registry);
+}
+
 std::string CodeLabel(int http_status) {
   return http_status > 0 ? std::to_string(http_status) : std::string("error");
 }
@@ -33,87 +47,60 @@ std::string CodeLabel(int http_status) {
 }  // namespace
 
 ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string_view version)
-    : reconcile_total_(BuildCounter()
-                           .Name(Name("reconcile_total"))
-                           .Help("Reconciles by result: success (in the desired state), error "
-                                 "(failed, retried after backoff), requeue_after (progressing, "
-                                 "polled).")
-                           .Register(registry)),
-      reconcile_duration_(BuildHistogram()
-                              .Name(Name("reconcile_duration_seconds"))
-                              .Help("Time one reconcile took, including API calls and rate-limit "
-                                    "waits.")
-                              .Register(registry)
-                              .Add({}, kReconcileBuckets)),
-      workqueue_depth_(BuildGauge()
-                           .Name(Name("workqueue_depth"))
-                           .Help("Objects ready to be reconciled and waiting for a worker.")
-                           .Register(registry)
+    : reconcile_total_(
+          CounterFamily(registry, "reconcile_total",
+                        "Reconciles by result: success (in the desired state), error (failed, "
+                        "retried after backoff), requeue_after (progressing, polled).")),
+      reconcile_duration_(
+          HistogramFamily(registry, "reconcile_duration_seconds",
+                          "Time one reconcile took, including API calls and rate-limit waits.")
+              .Add({}, kReconcileBuckets)),
+      workqueue_depth_(GaugeFamily(registry, "workqueue_depth",
+                                   "Objects ready to be reconciled and waiting for a worker.")
                            .Add({})),
-      workqueue_adds_(BuildCounter()
-                          .Name(Name("workqueue_adds_total"))
-                          .Help("Adds to the work queue, immediate and delayed.")
-                          .Register(registry)
+      workqueue_adds_(CounterFamily(registry, "workqueue_adds_total",
+                                    "Adds to the work queue, immediate and delayed.")
                           .Add({})),
-      workqueue_retries_(BuildCounter()
-                             .Name(Name("workqueue_retries_total"))
-                             .Help("Delayed adds to the work queue: backoff retries, polls and "
-                                   "resyncs.")
-                             .Register(registry)
-                             .Add({})),
-      workqueue_queue_duration_(BuildHistogram()
-                                    .Name(Name("workqueue_queue_duration_seconds"))
-                                    .Help("Time an object waited in the queue between becoming "
-                                          "ready and being picked up by a worker.")
-                                    .Register(registry)
+      workqueue_retries_(
+          CounterFamily(registry, "workqueue_retries_total",
+                        "Delayed adds to the work queue: backoff retries, polls and resyncs.")
+              .Add({})),
+      workqueue_queue_duration_(HistogramFamily(registry, "workqueue_queue_duration_seconds",
+                                                "Time an object waited in the queue between "
+                                                "becoming ready and being picked up by a worker.")
                                     .Add({}, kQueueBuckets)),
-      workqueue_longest_running_(BuildGauge()
-                                     .Name(Name("workqueue_longest_running_processor_seconds"))
-                                     .Help("Age of the oldest reconcile still in progress; a "
-                                           "rising value points to a stuck worker.")
-                                     .Register(registry)
+      workqueue_longest_running_(GaugeFamily(registry,
+                                             "workqueue_longest_running_processor_seconds",
+                                             "Age of the oldest reconcile still in progress; a "
+                                             "rising value points to a stuck worker.")
                                      .Add({})),
-      api_requests_(BuildCounter()
-                        .Name(Name("api_requests_total"))
-                        .Help("ModelArts API requests by operation and HTTP status code (error = "
-                              "no answer).")
-                        .Register(registry)),
-      api_duration_(BuildHistogram()
-                        .Name(Name("api_request_duration_seconds"))
-                        .Help("ModelArts API request latency by operation.")
-                        .Register(registry)),
-      objects_(BuildGauge()
-                   .Name(Name("objects"))
-                   .Help("Managed training-job versions by phase.")
-                   .Register(registry)),
-      manifest_errors_(BuildGauge()
-                           .Name(Name("manifest_errors"))
-                           .Help("Invalid manifest documents in the manifest directory now.")
-                           .Register(registry)
+      api_requests_(CounterFamily(
+          registry, "api_requests_total",
+          "ModelArts API requests by operation and HTTP status code (error = no answer).")),
+      api_duration_(HistogramFamily(registry, "api_request_duration_seconds",
+                                    "ModelArts API request latency by operation.")),
+      objects_(GaugeFamily(registry, "objects", "Managed training-job versions by phase.")),
+      manifest_errors_(GaugeFamily(registry, "manifest_errors",
+                                   "Invalid manifest documents in the manifest directory now.")
                            .Add({})),
-      manifest_objects_(BuildGauge()
-                            .Name(Name("manifest_objects"))
-                            .Help("Valid TrainingJobVersion objects loaded from the manifests.")
-                            .Register(registry)
+      manifest_objects_(GaugeFamily(registry, "manifest_objects",
+                                    "Valid TrainingJobVersion objects loaded from the manifests.")
                             .Add({})),
-      reload_successful_(BuildGauge()
-                             .Name(Name("manifests_last_reload_successful"))
-                             .Help("1 when the last manifest scan had no invalid document, else 0.")
-                             .Register(registry)
-                             .Add({})),
-      reload_success_timestamp_(BuildGauge()
-                                    .Name(Name("manifests_last_reload_success_timestamp_seconds"))
-                                    .Help("Unix time of the last manifest scan without errors.")
-                                    .Register(registry)
+      reload_successful_(
+          GaugeFamily(registry, "manifests_last_reload_successful",
+                      "1 when the last manifest scan had no invalid document, else 0.")
+              .Add({})),
+      reload_success_timestamp_(GaugeFamily(registry,
+                                            "manifests_last_reload_success_timestamp_seconds",
+                                            "Unix time of the last manifest scan without errors.")
                                     .Add({})),
-      rate_limiter_wait_(BuildHistogram()
-                             .Name(Name("rate_limiter_wait_seconds"))
-                             .Help("Time API requests waited for the global token bucket.")
-                             .Register(registry)
+      rate_limiter_wait_(HistogramFamily(registry, "rate_limiter_wait_seconds",
+                                         "Time API requests waited for the global token bucket.")
                              .Add({}, kWaitBuckets)) {
-  reconcile_by_outcome_[0] = &reconcile_total_.Add({{"result", "success"}});
-  reconcile_by_outcome_[1] = &reconcile_total_.Add({{"result", "error"}});
-  reconcile_by_outcome_[2] = &reconcile_total_.Add({{"result", "requeue_after"}});
+  for (std::string_view result :
+       {reconcile_result::kSuccess, reconcile_result::kError, reconcile_result::kRequeueAfter}) {
+    reconcile_by_result_.emplace(result, &reconcile_total_.Add({{"result", std::string(result)}}));
+  }
   for (Phase p : kAllPhases) {
     objects_by_phase_[p] = &objects_.Add({{"phase", std::string(PhaseName(p))}});
   }
@@ -130,9 +117,11 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string
       .Set(1);
 }
 
-void ControllerMetrics::ObserveReconcile(ReconcileOutcome outcome,
+void ControllerMetrics::ObserveReconcile(std::string_view result,
                                          std::chrono::duration<double> took) {
-  reconcile_by_outcome_[static_cast<std::size_t>(outcome)]->Increment();
+  if (const auto it = reconcile_by_result_.find(result); it != reconcile_by_result_.end()) {
+    it->second->Increment();
+  }
   reconcile_duration_.Observe(took.count());
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
-// Every Prometheus series the controller exports (contract §5), defined once and injected.
+// Every Prometheus series the controller exports (docs/operations.md, "Metrics"), defined
+// once and injected.
 // No label carries an unbounded value: labels are operation, HTTP status code, result and phase.
 
 #include <prometheus/counter.h>
@@ -9,7 +10,6 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
-#include <array>
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -23,12 +23,15 @@
 
 namespace mactl {
 
-// `result` label of reconcile_total.
-enum class ReconcileOutcome {
-  kSuccess,       // in the desired state (or observe-only and reported); next look is the resync
-  kError,         // the attempt failed; next look is after backoff
-  kRequeueAfter,  // progressing (stop sent, KILLING, status unknown); next look is the poll
-};
+// `result` label values of reconcile_total.
+namespace reconcile_result {
+// In the desired state (or observe-only and reported); next look is the resync.
+inline constexpr std::string_view kSuccess = "success";
+// The attempt failed; next look is after backoff (or the resync, for a terminal error).
+inline constexpr std::string_view kError = "error";
+// Progressing (stop sent, KILLING, status unknown); next look is the poll.
+inline constexpr std::string_view kRequeueAfter = "requeue_after";
+}  // namespace reconcile_result
 
 // Thread-safe: prometheus-cpp metric objects are.
 class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver {
@@ -36,7 +39,8 @@ class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver
   // `registry` must outlive this object.
   ControllerMetrics(prometheus::Registry& registry, std::string_view version);
 
-  void ObserveReconcile(ReconcileOutcome outcome, std::chrono::duration<double> took);
+  // `result` is one of reconcile_result::k*.
+  void ObserveReconcile(std::string_view result, std::chrono::duration<double> took);
   void SetObjectPhases(const std::map<Phase, std::size_t>& counts);
   void SetManifestErrors(std::size_t n);
   void SetManifestObjects(std::size_t n);
@@ -55,7 +59,7 @@ class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver
 
  private:
   prometheus::Family<prometheus::Counter>& reconcile_total_;
-  std::array<prometheus::Counter*, 3> reconcile_by_outcome_{};
+  std::map<std::string_view, prometheus::Counter*> reconcile_by_result_;  // the pre-created series
   prometheus::Histogram& reconcile_duration_;
   prometheus::Gauge& workqueue_depth_;
   prometheus::Counter& workqueue_adds_;

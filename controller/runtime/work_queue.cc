@@ -7,8 +7,8 @@
 namespace mactl {
 namespace {
 
-// Get re-checks at least this often, so a clock that is not std::chrono::steady_clock (or a
-// far-future ready time) can neither overflow the wait nor stall a worker forever.
+// Get re-checks at least this often, so a far-future ready time can neither overflow a clock's
+// wait nor stall a worker forever.
 constexpr Duration kMaxSleep = std::chrono::minutes(1);
 
 int Rank(Priority p) { return -static_cast<int>(p); }  // std::set is ascending: negate
@@ -22,8 +22,9 @@ SteadyTime SaturatingAdd(SteadyTime t, Duration d) {
 
 }  // namespace
 
-WorkQueue::WorkQueue(const Clock& clock, WorkQueueObserver* observer)
-    : clock_(clock), observer_(observer) {}
+WorkQueue::WorkQueue(const Clock& clock, BackoffPolicy backoff, RandomSource& random,
+                     WorkQueueObserver* observer)
+    : clock_(clock), observer_(observer), backoff_(backoff, random) {}
 
 void WorkQueue::Add(const std::string& key, Priority p) { AddAfter(key, Duration::zero(), p); }
 
@@ -45,6 +46,17 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
   ReportDepthIfChangedLocked(ready_before);
   ChangedLocked();
 }
+
+Duration WorkQueue::AddRateLimited(const std::string& key, std::optional<Duration> retry_after,
+                                   Priority p) {
+  const Duration delay = backoff_.NextDelay(key, retry_after);
+  AddAfter(key, delay, p);
+  return delay;
+}
+
+void WorkQueue::Forget(const std::string& key) { backoff_.Reset(key); }
+
+int WorkQueue::NumRequeues(const std::string& key) const { return backoff_.Failures(key); }
 
 void WorkQueue::AddLocked(const std::string& key, SteadyTime ready_at, Priority p, SteadyTime now) {
   Entry& e = entries_[key];
@@ -71,10 +83,12 @@ void WorkQueue::AddLocked(const std::string& key, SteadyTime ready_at, Priority 
 
 std::optional<std::string> WorkQueue::TryGet() {
   std::lock_guard lock(mu_);
-  return TryGetLocked(clock_.Now());
+  std::optional<Item> item = TryGetLocked(clock_.Now());
+  if (!item) return std::nullopt;
+  return std::move(item->key);
 }
 
-std::optional<std::string> WorkQueue::TryGetLocked(SteadyTime now) {
+std::optional<WorkQueue::Item> WorkQueue::TryGetLocked(SteadyTime now) {
   if (shut_down_) {
     return std::nullopt;
   }
@@ -95,30 +109,31 @@ std::optional<std::string> WorkQueue::TryGetLocked(SteadyTime now) {
     observer_->OnQueueLatency(std::max(Duration::zero(), now - e.ready_at));
   }
   ReportDepthIfChangedLocked(ready_before);
-  return key;
+  return Item{std::move(key), e.priority};
 }
 
 std::optional<std::string> WorkQueue::Get(std::stop_token stop) {
+  std::optional<Item> item = GetWithPriority(std::move(stop));
+  if (!item) return std::nullopt;
+  return std::move(item->key);
+}
+
+std::optional<WorkQueue::Item> WorkQueue::GetWithPriority(std::stop_token stop) {
   std::unique_lock lock(mu_);
   while (true) {
     if (shut_down_ || stop.stop_requested()) {
       return std::nullopt;
     }
     const SteadyTime now = clock_.Now();
-    if (auto key = TryGetLocked(now)) {
-      return key;
+    if (std::optional<Item> item = TryGetLocked(now)) {
+      return item;
     }
     const std::uint64_t seen = generation_;
     const auto changed = [this, seen] { return shut_down_ || generation_ != seen; };
-    if (const std::optional<SteadyTime> next = NextReadyLocked(now)) {
-      // TryGetLocked promoted everything due, so the next ready time is in the future.
-      const Duration wait = std::min(*next - now, kMaxSleep);
-      if (wait > Duration::zero()) {
-        cv_.wait_for(lock, stop, wait, changed);
-      }
-    } else {
-      cv_.wait_for(lock, stop, kMaxSleep, changed);
-    }
+    // TryGetLocked promoted everything due, so the next ready time (if any) is in the future.
+    const SteadyTime cap = SaturatingAdd(now, kMaxSleep);
+    const std::optional<SteadyTime> next = NextReadyLocked(now);
+    clock_.WaitUntil(cv_, lock, stop, next ? std::min(*next, cap) : cap, changed);
   }
 }
 
@@ -147,7 +162,7 @@ void WorkQueue::Done(const std::string& key) {
   ChangedLocked();
 }
 
-void WorkQueue::Forget(const std::string& key) {
+void WorkQueue::Remove(const std::string& key) {
   std::lock_guard lock(mu_);
   const auto it = entries_.find(key);
   if (it == entries_.end()) {

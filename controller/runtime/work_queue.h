@@ -2,7 +2,9 @@
 
 // The controller's work queue: client-go semantics (a key is deduplicated while it waits and is
 // never handed to two workers at once) plus priorities and delayed adds, as in controller-runtime's
-// priority queue. Keys carry identity only; workers re-read everything else.
+// priority queue, and client-go's rate-limited interface: the queue owns per-object retry backoff
+// (AddRateLimited, Forget, NumRequeues). Keys carry identity only; workers re-read everything else.
+// Every wait goes through the injected Clock.
 
 #include <condition_variable>
 #include <cstddef>
@@ -16,6 +18,8 @@
 #include <unordered_map>
 
 #include "controller/base/clock.h"
+#include "controller/base/random.h"
+#include "controller/runtime/backoff.h"
 
 namespace mactl {
 
@@ -30,8 +34,8 @@ enum class Priority {
 class WorkQueueObserver {
  public:
   virtual ~WorkQueueObserver() = default;
-  virtual void OnAdd() {}                              // every Add/AddAfter call that was accepted
-  virtual void OnRetry() {}                            // every AddAfter with delay > 0
+  virtual void OnAdd() {}    // every Add/AddAfter call that was accepted
+  virtual void OnRetry() {}  // every accepted AddAfter (or AddRateLimited) with delay > 0
   virtual void OnDepth(std::size_t /*ready*/) {}       // after every change to the ready set
   virtual void OnQueueLatency(Duration /*waited*/) {}  // ready → handed to a worker
 };
@@ -43,8 +47,14 @@ class WorkQueueObserver {
 // (FIFO). Operations are O(log n).
 class WorkQueue {
  public:
-  // `clock` and `observer` (may be null) must outlive the queue.
-  explicit WorkQueue(const Clock& clock, WorkQueueObserver* observer = nullptr);
+  struct Item {
+    std::string key;
+    Priority priority;  // of the entry handed out (the highest of the adds merged into it)
+  };
+
+  // `clock`, `random` (the backoff's jitter) and `observer` (may be null) must outlive the queue.
+  WorkQueue(const Clock& clock, BackoffPolicy backoff, RandomSource& random,
+            WorkQueueObserver* observer = nullptr);
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
@@ -52,17 +62,28 @@ class WorkQueue {
   void Add(const std::string& key, Priority p);
   // Makes key ready at clock.Now() + delay (delay <= 0 is Add). Ignored after ShutDown.
   void AddAfter(const std::string& key, Duration delay, Priority p);
+  // Records one more failure for key and adds it after its backoff (base × 2^(failures−1),
+  // capped, jittered; `retry_after` is a floor). Returns the delay chosen.
+  Duration AddRateLimited(const std::string& key, std::optional<Duration> retry_after, Priority p);
+  // Clears key's failures (client-go's Forget): after a success, or when the object is gone.
+  // Pending entries stay; see Remove.
+  void Forget(const std::string& key);
+  // Failures recorded for key since the last Forget.
+  int NumRequeues(const std::string& key) const;
   // Hands out the best ready key, or nullopt when none is ready (or after ShutDown). Moves due
   // delayed entries to ready first. The caller must call Done(key) when finished.
   std::optional<std::string> TryGet();
-  // Like TryGet but blocks until a key is ready; nullopt on a stop request or ShutDown. Sleeps
-  // until the next ready time measured in real time, so use it with a real clock.
+  // Like TryGet but blocks until a key is ready; nullopt on a stop request or ShutDown. Waits
+  // for the next ready time through the clock (Clock::WaitUntil), so a fake clock releases
+  // delayed keys by advancing.
   std::optional<std::string> Get(std::stop_token stop);
+  // Get, with the priority the key was handed out at (controller-runtime's GetWithPriority).
+  std::optional<Item> GetWithPriority(std::stop_token stop);
   // The worker finished key; a re-add that arrived meanwhile becomes ready now (or stays delayed).
   void Done(const std::string& key);
   // The object is gone: drops every pending entry for key (ready, delayed or parked). A worker
-  // still processing key keeps it until Done.
-  void Forget(const std::string& key);
+  // still processing key keeps it until Done. Its failures stay; see Forget.
+  void Remove(const std::string& key);
   // Wakes every Get caller; later Get/TryGet return nullopt and adds are ignored.
   void ShutDown();
 
@@ -96,7 +117,7 @@ class WorkQueue {
   using ProcessingKey = std::pair<SteadyTime, std::string>;
 
   void AddLocked(const std::string& key, SteadyTime ready_at, Priority p, SteadyTime now);
-  std::optional<std::string> TryGetLocked(SteadyTime now);
+  std::optional<Item> TryGetLocked(SteadyTime now);
   std::optional<SteadyTime> NextReadyLocked(SteadyTime now) const;
   void PromoteDueLocked(SteadyTime now);
   void Unplace(const std::string& key, Entry& e);
@@ -107,6 +128,7 @@ class WorkQueue {
 
   const Clock& clock_;
   WorkQueueObserver* const observer_;
+  ItemBackoff backoff_;  // thread-safe on its own
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;

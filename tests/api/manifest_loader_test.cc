@@ -105,6 +105,21 @@ TEST_F(ManifestLoaderTest, MissingProjectWithoutDefaultIsAnErrorOnThatDocumentOn
   const ManifestSet set = Load("");
   EXPECT_EQ(Names(set), std::vector<std::string>{"b"});
   ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors[0].code, ManifestErrorCode::kMissingProjectId);
+  EXPECT_EQ(set.errors[0].reason,
+            "spec.projectId is not set and no --project-id default was given");
+}
+
+TEST_F(ManifestLoaderTest, OnlyTheMissingProjectErrorCarriesItsCode) {
+  // A value quoting "--project-id" in another error must not look like the start-up rule.
+  Write("a.yaml", Manifest("a", 1, "  projectId: \"no --project-id\"\n"));
+  Write("b.yaml", Manifest("c", 2, "  projectId: ok\n"));
+  Write("c.yaml", Manifest("c", 3, "  projectId: ok\n"));  // a duplicate name
+  const ManifestSet set = Load("");
+  ASSERT_EQ(set.errors.size(), 2u);
+  for (const ManifestError& e : set.errors) {
+    EXPECT_EQ(e.code, ManifestErrorCode::kInvalid) << e.ToString();
+  }
   EXPECT_NE(set.errors[0].reason.find("--project-id"), std::string::npos);
 }
 

@@ -28,7 +28,7 @@ std::string Describe(const Row& row) {
   return std::to_string(row.status) + " " + (row.code[0] ? row.code : "<no code>");
 }
 
-// Every row of the brief's table (docs/modelarts-v1-api.md §5), keyed on status AND code.
+// Every row of the error-code table in docs/modelarts-api.md, keyed on status AND code.
 const Row kTable[] = {
     // retryable: 429 with any code, 5xx, throttling, 409 2878, 400 4991
     {429, "", ErrorClass::kRetryable},

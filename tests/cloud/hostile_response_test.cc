@@ -23,6 +23,7 @@
 #include "controller/cloud/job_status.h"
 #include "controller/cloud/modelarts_types.h"
 #include "controller/core/decision.h"
+#include "fakes/fake_clock.h"
 
 namespace mactl {
 namespace {
@@ -119,8 +120,8 @@ TEST(HostileDecode, IsSuccessOfTheWrongTypeOrDuplicatedIsNeverReadAsSuccess) {
         R"({"is_success": null})", R"({"is_success": {}})"}) {
     EXPECT_FALSE(DecodeStopResponse(body).value.has_value()) << body;
   }
-  // JSON leaves duplicate keys to the parser; nlohmann keeps the last one. A body that
-  // says false anywhere last is never a success.
+  // JSON leaves duplicate keys to the parser; the decoders refuse them, so a body that
+  // says two things is never a success.
   const auto dup = DecodeStopResponse(R"({"is_success": true, "is_success": false})");
   EXPECT_FALSE(dup.value.has_value());
 }
@@ -272,8 +273,11 @@ class HostileServerTest : public ::testing::Test {
     thread_.join();
   }
   HttpCloudClient& Client(HttpCloudClientOptions options = {}) {
+    return Client(std::move(options), clock_);
+  }
+  HttpCloudClient& Client(HttpCloudClientOptions options, const Clock& clock) {
     options.endpoint = "http://127.0.0.1:" + std::to_string(port_);
-    auto created = HttpCloudClient::Create(options, auth_, throttle_, observer_, clock_);
+    auto created = HttpCloudClient::Create(options, auth_, throttle_, observer_, clock);
     EXPECT_TRUE(created.ok());
     client_ = std::move(created).value();
     return *client_;
@@ -306,6 +310,7 @@ class HostileServerTest : public ::testing::Test {
   Answer answer_;                              // guarded by mu_
   std::vector<std::string> accept_encodings_;  // guarded by mu_
   SystemClock clock_;
+  testing::FakeClock fake_clock_;  // for the total deadline: a slow peer advances it
   StaticTokenAuthenticator auth_ = StaticTokenAuthenticator::FromToken(kSecret);
   OpenThrottle throttle_;
   CountingObserver observer_;
@@ -417,36 +422,33 @@ TEST_F(HostileServerTest, GzipBombIsCappedAfterDecompression) {
 
 // httplib's read timeout applies to each read, so a peer that trickles a byte at a time
 // would hold the request far beyond read_timeout (45 s for this answer); total_timeout
-// bounds the whole exchange.
+// bounds the whole exchange. The peer advances the client's clock 300 ms before each byte
+// instead of sleeping.
 TEST_F(HostileServerTest, TrickledAnswerIsBoundedInTotalTime) {
   {
     std::lock_guard lock(mu_);
-    answer_.custom = [](httplib::Response& res) {
+    answer_.custom = [this](httplib::Response& res) {
       const std::string body = kVersionBody;
-      res.set_content_provider(body.size(), "application/json",
-                               [body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-                                 std::this_thread::sleep_for(300ms);
-                                 sink.write(body.data() + offset, 1);
-                                 return true;
-                               });
+      res.set_content_provider(
+          body.size(), "application/json",
+          [this, body](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+            fake_clock_.Advance(300ms);
+            return sink.write(body.data() + offset, 1);
+          });
     };
   }
   HttpCloudClientOptions options;
   options.read_timeout = 1000ms;
   options.total_timeout = 300ms;
-  const auto start = std::chrono::steady_clock::now();
-  const auto r = Client(options).GetVersion(ref_);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  // ~0.3-0.6 s when the machine is idle; generous for a loaded one.
-  EXPECT_LT(elapsed, 5s) << "took "
-                         << std::chrono::duration_cast<std::chrono::seconds>(elapsed).count()
-                         << " s; ok=" << r.ok();
-  EXPECT_GE(elapsed, 300ms);
+  const SteadyTime start = fake_clock_.Now();
+  const auto r = Client(options, fake_clock_).GetVersion(ref_);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "Transport.Timeout");
   EXPECT_EQ(r.error().error_class, ErrorClass::kRetryable);
   EXPECT_EQ(observer_.calls.load(), 1);
   ExpectSafe(r.error());
+  // Only the peer moves the client's clock: the cut came at or past the deadline.
+  EXPECT_GE(fake_clock_.Now() - start, 300ms);
 }
 
 // A version detail for another job or version (a proxy or cache answering the wrong object)

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "controller/auth/static_token_authenticator.h"
+#include "fakes/fake_clock.h"
 
 namespace mactl {
 namespace {
@@ -199,8 +200,11 @@ class HttpCloudClientTest : public ::testing::Test {
   }
 
   HttpCloudClient& MakeClient(HttpCloudClientOptions options = {}) {
+    return MakeClient(std::move(options), clock_);
+  }
+  HttpCloudClient& MakeClient(HttpCloudClientOptions options, const Clock& clock) {
     if (options.endpoint.empty()) options.endpoint = Endpoint();
-    auto created = HttpCloudClient::Create(options, auth_, throttle_, observer_, clock_);
+    auto created = HttpCloudClient::Create(options, auth_, throttle_, observer_, clock);
     EXPECT_TRUE(created.ok()) << created.error().ToString();
     client_ = std::move(created).value();
     return *client_;
@@ -242,6 +246,8 @@ class HttpCloudClientTest : public ::testing::Test {
   Gate gate_;
 
   TestClock clock_;
+  // For the total deadline: the slow peers below advance it instead of sleeping.
+  testing::FakeClock fake_clock_;
   RotatingAuth auth_;
   RecordingThrottle throttle_;
   RecordingObserver observer_;
@@ -597,40 +603,47 @@ TEST_F(HttpCloudClientTest, ReadTimeoutIsARetryableTransportError) {
 
 // ---- the total deadline ----
 
-// A handler answering kVersionBody one byte per `gap`: every read is well inside the read
-// timeout, the whole answer takes ~190 × gap.
-httplib::Server::Handler TrickleVersionBody(std::chrono::milliseconds gap) {
-  return [gap](const httplib::Request&, httplib::Response& res) {
+// The answer's latency as the observer saw it, on the client's clock.
+double FirstLatency(RecordingObserver& observer) {
+  std::lock_guard lock(observer.mu);
+  return observer.latencies.at(0);
+}
+
+// A handler answering kVersionBody one byte per `gap` of `clock`'s time: it advances the
+// clock by `gap` before each byte, so on the client's clock every byte is `gap` after the last
+// (the whole answer takes kVersionBodyBytes × gap) while no real time passes.
+constexpr std::size_t kVersionBodyBytes = sizeof(kVersionBody) - 1;
+httplib::Server::Handler TrickleVersionBody(testing::FakeClock& clock,
+                                            std::chrono::milliseconds gap) {
+  return [&clock, gap](const httplib::Request&, httplib::Response& res) {
     const std::string body = kVersionBody;
-    res.set_content_provider(body.size(), "application/json",
-                             [body, gap](std::size_t offset, std::size_t, httplib::DataSink& sink) {
-                               std::this_thread::sleep_for(gap);
-                               return sink.write(body.data() + offset, 1);
-                             });
+    res.set_content_provider(
+        body.size(), "application/json",
+        [&clock, body, gap](std::size_t offset, std::size_t, httplib::DataSink& sink) {
+          clock.Advance(gap);
+          return sink.write(body.data() + offset, 1);
+        });
   };
 }
 
 TEST_F(HttpCloudClientTest, TrickledAnswerIsCutAtTheTotalDeadlineAndItsConnectionNotReused) {
-  server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(50ms));  // ~9.5 s whole
+  static_assert(kVersionBodyBytes * 50 > 300);  // the whole answer takes far longer
+  server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(fake_clock_, 50ms));
   Serve("/v1/p/training-jobs/1/versions/2", 200,
         R"({"is_success": true, "job_id": 1, "version_id": 2, "status": 8})");
   HttpCloudClientOptions options;
   options.read_timeout = 1s;
   options.total_timeout = 300ms;
   options.connections = 1;  // the next call gets the same pool slot
-  HttpCloudClient& client = MakeClient(options);
-  const auto start = std::chrono::steady_clock::now();
+  HttpCloudClient& client = MakeClient(options, fake_clock_);
   const Error e = ErrorOf(client.GetVersion(VersionRef{"p", 10, 11}));
-  const auto elapsed = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(e.code, "Transport.Timeout");
   EXPECT_TRUE(e.retryable());
   EXPECT_EQ(e.http_status, 0);
   EXPECT_EQ(e.message,
             "get_version request failed: transport error Timeout (the whole answer took longer "
             "than the 300ms request deadline)");
-  EXPECT_GE(elapsed, 300ms);
-  // ~0.35 s when the machine is idle; far below the ~9.5 s the whole answer takes.
-  EXPECT_LT(elapsed, 4s);
+  EXPECT_GE(FirstLatency(observer_), 0.3);
 
   // The connection that carried the cut-off answer is closed, not handed to the next call.
   auto next = client.GetVersion(VersionRef{"p", 1, 2});
@@ -643,12 +656,15 @@ TEST_F(HttpCloudClientTest, TrickledAnswerIsCutAtTheTotalDeadlineAndItsConnectio
 }
 
 TEST_F(HttpCloudClientTest, SlowAnswerThatEndsWithinTheTotalDeadlineIsAccepted) {
-  server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(1ms));  // ~0.2 s whole
+  static_assert(kVersionBodyBytes * 5 < 1000);  // the whole answer ends inside the deadline
+  server_.Get("/v1/p/training-jobs/10/versions/11", TrickleVersionBody(fake_clock_, 5ms));
   HttpCloudClientOptions options;
-  options.total_timeout = 20s;
-  auto result = MakeClient(options).GetVersion(VersionRef{"p", 10, 11});
+  options.total_timeout = 1s;
+  auto result = MakeClient(options, fake_clock_).GetVersion(VersionRef{"p", 10, 11});
   ASSERT_TRUE(result.ok()) << Keep(result.error()).ToString();
   EXPECT_EQ(result->version_id, 11);
+  // The client returned once the last byte, and so the last advance, was in.
+  EXPECT_NEAR(FirstLatency(observer_), 0.005 * kVersionBodyBytes, 1e-6);
 }
 
 TEST_F(HttpCloudClientTest, TotalTimeoutTooLargeForTheClockMeansNoDeadline) {
@@ -663,7 +679,8 @@ TEST_F(HttpCloudClientTest, TotalTimeoutTooLargeForTheClockMeansNoDeadline) {
 }
 
 // httplib calls nothing back before the headers end, and 0.11 caps neither their number nor
-// the wait for the blank line: only the watchdog bounds this one.
+// the wait for the blank line: only the watchdog bounds this one. The peer advances the
+// client's clock 50 ms before each header byte, and sends until the client hangs up.
 TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
   const BoundSocket bound = BindLoopback();
   ASSERT_GE(bound.fd, 0);
@@ -679,9 +696,10 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
     bool writing = ::send(fd, status_line.data(), status_line.size(), MSG_NOSIGNAL) ==
                    static_cast<ssize_t>(status_line.size());
     const std::string header = "X-Slow: y\r\n";
-    // One byte per 50 ms until the client hangs up (or 100 s pass).
-    for (std::size_t i = 0; writing && !done.load() && i < 2000; ++i) {
-      std::this_thread::sleep_for(50ms);
+    // Up to 100,000 bytes (5,000 s on the client's clock): a watchdog that never fires
+    // ends with the peer hanging up, a read error rather than a timeout.
+    for (std::size_t i = 0; writing && !done.load() && i < 100000; ++i) {
+      fake_clock_.Advance(50ms);
       writing = ::send(fd, &header[i % header.size()], 1, MSG_NOSIGNAL) == 1;
     }
     ::close(fd);
@@ -690,9 +708,7 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
   options.endpoint = "http://127.0.0.1:" + std::to_string(bound.port);
   options.read_timeout = 1s;
   options.total_timeout = 300ms;
-  const auto start = std::chrono::steady_clock::now();
-  const Error e = ErrorOf(MakeClient(options).GetVersion(VersionRef{"p", 10, 11}));
-  const auto elapsed = std::chrono::steady_clock::now() - start;
+  const Error e = ErrorOf(MakeClient(options, fake_clock_).GetVersion(VersionRef{"p", 10, 11}));
   done = true;
   ::shutdown(listener, SHUT_RDWR);  // wakes accept() had the client never connected
   peer.join();
@@ -700,10 +716,10 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
   EXPECT_EQ(e.code, "Transport.Timeout") << e.ToString();
   EXPECT_TRUE(e.retryable());
   EXPECT_THAT(e.message, HasSubstr("300ms request deadline"));
-  // The watchdog steps in kWatchdogGrace (1 s) past the deadline: ~1.3 s when idle.
-  EXPECT_GE(elapsed, 300ms);
-  EXPECT_LT(elapsed, 300ms + HttpCloudClient::kWatchdogGrace + 4s);
   EXPECT_EQ(observer_.Calls(), (std::vector<RecordingObserver::Call>{{"get_version", 0}}));
+  // The watchdog steps in kWatchdogGrace past the deadline, on the client's clock.
+  const std::chrono::duration<double> abort_after = 300ms + HttpCloudClient::kWatchdogGrace;
+  EXPECT_GE(FirstLatency(observer_), abort_after.count());
 }
 
 TEST_F(HttpCloudClientTest, TruncatedTransferIsRetryable) {

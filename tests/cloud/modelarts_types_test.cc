@@ -176,6 +176,38 @@ TEST(DecodeAnswersTest, BrokenBodiesAreDecodeErrorsNeverCrashes) {
   }
 }
 
+// nlohmann keeps the last of two equal keys silently; the decoders refuse the answer instead,
+// wherever the repeat is, so no field can be read from a body that says two things.
+TEST(DecodeJobListPageTest, DuplicateKeysAtAnyDepthAreDecodeErrors) {
+  const char* bodies[] = {
+      R"({"is_success": true, "jobs": [], "jobs": [{"job_id": 1, "version_id": 1, "status": 8}]})",
+      R"({"is_success": true, "jobs": [{"job_id": 1, "version_id": 1, "status": 8, "status": 7}]})",
+      R"({"is_success": true, "jobs": [], "unknown": [{"a": {"status": 1, "status": 1}}]})",
+      R"({"is_success": false, "is_success": true, "jobs": []})",
+  };
+  for (const char* body : bodies) {
+    const auto d = DecodeJobListPage(body);
+    EXPECT_FALSE(d.value.has_value()) << body;
+    EXPECT_FALSE(d.api_error.has_value()) << body;
+    EXPECT_THAT(d.decode_error, HasSubstr("duplicate key \"")) << body;
+  }
+  EXPECT_EQ(DecodeJobListPage(bodies[1]).decode_error, "duplicate key \"status\"");
+  // The same key in two objects, or at two depths, is not a repeat.
+  const auto ok = DecodeJobListPage(R"({"is_success": true, "x": {"is_success": false},
+      "jobs": [{"job_id": 1, "version_id": 1, "status": 8}, {"job_id": 2, "version_id": 1,
+      "status": 8}]})");
+  ASSERT_TRUE(ok.value.has_value()) << ok.decode_error;
+  EXPECT_EQ(ok.value->jobs.size(), 2u);
+}
+
+TEST(DecodeJobListPageTest, ARepeatedKeyIsQuotedEscapedAndBounded) {
+  const std::string key = "\\u001b[31m" + std::string(500, 'k');
+  const auto d = DecodeJobListPage(R"({"jobs": [], ")" + key + R"(": 1, ")" + key + R"(": 2})");
+  EXPECT_THAT(d.decode_error, HasSubstr("duplicate key \"\\u001b[31mkkk"));
+  EXPECT_LT(d.decode_error.size(), 100u);
+  EXPECT_EQ(d.decode_error.find('\x1b'), std::string::npos);
+}
+
 TEST(DecodeVersionDetailTest, DecodesTheDocumentedAnswer) {
   const auto d = DecodeVersionDetail(R"({
     "is_success": true, "job_id": 10, "job_name": "bert", "job_desc": "d", "version_id": 11,
@@ -211,6 +243,20 @@ TEST(DecodeVersionDetailTest, RequiredFieldsAndErrors) {
   EXPECT_EQ(failure.api_error->error_message, "not found");
 }
 
+TEST(DecodeVersionDetailTest, DuplicateKeysAtAnyDepthAreDecodeErrors) {
+  for (const char* body : {
+           R"({"is_success": true, "job_id": 1, "version_id": 2, "status": 10, "status": 8})",
+           R"({"is_success": true, "job_id": 1, "version_id": 2, "status": 8,
+               "parameter": [{"label": "lr", "label": "lr"}]})",
+           R"({"is_success": false, "error_code": "A", "error_code": "B"})",
+       }) {
+    const auto d = DecodeVersionDetail(body);
+    EXPECT_FALSE(d.value.has_value()) << body;
+    EXPECT_FALSE(d.api_error.has_value()) << body;
+    EXPECT_THAT(d.decode_error, HasSubstr("duplicate key")) << body;
+  }
+}
+
 TEST(DecodeVersionListPageTest, DecodesAndInheritsTheJobId) {
   const auto d = DecodeVersionListPage(R"({
     "is_success": true, "job_id": 10, "job_name": "bert", "job_desc": "", "version_count": 2,
@@ -241,6 +287,18 @@ TEST(DecodeVersionListPageTest, WrongShapes) {
             "field versions[0].status is missing");
 }
 
+TEST(DecodeVersionListPageTest, DuplicateKeysAtAnyDepthAreDecodeErrors) {
+  for (const char* body : {
+           R"({"is_success": true, "job_id": 1, "job_id": 2, "versions": []})",
+           R"({"is_success": true, "job_id": 1, "versions": [{"version_id": 1, "status": 8,
+               "job_id": 1, "job_id": 2}]})",
+       }) {
+    const auto d = DecodeVersionListPage(body);
+    EXPECT_FALSE(d.value.has_value()) << body;
+    EXPECT_EQ(d.decode_error, "duplicate key \"job_id\"") << body;
+  }
+}
+
 TEST(DecodeStopResponseTest, SuccessAndFailure) {
   const auto ok = DecodeStopResponse(R"({"is_success": true})");
   ASSERT_TRUE(ok.value.has_value());
@@ -259,6 +317,24 @@ TEST(DecodeStopResponseTest, IsSuccessIsRequiredBecauseNothingElseProvesSuccess)
   const auto with_code = DecodeStopResponse(R"({"error_code": "ModelArts.2796"})");
   ASSERT_TRUE(with_code.api_error.has_value());
   EXPECT_EQ(with_code.api_error->error_code, "ModelArts.2796");
+}
+
+TEST(DecodeStopResponseTest, ARepeatedIsSuccessIsNeverAnAcceptedStop) {
+  for (const char* body : {R"({"is_success": false, "is_success": true})",
+                           R"({"is_success": true, "is_success": true})",
+                           R"({"is_success": true, "detail": {"a": 1, "a": 1}})"}) {
+    const auto d = DecodeStopResponse(body);
+    EXPECT_FALSE(d.value.has_value()) << body;
+    EXPECT_FALSE(d.api_error.has_value()) << body;
+    EXPECT_THAT(d.decode_error, HasSubstr("duplicate key")) << body;
+  }
+  EXPECT_EQ(DecodeStopResponse(R"({"is_success": false, "is_success": true})").decode_error,
+            "duplicate key \"is_success\"");
+}
+
+TEST(DecodeErrorBodyTest, ARepeatedKeyLeavesNothingToRead) {
+  EXPECT_FALSE(DecodeErrorBody(R"({"error_code": "A", "error_code": "B"})").has_value());
+  EXPECT_FALSE(DecodeErrorBody(R"({"error_code": "A", "x": [{"y": 1, "y": 2}]})").has_value());
 }
 
 TEST(DecodeErrorBodyTest, ReadsOnlyTheErrorFields) {

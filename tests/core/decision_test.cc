@@ -120,6 +120,84 @@ TEST(DecisionTable, ConflictNeverActsEvenWhenPaused) {
   EXPECT_EQ(d.reason, "Conflict");
 }
 
+TEST(DecisionTable, DryRunReportsTheStopItWouldSendAndNeverActs) {
+  DecisionContext ctx;
+  ctx.dry_run = true;
+  for (const Row& row : kTable) {
+    SCOPED_TRACE("status " + std::to_string(row.status));
+    const Decision d = Decide(DesiredState::kStopped, row.status, ctx);
+    EXPECT_EQ(d.action, Action::kNone);
+    if (row.stopped_action == Action::kStop) {
+      EXPECT_EQ(d.phase, Phase::kPending);
+      EXPECT_EQ(d.next, NextCheck::kResync);
+      EXPECT_EQ(d.reason, "DryRun");
+      EXPECT_EQ(d.message.rfind("dry run: would stop; ", 0), 0u) << d.message;
+      EXPECT_FALSE(d.synced);
+    } else {  // nothing to stop: dry run changes nothing
+      EXPECT_EQ(d.phase, row.stopped_phase);
+      EXPECT_EQ(d.next, row.stopped_next);
+    }
+  }
+}
+
+TEST(DecisionTable, PauseAndConflictOutrankDryRun) {
+  DecisionContext ctx;
+  ctx.dry_run = true;
+  ctx.paused = true;
+  EXPECT_EQ(Decide(DesiredState::kStopped, 8, ctx).reason, "Paused");
+  ctx.conflict = true;
+  EXPECT_EQ(Decide(DesiredState::kStopped, 8, ctx).reason, "Conflict");
+}
+
+TEST(DecisionTable, SyncedOnlyWhenTheControllerDidItsPart) {
+  EXPECT_TRUE(Decide(DesiredState::kStopped, 8, {}).synced);   // stopping
+  EXPECT_TRUE(Decide(DesiredState::kStopped, 10, {}).synced);  // converged
+  EXPECT_TRUE(Decide(DesiredState::kRunning, 10, {}).synced);  // drift is only reported
+  DecisionContext refused;
+  refused.stop_refused_at_status = 8;
+  EXPECT_FALSE(Decide(DesiredState::kStopped, 8, refused).synced);
+  DecisionContext paused;
+  paused.paused = true;
+  EXPECT_FALSE(Decide(DesiredState::kStopped, 10, paused).synced);
+  DecisionContext conflict;
+  conflict.conflict = true;
+  EXPECT_FALSE(Decide(DesiredState::kStopped, 10, conflict).synced);
+}
+
+struct StopRow {
+  StopOutcome outcome;
+  int observed;
+  Phase phase;
+  NextCheck next;
+  std::string_view reason;
+  bool synced;
+  std::string_view message;
+};
+
+constexpr StopRow kStopTable[] = {
+    {StopOutcome::kAccepted, 8, Phase::kStopping, NextCheck::kPoll, "StopRequested", true,
+     "stop accepted while version was JOBSTAT_RUNNING(8); waiting for it to finish"},
+    {StopOutcome::kAccepted, 7, Phase::kStopping, NextCheck::kPoll, "StopRequested", true,
+     "stop accepted while version was JOBSTAT_WAITING(7); waiting for it to finish"},
+    // 409 ModelArts.2796: re-observe at once and exactly; Decide then holds further stops
+    // while the status is the one the stop was refused at.
+    {StopOutcome::kRefused, 8, Phase::kStopping, NextCheck::kNow, "StopRefused", false,
+     "re-observing after a refused stop"},
+};
+
+TEST(DecisionTable, AfterStop) {
+  for (const StopRow& row : kStopTable) {
+    SCOPED_TRACE(std::string(row.reason) + " at " + std::to_string(row.observed));
+    const Decision d = DecideAfterStop(row.outcome, row.observed);
+    EXPECT_EQ(d.action, Action::kNone);  // a stop is sent at most once per reconcile
+    EXPECT_EQ(d.phase, row.phase);
+    EXPECT_EQ(d.next, row.next);
+    EXPECT_EQ(d.reason, row.reason);
+    EXPECT_EQ(d.synced, row.synced);
+    EXPECT_EQ(d.message, row.message);
+  }
+}
+
 TEST(DecisionTable, NamesAreStable) {
   EXPECT_EQ(PhaseName(Phase::kConverged), "Converged");
   EXPECT_EQ(PhaseName(Phase::kStopping), "Stopping");

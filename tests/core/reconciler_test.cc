@@ -41,10 +41,10 @@ class ReconcilerTest : public ::testing::Test {
     o.desired_state = desired;
     o.paused = paused;
     std::vector<TrainingJobVersion> objects{o};
-    snapshot_ =
-        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+    desired_.Exchange(
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p")));
   }
-  void Remove() { snapshot_ = std::make_shared<const DesiredSnapshot>(); }
+  void Remove() { desired_.Exchange(std::make_shared<const DesiredSnapshot>()); }
   // Manages version 1 of jobs 1..count, all desired Stopped and at `status` in the API;
   // returns their keys in job order.
   std::vector<std::string> ManageJobs(std::int64_t count, int status) {
@@ -61,8 +61,8 @@ class ReconcilerTest : public ::testing::Test {
       client_.SetStatus(ref, status);
       keys.push_back(ref.Key());
     }
-    snapshot_ =
-        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
+    desired_.Exchange(
+        std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p")));
     observer_.SetManagedCounts({{"p", static_cast<std::size_t>(count)}});
     return keys;
   }
@@ -71,17 +71,14 @@ class ReconcilerTest : public ::testing::Test {
     options.resync = minutes(5);
     options.poll = seconds(10);
     options.dry_run = dry_run;
-    return Reconciler(
-        options, [this] { return snapshot_; }, client_, observer_, backoff_, random_, clock_,
-        nullptr);
+    return Reconciler(options, desired_, client_, observer_, random_, clock_);
   }
 
   FakeClock clock_;
   FakeRandom random_{{0.5}};  // 0.5 → no jitter: delays are exact
   FakeCloudClient client_;
   Observer observer_{client_, clock_};
-  ItemBackoff backoff_{BackoffPolicy{seconds(1), minutes(5), 0.1}, random_};
-  std::shared_ptr<const DesiredSnapshot> snapshot_;
+  SnapshotStore desired_;
 };
 
 TEST_F(ReconcilerTest, RunningVersionIsStoppedOnceThenPolledUntilTerminal) {
@@ -91,7 +88,8 @@ TEST_F(ReconcilerTest, RunningVersionIsStoppedOnceThenPolledUntilTerminal) {
   ReconcileResult first = r.Reconcile(kKey);
   EXPECT_EQ(client_.Stops().size(), 1u);
   EXPECT_EQ(first.requeue_after, seconds(10));
-  EXPECT_EQ(first.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_EQ(first.kind, ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(first.why, Requeue::kPoll);
   EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
   EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
 
@@ -108,8 +106,8 @@ TEST_F(ReconcilerTest, RunningVersionIsStoppedOnceThenPolledUntilTerminal) {
   EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
   EXPECT_TRUE(r.State(kKey)->ready.status);
   EXPECT_EQ(third.requeue_after, minutes(5));
-  EXPECT_EQ(third.priority, Priority::kLow);
-  EXPECT_EQ(third.outcome, ReconcileOutcome::kSuccess);
+  EXPECT_EQ(third.kind, ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(third.why, Requeue::kResync);
 }
 
 TEST_F(ReconcilerTest, AcceptedStopIsNeverRepeatedEvenIfTheApiStillShowsRunning) {
@@ -156,6 +154,7 @@ TEST_F(ReconcilerTest, AJobThatFinishesBetweenObserveAndStopConvergesWithoutASec
   ReconcileResult refused = r.Reconcile(kKey);
   EXPECT_EQ(client_.Stops().size(), 1u);
   EXPECT_EQ(refused.requeue_after, Duration{0});  // re-observe at once
+  EXPECT_EQ(refused.why, Requeue::kNow);
   const int details_before = client_.Calls("get_version");
   r.Reconcile(kKey);
   EXPECT_EQ(client_.Calls("get_version"), details_before + 1);  // exact, not a cached list
@@ -170,12 +169,18 @@ TEST_F(ReconcilerTest, ARefusedStopWithUnchangedStatusBacksOffInsteadOfHammering
   r.Reconcile(kKey);
   ReconcileResult next = r.Reconcile(kKey);  // still RUNNING: do not stop again
   EXPECT_EQ(client_.Stops().size(), 1u);
-  EXPECT_EQ(next.outcome, ReconcileOutcome::kError);
-  EXPECT_EQ(next.requeue_after, seconds(1));
+  // Paced by the queue's backoff (the first failure: 1 s), with no Retry-After floor.
+  EXPECT_EQ(next.kind, ReconcileResult::Kind::kRetryableError);
+  EXPECT_EQ(next.RetryAfter(), std::nullopt);
   EXPECT_EQ(r.State(kKey)->ready.reason, "StopRefused");
+  r.RetryScheduled(kKey, next, seconds(1));
+  EXPECT_EQ(r.State(kKey)->next_reason, "backoff");
+  EXPECT_EQ(r.State(kKey)->next_attempt, clock_.WallNow() + seconds(1));
 }
 
-TEST_F(ReconcilerTest, RetryableErrorsBackOffExponentiallyHonourRetryAfterAndResetOnSuccess) {
+// The delays themselves (1 s, 2 s, then the 7 s Retry-After over 4 s, reset by the success)
+// are the queue's: WorkQueueRateLimitTest.RetryableErrorsBackOffExponentiallyHonourRetryAfter...
+TEST_F(ReconcilerTest, RetryableErrorsAskForTheQueuesBackoffWithRetryAfterAsFloor) {
   client_.SetStatus(kRef, kRunning);
   Reconciler r = Make();
   client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
@@ -184,22 +189,32 @@ TEST_F(ReconcilerTest, RetryableErrorsBackOffExponentiallyHonourRetryAfterAndRes
   throttled.retry_after = milliseconds(7000);
   client_.FailNext("stop", throttled);
 
-  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(1));
-  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(2));
-  EXPECT_EQ(r.Reconcile(kKey).requeue_after, seconds(7));  // Retry-After beats 4 s
+  for (int i = 0; i < 2; ++i) {
+    const ReconcileResult failed = r.Reconcile(kKey);
+    EXPECT_EQ(failed.kind, ReconcileResult::Kind::kRetryableError);
+    EXPECT_EQ(failed.RetryAfter(), std::nullopt);
+    EXPECT_EQ(failed.during, "stop");
+    r.RetryScheduled(kKey, failed, seconds(1 << i));
+    // The retry must observe afresh, no earlier than when it is due.
+    EXPECT_EQ(r.State(kKey)->observe_not_before, clock_.Now() + seconds(1 << i));
+  }
+  const ReconcileResult throttled_result = r.Reconcile(kKey);
+  EXPECT_EQ(throttled_result.kind, ReconcileResult::Kind::kRetryableError);
+  EXPECT_EQ(throttled_result.RetryAfter(), seconds(7));
   EXPECT_EQ(r.State(kKey)->synced.reason, "RetryableError");
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kError);
   EXPECT_EQ(client_.Stops().size(), 3u);  // each failed attempt was a real failed send
 
   ReconcileResult ok = r.Reconcile(kKey);
-  EXPECT_EQ(ok.outcome, ReconcileOutcome::kRequeueAfter);
-  EXPECT_EQ(backoff_.Failures(kKey), 0);
+  EXPECT_EQ(ok.kind, ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(ok.why, Requeue::kPoll);  // a success: the queue forgets the failures
   EXPECT_TRUE(r.State(kKey)->synced.status);
 }
 
 TEST_F(ReconcilerTest, TerminalErrorsWaitForAChangeAtResyncPace) {
   Reconciler r = Make();  // version unknown to the API → 400 ModelArts.2775
   ReconcileResult result = r.Reconcile(kKey);
-  EXPECT_EQ(result.outcome, ReconcileOutcome::kError);
+  EXPECT_EQ(result.kind, ReconcileResult::Kind::kTerminalError);
   EXPECT_EQ(result.requeue_after, minutes(5));
   EXPECT_EQ(r.State(kKey)->synced.reason, "TerminalError");
   EXPECT_EQ(r.State(kKey)->phase, Phase::kError);
@@ -225,7 +240,7 @@ TEST_F(ReconcilerTest, DeletedManifestStopsManagementWithoutStoppingTheJob) {
   Remove();
   Reconciler r = Make();
   ReconcileResult result = r.Reconcile(kKey);
-  EXPECT_TRUE(result.forget);
+  EXPECT_EQ(result.kind, ReconcileResult::Kind::kDone);
   EXPECT_EQ(client_.Calls("stop"), 0);
   EXPECT_FALSE(r.State(kKey).has_value());
 }
@@ -254,10 +269,9 @@ TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn
   // Another object the refresh will answer: requeued, not held, state untouched, and
   // still ahead of resyncs (it is new).
   const ReconcileResult deferred = r.Reconcile(second);
-  EXPECT_FALSE(deferred.forget);
+  EXPECT_EQ(deferred.kind, ReconcileResult::Kind::kRequeueAfter);
   EXPECT_EQ(deferred.requeue_after, milliseconds(100));  // no refresh before: the floor
-  EXPECT_EQ(deferred.priority, Priority::kHigh);
-  EXPECT_EQ(deferred.outcome, ReconcileOutcome::kRequeueAfter);
+  EXPECT_EQ(deferred.why, Requeue::kDeferred);           // the queue keeps its priority (new: high)
   EXPECT_FALSE(r.State(second).has_value() && r.State(second)->attempted);
 
   // An edit meanwhile is observed exactly and stopped while the list is still held.
@@ -274,18 +288,24 @@ TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn
   EXPECT_EQ(client_.Calls("get_version"), 1);
 }
 
-TEST_F(ReconcilerTest, ADeferredObservationKeepsThePriorityOfWhatItWasDueFor) {
+// The queue re-adds a deferred key at the priority it was handed out with (edit high,
+// resync low): WorkQueueTest.HandsOutThePriorityOfTheMergedEntry and the Manager's mapping.
+TEST_F(ReconcilerTest, ADeferredObservationIsNeitherAttemptNorResultOfItsOwn) {
   const std::vector<std::string> keys = ManageJobs(3, kKilled);
   Reconciler r = Make();
-  for (const std::string& key : keys) EXPECT_EQ(r.Reconcile(key).priority, Priority::kLow);
+  for (const std::string& key : keys) EXPECT_EQ(r.Reconcile(key).why, Requeue::kResync);
   clock_.Advance(minutes(5));             // all due for resync
   r.MarkDesiredChanged({keys[2]}, true);  // an edit that may share a list
 
   ListPageGate gate(client_);
   std::thread worker([&] { r.Reconcile(keys[0]); });
   gate.WaitUntilHeld();
-  EXPECT_EQ(r.Reconcile(keys[1]).priority, Priority::kLow);   // a resync stays a resync
-  EXPECT_EQ(r.Reconcile(keys[2]).priority, Priority::kHigh);  // an edit stays an edit
+  for (const std::string& key : {keys[1], keys[2]}) {  // a resync and an edit
+    const ReconcileResult deferred = r.Reconcile(key);
+    EXPECT_EQ(deferred.kind, ReconcileResult::Kind::kRequeueAfter);
+    EXPECT_EQ(deferred.why, Requeue::kDeferred);
+    EXPECT_EQ(r.State(key)->attempts, 1u);  // the deferral was not an attempt
+  }
   gate.Release();
   worker.join();
 }

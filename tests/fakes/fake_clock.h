@@ -36,7 +36,12 @@ class FakeClock final : public Clock {
     const Waiter self{lock.mutex(), &cv, deadline};
     Register(self);
     cv.wait(lock, stop, [&] { return done() || (deadline != kNoDeadline && Now() >= deadline); });
+    // The caller's mutex and cv may die as soon as this returns (Clock::SleepUntil keeps
+    // them on its stack): leave only once no Advance still holds them to notify, and with
+    // the mutex released meanwhile so that Advance can finish.
+    lock.unlock();
     Unregister(self);
+    lock.lock();
     return done();
   }
 
@@ -48,6 +53,7 @@ class FakeClock final : public Clock {
       now_ += d;
       wall_ += std::chrono::duration_cast<WallTime::duration>(d);
       waiters = waiters_;
+      ++advancing_;
     }
     // Taking each waiter's mutex before notifying closes the gap between its check of the
     // time and its wait, so no wake-up is lost.
@@ -55,12 +61,27 @@ class FakeClock final : public Clock {
       { std::lock_guard hold(*w.mutex); }
       w.cv->notify_all();
     }
+    {
+      std::lock_guard lock(mu_);
+      --advancing_;
+    }
+    changed_.notify_all();
   }
 
   // Blocks (in real time, without sleeping) until at least n threads wait on this clock.
   void BlockUntilWaiters(std::size_t n) const {
     std::unique_lock lock(mu_);
     changed_.wait(lock, [&] { return waiters_.size() >= n; });
+  }
+  // Blocks (in real time, without sleeping) until some thread waits on this clock for exactly
+  // `deadline`, or until `patience` of real time has passed: then false. For a thread woken by
+  // real events (inotify): the deadline it waits for shows what it has seen.
+  bool BlockUntilWaitingFor(SteadyTime deadline, std::chrono::milliseconds patience) const {
+    std::unique_lock lock(mu_);
+    return changed_.wait_for(lock, patience, [&] {
+      return std::any_of(waiters_.begin(), waiters_.end(),
+                         [&](const Waiter& w) { return w.deadline == deadline; });
+    });
   }
   std::size_t Waiters() const {
     std::lock_guard lock(mu_);
@@ -79,7 +100,7 @@ class FakeClock final : public Clock {
     std::mutex* mutex;
     std::condition_variable_any* cv;
     SteadyTime deadline;
-    bool operator==(const Waiter& o) const { return mutex == o.mutex && cv == o.cv; }
+    bool operator==(const Waiter& o) const = default;
   };
 
   void Register(const Waiter& w) const {
@@ -88,7 +109,8 @@ class FakeClock final : public Clock {
     changed_.notify_all();
   }
   void Unregister(const Waiter& w) const {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    changed_.wait(lock, [this] { return advancing_ == 0; });
     const auto it = std::find(waiters_.begin(), waiters_.end(), w);
     if (it != waiters_.end()) waiters_.erase(it);
     changed_.notify_all();
@@ -99,6 +121,7 @@ class FakeClock final : public Clock {
   SteadyTime now_;                       // guarded by mu_
   WallTime wall_;                        // guarded by mu_
   mutable std::vector<Waiter> waiters_;  // guarded by mu_
+  std::size_t advancing_ = 0;            // guarded by mu_; Advance calls notifying waiters
 };
 
 }  // namespace mactl::testing

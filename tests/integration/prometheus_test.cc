@@ -152,9 +152,9 @@ TEST(Prometheus, ScrapesTheDaemonAndEvaluatesEveryShippedRule) {
   // Every ModelArts call now fails with a 503: the API-error alert goes pending.
   ASSERT_TRUE(sim.AddFaults(json::array(
       {{{"operation", "any"}, {"count", -1}, {"type", "status"}, {"http_status", 503}}})));
-  EXPECT_TRUE(WaitFor(
-      [&] { return prometheus.AlertStates()["ModelArtsControllerApiErrors"] == "pending"; },
-      std::chrono::seconds(60)))
+  EXPECT_TRUE(
+      WaitFor([&] { return prometheus.AlertStates()["ModelArtsControllerApiErrors"] == "pending"; },
+              std::chrono::seconds(60)))
       << ::testing::PrintToString(prometheus.AlertStates());
   EXPECT_TRUE(prometheus.RuleHealth().failing.empty());
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fakes/fake_clock.h"
+#include "fakes/fake_random.h"
 
 namespace mactl {
 namespace {
@@ -20,6 +21,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using ::testing::ElementsAre;
 using testing::FakeClock;
+using testing::FakeRandom;
 
 class RecordingObserver final : public WorkQueueObserver {
  public:
@@ -47,8 +49,10 @@ std::vector<std::string> Drain(WorkQueue& q) {
 class WorkQueueTest : public ::testing::Test {
  protected:
   FakeClock clock_;
+  FakeRandom random_{{0.5}};  // 0.5 → no jitter: backoff delays are exact
   RecordingObserver observer_;
-  WorkQueue q_{clock_, &observer_};
+  WorkQueue q_{clock_, BackoffPolicy{seconds(1), std::chrono::minutes(5), 0.1}, random_,
+               &observer_};
 };
 
 TEST_F(WorkQueueTest, EmptyQueueHandsOutNothing) {
@@ -259,7 +263,7 @@ TEST_F(WorkQueueTest, DelayNotYetDueAtDoneStaysDelayed) {
   EXPECT_EQ(q_.TryGet(), "a");
 }
 
-TEST_F(WorkQueueTest, ForgetDropsReadyDelayedAndParkedEntries) {
+TEST_F(WorkQueueTest, RemoveDropsReadyDelayedAndParkedEntries) {
   q_.Add("busy", Priority::kNormal);
   ASSERT_EQ(q_.TryGet(), "busy");
   q_.Add("ready", Priority::kNormal);
@@ -268,10 +272,10 @@ TEST_F(WorkQueueTest, ForgetDropsReadyDelayedAndParkedEntries) {
   q_.Add("ready", Priority::kNormal);
   ASSERT_EQ(q_.Len(), 1u);
 
-  q_.Forget("ready");
-  q_.Forget("delayed");
-  q_.Forget("busy");
-  q_.Forget("never-seen");
+  q_.Remove("ready");
+  q_.Remove("delayed");
+  q_.Remove("busy");
+  q_.Remove("never-seen");
   EXPECT_EQ(q_.Len(), 0u);
   EXPECT_EQ(q_.DelayedLen(), 0u);
   EXPECT_TRUE(q_.IsProcessing("busy"));  // the worker still owns it
@@ -282,9 +286,9 @@ TEST_F(WorkQueueTest, ForgetDropsReadyDelayedAndParkedEntries) {
   EXPECT_EQ(q_.NextReadyTime(), std::nullopt);
 }
 
-TEST_F(WorkQueueTest, ForgottenKeyCanBeAddedAgain) {
+TEST_F(WorkQueueTest, RemovedKeyCanBeAddedAgain) {
   q_.AddAfter("a", seconds(5), Priority::kNormal);
-  q_.Forget("a");
+  q_.Remove("a");
   q_.Add("a", Priority::kLow);
   EXPECT_THAT(Drain(q_), ElementsAre("a"));
 }
@@ -354,84 +358,144 @@ TEST_F(WorkQueueTest, HandlesOneHundredThousandKeys) {
   EXPECT_EQ(Drain(q_).size(), static_cast<std::size_t>(kKeys));
 }
 
-// Get is the only part that waits in real time: short, bounded waits with the real clock.
-TEST(WorkQueueGetTest, ReturnsDelayedItemWhenItBecomesReady) {
-  const SystemClock clock;
-  WorkQueue q(clock);
+TEST_F(WorkQueueTest, HandsOutThePriorityOfTheMergedEntry) {
+  q_.AddAfter("edited", seconds(5), Priority::kLow);  // its resync
+  q_.Add("edited", Priority::kHigh);                  // the edit
+  q_.Add("resync", Priority::kLow);
   std::stop_source stop;
-  const auto start = std::chrono::steady_clock::now();
-  q.AddAfter("a", milliseconds(20), Priority::kNormal);
-  EXPECT_EQ(q.Get(stop.get_token()), "a");
-  const auto took = std::chrono::steady_clock::now() - start;
-  EXPECT_GE(took, milliseconds(20));
-  EXPECT_LT(took, seconds(2));
+  const std::optional<WorkQueue::Item> first = q_.GetWithPriority(stop.get_token());
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->key, "edited");
+  EXPECT_EQ(first->priority, Priority::kHigh);
+  // Re-added at that priority (a deferred look), it still goes ahead of the resync.
+  q_.AddAfter(first->key, seconds(1), first->priority);
+  q_.Done(first->key);
+  clock_.Advance(seconds(1));
+  const std::optional<WorkQueue::Item> second = q_.GetWithPriority(stop.get_token());
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->key, "edited");
+  EXPECT_EQ(second->priority, Priority::kHigh);
 }
 
-TEST(WorkQueueGetTest, WakesOnAddFromAnotherThread) {
-  const SystemClock clock;
-  WorkQueue q(clock);
+TEST_F(WorkQueueTest, RetryableErrorsBackOffExponentiallyHonourRetryAfterAndResetOnForget) {
+  EXPECT_EQ(q_.AddRateLimited("a", std::nullopt, Priority::kNormal), seconds(1));
+  EXPECT_EQ(q_.AddRateLimited("a", std::nullopt, Priority::kNormal), seconds(2));
+  EXPECT_EQ(q_.AddRateLimited("a", milliseconds(7000), Priority::kNormal),
+            seconds(7));  // Retry-After beats 4 s
+  EXPECT_EQ(q_.NumRequeues("a"), 3);
+  EXPECT_EQ(q_.NumRequeues("b"), 0);
+  // The adds merged into one entry, due at the earliest delay.
+  EXPECT_EQ(q_.DelayedLen(), 1u);
+  EXPECT_EQ(q_.NextReadyTime(), clock_.Now() + seconds(1));
+  EXPECT_EQ(observer_.retries, 3);  // workqueue_retries_total counts delayed adds
+
+  q_.Forget("a");  // success
+  EXPECT_EQ(q_.NumRequeues("a"), 0);
+  EXPECT_EQ(q_.DelayedLen(), 1u);  // Forget resets failures only; Remove drops entries
+  EXPECT_EQ(q_.AddRateLimited("a", std::nullopt, Priority::kNormal), seconds(1));
+}
+
+TEST_F(WorkQueueTest, RateLimitedAddIsReleasedByTheClock) {
+  q_.AddRateLimited("a", std::nullopt, Priority::kNormal);
+  q_.AddRateLimited("b", std::nullopt, Priority::kNormal);
+  q_.AddRateLimited("b", std::nullopt, Priority::kNormal);  // merged: still due at 1 s
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  clock_.Advance(seconds(1) - milliseconds(1));
+  EXPECT_EQ(q_.TryGet(), std::nullopt);
+  clock_.Advance(milliseconds(1));
+  EXPECT_THAT(Drain(q_), ElementsAre("a", "b"));
+}
+
+TEST(WorkQueueRateLimitTest, JitterSpreadsCappedRetriesWithTheSeededSource) {
+  FakeClock clock;
+  SeededRandom random(42);
+  WorkQueue q(clock, BackoffPolicy{seconds(1), seconds(60), 0.1}, random);
+  for (int i = 0; i < 10; ++i) q.AddRateLimited("a", std::nullopt, Priority::kNormal);
+  for (int i = 0; i < 100; ++i) {
+    const Duration d = q.AddRateLimited("a", std::nullopt, Priority::kNormal);
+    EXPECT_GE(d, seconds(54));
+    EXPECT_LE(d, seconds(66));
+  }
+}
+
+// Get waits through the clock: these tests advance a fake clock instead of sleeping, and
+// FakeClock::BlockUntilWaiters tells them when Get is waiting.
+// Get blocks on the queue's clock: a fake clock releases it, and a second thread (std::async)
+// shows that it wakes.
+class WorkQueueGetTest : public ::testing::Test {
+ protected:
+  FakeClock clock;
+  FakeRandom random;
+  WorkQueue q{clock, BackoffPolicy{}, random};
   std::stop_source stop;
+};
+
+TEST_F(WorkQueueGetTest, ReturnsDelayedItemWhenItBecomesReady) {
+  const SteadyTime start = clock.Now();
+  q.AddAfter("a", milliseconds(20), Priority::kNormal);
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
-  std::this_thread::sleep_for(milliseconds(20));
+  clock.BlockUntilWaiters(1);
+  EXPECT_EQ(clock.NextDeadline(), start + milliseconds(20));  // waits for the ready time
+  clock.Advance(milliseconds(19));
+  EXPECT_NE(got.wait_for(Duration::zero()), std::future_status::ready);
+  clock.Advance(milliseconds(1));
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "a");
+  EXPECT_EQ(clock.Now() - start, milliseconds(20));
+}
+
+TEST_F(WorkQueueGetTest, WakesOnAddFromAnotherThread) {
+  auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(1);
   q.Add("a", Priority::kNormal);
-  ASSERT_EQ(got.wait_for(seconds(2)), std::future_status::ready);
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
   EXPECT_EQ(got.get(), "a");
 }
 
-TEST(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
-  const SystemClock clock;
-  WorkQueue q(clock);
-  std::stop_source stop;
+TEST_F(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
   q.AddAfter("late", std::chrono::hours(1), Priority::kNormal);
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
-  std::this_thread::sleep_for(milliseconds(20));
+  clock.BlockUntilWaiters(1);
   q.AddAfter("soon", milliseconds(20), Priority::kNormal);
-  ASSERT_EQ(got.wait_for(seconds(2)), std::future_status::ready);
+  clock.Advance(milliseconds(20));
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
   EXPECT_EQ(got.get(), "soon");
 }
 
-TEST(WorkQueueGetTest, StopRequestWakesBlockedGet) {
-  const SystemClock clock;
-  WorkQueue q(clock);
+TEST_F(WorkQueueGetTest, StopRequestWakesBlockedGet) {
   q.AddAfter("a", std::chrono::hours(1), Priority::kNormal);
-  std::stop_source stop;
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
-  std::this_thread::sleep_for(milliseconds(20));
+  clock.BlockUntilWaiters(1);
   stop.request_stop();
-  ASSERT_EQ(got.wait_for(seconds(2)), std::future_status::ready);
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
   EXPECT_EQ(got.get(), std::nullopt);
 }
 
-TEST(WorkQueueGetTest, ShutDownWakesEveryBlockedGet) {
-  const SystemClock clock;
-  WorkQueue q(clock);
-  std::stop_source stop;
+TEST_F(WorkQueueGetTest, ShutDownWakesEveryBlockedGet) {
   std::vector<std::future<std::optional<std::string>>> waiters;
   for (int i = 0; i < 3; ++i) {
     waiters.push_back(std::async(std::launch::async, [&] { return q.Get(stop.get_token()); }));
   }
-  std::this_thread::sleep_for(milliseconds(20));
+  clock.BlockUntilWaiters(3);
   q.ShutDown();
   for (auto& w : waiters) {
-    ASSERT_EQ(w.wait_for(seconds(2)), std::future_status::ready);
+    ASSERT_EQ(w.wait_for(seconds(10)), std::future_status::ready);
     EXPECT_EQ(w.get(), std::nullopt);
   }
 }
 
-TEST(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
-  const SystemClock clock;
-  WorkQueue q(clock);
+TEST_F(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
   constexpr int kKeys = 8;
+  constexpr int kWorkers = 4;
   std::map<std::string, std::atomic<int>> in_flight;
   for (int i = 0; i < kKeys; ++i) {
     in_flight["k" + std::to_string(i)] = 0;
   }
   std::atomic<bool> overlap{false};
   std::atomic<int> handled{0};
-  std::stop_source stop;
   {
     std::vector<std::jthread> workers;
-    for (int w = 0; w < 4; ++w) {
+    for (int w = 0; w < kWorkers; ++w) {
       workers.emplace_back([&] {
         while (auto key = q.Get(stop.get_token())) {
           if (in_flight.at(*key).fetch_add(1) != 0) {
@@ -447,11 +511,19 @@ TEST(WorkQueueGetTest, ConcurrentWorkersNeverShareAKey) {
     for (int round = 0; round < 2000; ++round) {
       q.Add("k" + std::to_string(round % kKeys), Priority::kNormal);
     }
-    const auto deadline = std::chrono::steady_clock::now() + seconds(5);
-    while ((q.Len() > 0 || q.LongestProcessing() > Duration::zero()) &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(1));
-    }
+    // Drained: every worker waits in Get and nothing is pending or in flight. (A worker the
+    // last add woke still counts as waiting until it runs, hence the re-check.)
+    const auto idle = [&] {
+      if (q.Len() > 0 || q.NextReadyTime().has_value()) return false;
+      for (const auto& [key, n] : in_flight) {
+        if (q.IsProcessing(key)) return false;
+      }
+      return true;
+    };
+    do {
+      clock.BlockUntilWaiters(kWorkers);
+      std::this_thread::yield();
+    } while (!idle());
     q.ShutDown();
   }
   EXPECT_FALSE(overlap);

@@ -1,23 +1,27 @@
 // The simulator's credential checks over loopback (in-process server on 127.0.0.1:0 with a
-// FakeClock): IAM token issuing and expiry, AK/SK signature verification, the fixed token,
-// the three together, HTTPS, and the flags that configure them.
+// FakeClock): IAM token issuing and expiry, AK/SK signature verification (of requests signed
+// by the vendor's own signer, tests/oracle/), the fixed token, the three together, HTTPS, and
+// the flags that configure them. Nothing here uses the controller's code: the simulator is
+// its test peer.
 
 #include "sim/sim_auth.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
-#include "controller/auth/aksk_signer.h"
-#include "controller/auth/iam_token_authenticator.h"
 #include "fakes/fake_clock.h"
 #include "fakes/fake_random.h"
 #include "httplib.h"
 #include "integration/harness.h"
 #include "nlohmann/json.hpp"
+#include "oracle/aksk_vectors.h"
+#include "sim/aksk_verifier.h"
 #include "sim/sim_config.h"
 #include "sim/sim_server.h"
 
@@ -25,6 +29,7 @@ namespace mactl::sim {
 namespace {
 
 using nlohmann::json;
+using testing::AkSkVector;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using namespace std::chrono_literals;
@@ -32,9 +37,8 @@ using namespace std::chrono_literals;
 constexpr const char* kProject = "proj0000000000000000000000000001";
 constexpr const char* kOtherProject = "proj0000000000000000000000000002";
 constexpr const char* kPassword = "pa:ss-w0rd-SECRET";
-constexpr const char* kAccessKey = "AKSIMTEST0001";
-constexpr const char* kSecretKey = "sk-SECRET-0123456789abcdef";
 constexpr const char* kFixedToken = "fixed-token-SECRET";
+constexpr const char* kOracleProject = "0f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
 class NoSleep final : public Sleeper {
  public:
@@ -46,6 +50,9 @@ class SimAuthTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(state_.AddJob(kProject, {10, "bert", "nlp", "0", {{10, 8, ""}}}));
     ASSERT_TRUE(state_.AddJob(kOtherProject, {20, "other", "", "0", {{1, 8, ""}}}));
+    // The jobs the vendor-signed requests name.
+    ASSERT_TRUE(state_.AddJob(kOracleProject, {10, "signed", "", "0", {{3, 8, ""}}}));
+    ASSERT_TRUE(state_.AddJob(kOracleProject, {123, "detail", "", "0", {{456, 8, ""}}}));
   }
   void TearDown() override {
     if (server_) server_->Stop();
@@ -68,21 +75,29 @@ class SimAuthTest : public ::testing::Test {
     c.iam_token_ttl = 1h;
     return c;
   }
-  static SimAuthConfig AkSkConfig() {
+  // The keys of the vendor-signed requests, or `secret_key` for the same access key.
+  static SimAuthConfig AkSkConfig(const std::string& secret_key = "") {
+    const AkSkVector v = testing::FindAkSkVector("list with paging");
     SimAuthConfig c;
-    c.access_keys = {{kAccessKey, kSecretKey}};
+    c.access_keys = {{v.access_key, secret_key.empty() ? v.secret_key : secret_key}};
     return c;
   }
 
+  // The body of POST /v3/auth/tokens as IAM's API reference writes it.
   static std::string PasswordBody(const std::string& password, const std::string& project_id,
-                                  const std::string& project_name = "") {
-    IamPasswordOptions o;
-    o.user_name = "alice";
-    o.password = password;
-    o.domain_name = "acme";
-    o.project_id = project_id;
-    o.project_name = project_name;
-    return BuildIamPasswordRequestBody(o);
+                                  const std::string& project_name = "",
+                                  const std::string& user = "alice",
+                                  const std::string& domain = "acme") {
+    json scope = project_id.empty() ? json{{"name", project_name}} : json{{"id", project_id}};
+    return json{
+        {"auth",
+         {{"identity",
+           {{"methods", {"password"}},
+            {"password",
+             {{"user",
+               {{"name", user}, {"password", password}, {"domain", {{"name", domain}}}}}}}}},
+          {"scope", {{"project", scope}}}}}}
+        .dump();
   }
 
   httplib::Result PostTokens(const std::string& body,
@@ -100,33 +115,25 @@ class SimAuthTest : public ::testing::Test {
     return client_->Get(("/v1/" + project + "/training-jobs").c_str(), {{"X-Auth-Token", token}});
   }
 
-  // Signs like the controller's AK/SK authenticator, with the signer's functions.
-  httplib::Headers Signed(const std::string& method, const std::string& path,
-                          const std::vector<std::pair<std::string, std::string>>& query,
-                          const std::string& secret_key = kSecretKey,
-                          const std::string& access_key = kAccessKey,
-                          std::optional<WallTime> at = std::nullopt) {
-    SigningInput in;
-    in.method = method;
-    in.host = "127.0.0.1:" + std::to_string(port_);
-    in.path = path;
-    in.query = query;
-    in.sdk_date = FormatSdkDate(at.value_or(clock_.WallNow()));
-    in.headers = {{"Host", in.host},
-                  {"X-Sdk-Date", in.sdk_date},
-                  {"Content-Type", "application/json"},
-                  {"X-Project-Id", kProject}};
-    std::string signed_headers;
-    const std::string canonical = CanonicalRequest(in, &signed_headers);
-    const std::string signature = Sign(StringToSign(canonical, in.sdk_date), secret_key);
-    last_signature_ = signature;
-    httplib::Headers headers(in.headers.begin(), in.headers.end());
-    headers.emplace("Authorization", AuthorizationHeader(access_key, signed_headers, signature));
-    return headers;
+  // Moves the simulator's clock to `t` (FakeClock only moves forward).
+  void SetWallClock(WallTime t) {
+    ASSERT_GE(t, clock_.WallNow());
+    clock_.Advance(std::chrono::duration_cast<Duration>(t - clock_.WallNow()));
   }
 
-  httplib::Result SignedList(httplib::Headers headers, const std::string& project = kProject) {
-    return client_->Get(("/v1/" + project + "/training-jobs?per_page=5&page=1").c_str(), headers);
+  // Sends a vendor-signed request exactly as signed (path and query not re-encoded), after
+  // `tamper` has had its say over the headers and body.
+  httplib::Result Send(const AkSkVector& v,
+                       const std::function<void(httplib::Request&)>& tamper = nullptr) {
+    httplib::Request req;
+    req.method = v.method;
+    req.path = v.Target();
+    req.headers = httplib::Headers(v.headers.begin(), v.headers.end());
+    req.headers.emplace("Authorization", v.authorization);
+    req.body = v.body;
+    if (tamper) tamper(req);
+    client_->set_url_encode(false);
+    return client_->send(req);
   }
 
   testing::FakeClock clock_;
@@ -139,7 +146,6 @@ class SimAuthTest : public ::testing::Test {
   std::unique_ptr<SimServer> server_;
   std::unique_ptr<httplib::Client> client_;
   int port_ = 0;
-  std::string last_signature_;
 };
 
 TEST_F(SimAuthTest, IssuesProjectScopedTokenInIamFormat) {
@@ -154,10 +160,6 @@ TEST_F(SimAuthTest, IssuesProjectScopedTokenInIamFormat) {
   const json& t = body["token"];
   EXPECT_EQ(t["expires_at"], FormatIamTime(now + 1h));
   EXPECT_EQ(t["issued_at"], FormatIamTime(now));
-  // The controller's own parser reads the expiry back exactly.
-  auto parsed = ParseIamExpiresAt(t["expires_at"].get<std::string>());
-  ASSERT_TRUE(parsed);
-  EXPECT_EQ(*parsed, now + 1h);
   EXPECT_EQ(t["methods"], json::array({"password"}));
   EXPECT_EQ(t["project"]["id"], kProject);
   EXPECT_EQ(t["project"]["name"], "eu-de");
@@ -209,12 +211,7 @@ TEST_F(SimAuthTest, RefusesWrongPasswordUserOrDomainWithoutEchoingThePassword) {
            {"alice", "wrong-SECRET-guess", "acme"},
            {"bob", kPassword, "acme"},
            {"alice", kPassword, "other"}}) {
-    IamPasswordOptions o;
-    o.user_name = user;
-    o.password = password;
-    o.domain_name = domain;
-    o.project_id = kProject;
-    auto res = PostTokens(BuildIamPasswordRequestBody(o));
+    auto res = PostTokens(PasswordBody(password, kProject, "", user, domain));
     ASSERT_TRUE(res);
     EXPECT_EQ(res->status, 401) << user << " " << domain;
     EXPECT_FALSE(res->has_header("X-Subject-Token"));
@@ -272,68 +269,101 @@ TEST_F(SimAuthTest, TokenForAnotherProjectOrUnknownTokenIsRefused) {
   EXPECT_EQ(json::parse(res->body)["error_code"], "ModelArts.0201");
 }
 
-TEST_F(SimAuthTest, AcceptsCorrectSignaturesOnGetAndBodylessPost) {
+TEST_F(SimAuthTest, AcceptsEveryVendorSignedRequestOverTheWire) {
+  const std::vector<AkSkVector> vectors = testing::LoadAkSkVectors();
+  ASSERT_FALSE(vectors.empty());
+  SetWallClock(vectors.front().signed_at);
   Start(AkSkConfig());
-  auto res = SignedList(Signed("GET", std::string("/v1/") + kProject + "/training-jobs",
-                               {{"per_page", "5"}, {"page", "1"}}));
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 200) << res->body;
-  const std::string stop_path =
-      std::string("/v1/") + kProject + "/training-jobs/10/versions/10/stop";
-  auto stop = client_->Post(stop_path.c_str(), Signed("POST", stop_path, {}), "", "");
-  ASSERT_TRUE(stop);
-  EXPECT_EQ(stop->status, 200) << stop->body;
-  EXPECT_EQ(state_.GetVersion(kProject, 10, 10)->stop_calls, 1);
+  for (const AkSkVector& v : vectors) {
+    auto res = Send(v);
+    ASSERT_TRUE(res) << v.name;
+    // Past the signature check every request gets the API's answer: 200 for the documented
+    // calls, 404 APIGW.0101 for paths the simulator does not serve; never 401.
+    EXPECT_NE(res->status, 401) << v.name << ": " << res->body;
+  }
+  EXPECT_EQ(Send(testing::FindAkSkVector("list with paging"))->status, 200);
+  EXPECT_EQ(Send(testing::FindAkSkVector("version detail"))->status, 200);
+  EXPECT_EQ(state_.GetVersion(kOracleProject, 10, 3)->stops_accepted, 1);
 }
 
-TEST_F(SimAuthTest, RefusesBadSignaturesWithoutEchoingThem) {
+TEST_F(SimAuthTest, RefusesTamperedVendorSignaturesWithoutEchoingThem) {
+  const AkSkVector list = testing::FindAkSkVector("list with paging");
+  SetWallClock(list.signed_at);
   Start(AkSkConfig());
-  const std::string path = std::string("/v1/") + kProject + "/training-jobs";
-  const std::vector<std::pair<std::string, std::string>> query = {{"per_page", "5"}, {"page", "1"}};
+  const auto set = [](const std::string& name, const std::string& value) {
+    return [name, value](httplib::Request& r) {
+      r.headers.erase(name);
+      r.headers.emplace(name, value);
+    };
+  };
   struct Case {
     const char* what;
-    httplib::Headers headers;
+    AkSkVector vector;
+    std::function<void(httplib::Request&)> tamper;
   };
-  std::vector<Case> cases;
-  cases.push_back({"wrong secret", Signed("GET", path, query, "sk-WRONG-0000")});
-  cases.push_back({"unknown access key", Signed("GET", path, query, kSecretKey, "AKUNKNOWN")});
-  cases.push_back({"other path signed", Signed("GET", path + "/10/versions", query)});
-  cases.push_back({"other query signed", Signed("GET", path, {{"per_page", "6"}, {"page", "1"}})});
-  cases.push_back(
-      {"16 min old", Signed("GET", path, query, kSecretKey, kAccessKey, clock_.WallNow() - 16min)});
-  cases.push_back({"16 min ahead",
-                   Signed("GET", path, query, kSecretKey, kAccessKey, clock_.WallNow() + 16min)});
-  httplib::Headers no_date = Signed("GET", path, query);
-  no_date.erase("X-Sdk-Date");
-  cases.push_back({"no X-Sdk-Date", no_date});
-  httplib::Headers garbled = Signed("GET", path, query);
-  garbled.erase("Authorization");
-  garbled.emplace("Authorization", "SDK-HMAC-SHA256 nonsense");
-  cases.push_back({"malformed header", garbled});
+  AkSkVector other_query = list;
+  other_query.query_string = "per_page=11&page=1";
+  AkSkVector other_path = list;
+  other_path.path += "/10/versions";
+  AkSkVector other_method = list;
+  other_method.method = "POST";
+  std::string unknown_key = list.authorization;
+  unknown_key.replace(unknown_key.find(list.access_key), list.access_key.size(), "AKUNKNOWN");
+  const std::vector<Case> cases = {
+      {"other query", other_query, nullptr},
+      {"other path", other_path, nullptr},
+      {"other method", other_method, nullptr},
+      {"other project header", list, set("X-Project-Id", "ffffffffffffffffffffffffffffffff")},
+      {"other date", list, set("X-Sdk-Date", "20261128T174801Z")},
+      {"other body", testing::FindAkSkVector("JSON body"),
+       [](httplib::Request& r) { r.body += " "; }},
+      {"unknown access key", list, set("Authorization", unknown_key)},
+      {"no X-Sdk-Date", list, [](httplib::Request& r) { r.headers.erase("X-Sdk-Date"); }},
+      {"malformed header", list, set("Authorization", "SDK-HMAC-SHA256 nonsense")},
+  };
+  const std::string signature = list.authorization.substr(list.authorization.rfind('=') + 1);
   for (const Case& c : cases) {
-    const std::string signature = last_signature_;
-    auto res = SignedList(c.headers);
+    auto res = Send(c.vector, c.tamper);
     ASSERT_TRUE(res) << c.what;
     EXPECT_EQ(res->status, 401) << c.what;
     const json body = json::parse(res->body, nullptr, false);
     EXPECT_EQ(body["error_code"], "APIGW.0301") << c.what;
-    EXPECT_THAT(res->body, Not(HasSubstr(kSecretKey))) << c.what;
-    EXPECT_THAT(res->body, Not(HasSubstr(kAccessKey))) << c.what;
-    const auto authorization = c.headers.find("Authorization");
-    const auto parsed = ParseAuthorizationHeader(authorization->second);
-    if (parsed) {
-      EXPECT_THAT(res->body, Not(HasSubstr(parsed->signature))) << c.what;
-    }
+    EXPECT_THAT(res->body, Not(HasSubstr(list.secret_key))) << c.what;
+    EXPECT_THAT(res->body, Not(HasSubstr(list.access_key))) << c.what;
+    EXPECT_THAT(res->body, Not(HasSubstr(signature))) << c.what;
   }
-  // Within the 15-minute window a signature made on a skewed clock still passes.
-  EXPECT_EQ(SignedList(Signed("GET", path, query, kSecretKey, kAccessKey, clock_.WallNow() - 14min))
-                ->status,
-            200);
   // No credentials at all.
-  EXPECT_EQ(client_->Get(path.c_str())->status, 401);
+  EXPECT_EQ(client_->Get(list.path.c_str())->status, 401);
+}
+
+TEST_F(SimAuthTest, RefusesAVendorSignatureUnderAnotherSecret) {
+  const AkSkVector list = testing::FindAkSkVector("list with paging");
+  SetWallClock(list.signed_at);
+  Start(AkSkConfig("sk-WRONG-0000"));
+  auto res = Send(list);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(json::parse(res->body)["error_code"], "APIGW.0301");
+}
+
+TEST_F(SimAuthTest, AcceptsSignaturesWithinFifteenMinutesOfItsClock) {
+  const AkSkVector list = testing::FindAkSkVector("list with paging");
+  SetWallClock(list.signed_at - 16min);
+  Start(AkSkConfig());
+  EXPECT_EQ(Send(list)->status, 401);  // signed 16 minutes ahead of the simulator's clock
+  clock_.Advance(2min);
+  EXPECT_EQ(Send(list)->status, 200);  // 14 minutes ahead
+  clock_.Advance(28min);
+  EXPECT_EQ(Send(list)->status, 200);  // 14 minutes old
+  clock_.Advance(2min);
+  auto res = Send(list);  // 16 minutes old
+  EXPECT_EQ(res->status, 401);
+  EXPECT_EQ(json::parse(res->body)["error_code"], "APIGW.0301");
 }
 
 TEST_F(SimAuthTest, AnyConfiguredMethodAcceptsARequest) {
+  const AkSkVector list = testing::FindAkSkVector("list with paging");
+  SetWallClock(list.signed_at);
   SimAuthConfig config = IamConfig();
   config.token = kFixedToken;
   config.access_keys = AkSkConfig().access_keys;
@@ -341,12 +371,12 @@ TEST_F(SimAuthTest, AnyConfiguredMethodAcceptsARequest) {
   EXPECT_EQ(auth_->Describe(), "token, iam (1 user(s)), aksk (1 key(s))");
   EXPECT_EQ(GetWithToken(kFixedToken)->status, 200);
   EXPECT_EQ(GetWithToken(IssueToken())->status, 200);
-  const std::string path = std::string("/v1/") + kProject + "/training-jobs";
-  EXPECT_EQ(SignedList(Signed("GET", path, {{"per_page", "5"}, {"page", "1"}}))->status, 200);
+  EXPECT_EQ(Send(list)->status, 200);
   EXPECT_EQ(GetWithToken("not-a-token")->status, 401);
-  EXPECT_EQ(SignedList(Signed("GET", path, {{"per_page", "5"}, {"page", "1"}}, "bad"))->status,
-            401);
-  EXPECT_EQ(client_->Get(path.c_str())->status, 401);
+  AkSkVector tampered = list;
+  tampered.query_string = "per_page=11&page=1";
+  EXPECT_EQ(Send(tampered)->status, 401);
+  EXPECT_EQ(client_->Get((std::string("/v1/") + kProject + "/training-jobs").c_str())->status, 401);
 }
 
 TEST_F(SimAuthTest, NothingConfiguredAllowsEverythingAndIamIsAbsent) {

@@ -1,0 +1,57 @@
+#include "controller/runtime/manifest_source.h"
+
+#include <utility>
+
+#include "controller/base/log.h"
+
+namespace mactl {
+
+ManifestSource::ManifestSource(std::string default_project_id, DesiredStateSink& sink,
+                               const Clock& clock, ControllerMetrics* metrics)
+    : default_project_id_(std::move(default_project_id)),
+      sink_(sink),
+      clock_(clock),
+      metrics_(metrics) {}
+
+void ManifestSource::Apply(ManifestSet set, std::string_view reason) {
+  ReportNewErrors(set.errors);
+  if (metrics_ != nullptr) metrics_->ManifestReload(set.errors.empty(), clock_.WallNow());
+  log::Debug("manifests scanned", {{"reason", std::string(reason)},
+                                   {"objects", std::to_string(set.objects.size())},
+                                   {"errors", std::to_string(set.errors.size())}});
+  sink_.ApplySnapshot(
+      BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_));
+}
+
+void ManifestSource::ReportNewErrors(const std::vector<ManifestError>& errors) {
+  // A hash set keeps a rescan linear in the number of errors: a directory of 100k broken
+  // documents is rescanned every few seconds while someone edits it.
+  std::unordered_set<std::string> now;
+  now.reserve(errors.size());
+  for (const ManifestError& e : errors) {
+    std::string text = e.ToString();
+    if (!reported_.contains(text)) {
+      log::Error("invalid manifest", {{"file", e.position.file},
+                                      {"line", std::to_string(e.position.line)},
+                                      {"column", std::to_string(e.position.column)},
+                                      {"error", e.reason}});
+    }
+    now.insert(std::move(text));
+  }
+  reported_ = std::move(now);
+}
+
+Status CheckInitialManifests(const ManifestSet& initial) {
+  for (const ManifestError& e : initial.errors) {
+    if (e.code == ManifestErrorCode::kMissingProjectId) {
+      return MakeError(ErrorClass::kTerminal, "Manifest",
+                       e.ToString() + " (set --project-id or spec.projectId everywhere)");
+    }
+  }
+  if (initial.files == 0 && !initial.errors.empty()) {
+    return MakeError(ErrorClass::kTerminal, "Manifest", initial.errors.front().ToString());
+  }
+  return OkStatus();
+}
+
+}  // namespace mactl

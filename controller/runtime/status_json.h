@@ -1,0 +1,30 @@
+#pragma once
+
+// The /status document (README "Status and conditions"): every manifest object with its
+// observation, conditions and schedule, the invalid manifests, readiness and the time it was made.
+// Pure functions of the state handed in, so the shape is tested without a daemon.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+
+#include "controller/base/clock.h"
+#include "controller/core/desired_snapshot.h"
+#include "controller/core/version_state.h"
+
+namespace mactl {
+
+// "2026-11-29T11:31:39Z": UTC, whole seconds.
+std::string Iso8601(WallTime t);
+
+// `states` by VersionRef::Key(), as Reconciler::States() returns them.
+nlohmann::json StatusJson(const DesiredSnapshot& desired,
+                          const std::unordered_map<std::string, VersionState>& states, bool ready,
+                          WallTime generated_at);
+
+// The HTTP body for `status`: indented by two. Manifest file names and offending values
+// may hold bytes that are not UTF-8; they are replaced, where a strict dump would throw and
+// /status would answer 500 without any content.
+std::string StatusBody(const nlohmann::json& status);
+
+}  // namespace mactl

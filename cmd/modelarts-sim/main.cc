@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   SystemClock clock;
   SeededRandom random(config->random_seed);
   SimState state(clock, config->kill_delay);
+  state.SetStopLag(config->stop_lag);
   if (Status s = PopulateState(state, *config); !s) return Fail(s.error().message);
   FaultInjector faults(random);
   faults.Add(config->faults);
@@ -81,10 +82,13 @@ int main(int argc, char** argv) {
   std::printf("listening on %s:%d%s\n", config->listen_host.c_str(), *port,
               config->tls_cert_file.empty() ? "" : " (https)");
   std::fflush(stdout);
-  spdlog::info("serving {} project(s) over {}, kill delay {} ms, credentials: {}, {} fault rule(s)",
-               state.ProjectIds().size(), config->tls_cert_file.empty() ? "http" : "https",
-               std::chrono::duration_cast<std::chrono::milliseconds>(config->kill_delay).count(),
-               auth.Describe(), config->faults.size());
+  spdlog::info(
+      "serving {} project(s) over {}, kill delay {} ms, stop lag {} ms, credentials: {}, {} fault "
+      "rule(s)",
+      state.ProjectIds().size(), config->tls_cert_file.empty() ? "http" : "https",
+      std::chrono::duration_cast<std::chrono::milliseconds>(config->kill_delay).count(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(config->stop_lag).count(),
+      auth.Describe(), config->faults.size());
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -79,6 +79,9 @@ Result<ApiStack> BuildApiStack(const Flags& flags, const Clock& clock, ApiCallOb
   deps.observer = &observer;
   deps.ca_file = flags.ca_file;
   deps.insecure_skip_tls_verify = flags.insecure_skip_tls_verify;
+  // The IAM token request gets the API calls' bounds (the same read timeout, hence the same
+  // total deadline).
+  deps.read_timeout = duration_cast<milliseconds>(flags.api_timeout);
   Result<std::unique_ptr<Authenticator>> auth = MakeAuthenticator(*choice, deps);
   if (!auth) return auth.error();
   log::Info("credentials", {{"method", choice->method}, {"source", choice->Describe()}});
@@ -282,6 +285,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
   }
   stop.request_stop();  // wakes rate-limit waits
+  api->auth->Cancel();  // aborts an IAM token request in flight, releases its waiters
   api->client->Stop();  // aborts requests still in flight
   manager.Join();
   (*server)->Stop();

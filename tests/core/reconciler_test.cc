@@ -123,6 +123,59 @@ TEST_F(ReconcilerTest, AcceptedStopIsNeverRepeatedEvenIfTheApiStillShowsRunning)
   EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
 }
 
+TEST_F(ReconcilerTest, AnAcceptedStopSurvivesTheManifestGoingAndComingBack) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  ASSERT_EQ(client_.Stops().size(), 1u);
+  // The file is deleted (or read half-written) and comes back while the API, which stops
+  // asynchronously, still shows RUNNING.
+  Remove();
+  EXPECT_EQ(r.Reconcile(kKey).kind, ReconcileResult::Kind::kDone);
+  ASSERT_FALSE(r.State(kKey).has_value());
+  client_.SetStatus(kRef, kRunning);
+  SetDesired(DesiredState::kStopped);
+  r.MarkDesiredChanged({kKey}, false);
+  clock_.Advance(seconds(1));
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);  // not stopped again
+  EXPECT_TRUE(r.State(kKey)->stop_accepted);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
+}
+
+TEST_F(ReconcilerTest, TheStopMemoryIsBoundedInTime) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  Remove();
+  r.Reconcile(kKey);
+  // An hour later the version runs again (restarted by someone): a new manifest for it is
+  // a new intent, and the old stop no longer holds it back.
+  clock_.Advance(Reconciler::kStopMemory);
+  client_.SetStatus(kRef, kRunning);
+  SetDesired(DesiredState::kStopped);
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 2u);
+}
+
+TEST_F(ReconcilerTest, AStopWithAnUnknownOutcomeIsReobservedBeforeAnyOtherStop) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  // The API carries the stop out, but its answer is a 503 (or the connection drops).
+  client_.BeforeStop([&](const VersionRef& ref) { client_.SetStatus(ref, kKilling); });
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "lost", 503));
+  const ReconcileResult failed = r.Reconcile(kKey);
+  ASSERT_EQ(failed.kind, ReconcileResult::Kind::kRetryableError);
+  r.RetryScheduled(kKey, failed, seconds(1));
+  client_.BeforeStop(nullptr);
+  clock_.Advance(seconds(1));
+  const int details = client_.Calls("get_version");
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Calls("get_version"), details + 1);  // looked again first
+  EXPECT_EQ(client_.Stops().size(), 1u);                 // and saw the stop under way
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
+}
+
 TEST_F(ReconcilerTest, CompletedAndKillingVersionsAreNeverStopped) {
   for (int status : {kCompleted, kKilling, kFailed}) {
     client_.SetStatus(kRef, status);

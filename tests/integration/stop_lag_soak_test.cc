@@ -25,13 +25,21 @@ json StopFaults() {
        {"type", "status"},
        {"http_status", 503},
        {"process", true}},
-      {{"operation", "stop"}, {"count", -1}, {"probability", 0.10}, {"type", "drop"}, {"process", true}},
+      {{"operation", "stop"},
+       {"count", -1},
+       {"probability", 0.10},
+       {"type", "drop"},
+       {"process", true}},
       {{"operation", "any"},
        {"count", -1},
        {"probability", 0.05},
        {"type", "status"},
        {"http_status", 500}},
-      {{"operation", "any"}, {"count", -1}, {"probability", 0.05}, {"type", "latency"}, {"ms", 250}},
+      {{"operation", "any"},
+       {"count", -1},
+       {"probability", 0.05},
+       {"type", "latency"},
+       {"ms", 250}},
   });
 }
 
@@ -63,10 +71,10 @@ TEST(StopLagSoak, ChurnAndLostAnswersNeverStopTwiceExceptAfterAnUnknownOutcome) 
   const long soak_seconds = EnvOr("SOAK_SECONDS", 10);
   const auto seed = static_cast<std::uint64_t>(EnvOr("SOAK_SEED", 1));
   TempDir dir;
-  Simulator sim(dir, ExactArgs{},
-                {"--project-id", kProject, "--generate", "40", "--random-seed",
-                 std::to_string(seed), "--kill-delay", "1s", "--stop-lag", "5s", "--token",
-                 kToken});
+  Simulator sim(
+      dir, ExactArgs{},
+      {"--project-id", kProject, "--generate", "40", "--random-seed", std::to_string(seed),
+       "--kill-delay", "1s", "--stop-lag", "5s", "--token", kToken});
   ASSERT_GT(sim.port(), 0) << sim.process().Stderr();
 
   // Every active version desired Stopped, one file each.
@@ -77,8 +85,8 @@ TEST(StopLagSoak, ChurnAndLostAnswersNeverStopTwiceExceptAfterAnUnknownOutcome) 
     const std::int64_t job = v.value("job_id", std::int64_t{0});
     const std::int64_t version = v.value("version_id", std::int64_t{0});
     const std::string name = FileName(job, version);
-    files[name] = Manifest("v-" + std::to_string(job) + "-" + std::to_string(version), job,
-                           version, "Stopped");
+    files[name] = Manifest("v-" + std::to_string(job) + "-" + std::to_string(version), job, version,
+                           "Stopped");
     WriteFile(manifests / name, files[name]);
   }
   ASSERT_GT(files.size(), 10u);
@@ -120,8 +128,8 @@ TEST(StopLagSoak, ChurnAndLostAnswersNeverStopTwiceExceptAfterAnUnknownOutcome) 
           phases[o.value("name", "")] = o.value("phase", "");
         }
         for (const json& v : sim.Versions()) {
-          const std::string name =
-              "v-" + std::to_string(v.value("job_id", 0)) + "-" + std::to_string(v.value("version_id", 0));
+          const std::string name = "v-" + std::to_string(v.value("job_id", 0)) + "-" +
+                                   std::to_string(v.value("version_id", 0));
           if (files.count(name + ".yaml") == 0) continue;
           if (!IsTerminalStatus(v.value("status", -1)) || phases[name] != "Converged") {
             pending += name + " ";
@@ -146,10 +154,10 @@ TEST(StopLagSoak, ChurnAndLostAnswersNeverStopTwiceExceptAfterAnUnknownOutcome) 
                     << " times without a stop of unknown outcome: " << v.dump();
     }
   }
-  std::printf("stop-lag soak: %zu versions, %d edits, %d stopped twice (all after a stop of "
-              "unknown outcome: %s)\n",
-              files.size(), churned, stopped_twice,
-              stopped_twice_unexplained == 0 ? "yes" : "no");
+  std::printf(
+      "stop-lag soak: %zu versions, %d edits, %d stopped twice (all after a stop of "
+      "unknown outcome: %s)\n",
+      files.size(), churned, stopped_twice, stopped_twice_unexplained == 0 ? "yes" : "no");
   ::testing::Test::RecordProperty("versions_stopped_twice", stopped_twice);
   EXPECT_TRUE(controller.process().Running());
 }

@@ -171,15 +171,16 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       // A resync needs a status newer than the one it last saw and at most one resync
       // period old when due. So one list refresh per period serves every resync of a
       // project, however their due times are spread (like an informer's cache).
+      // (The difference first: both may be near the largest Duration.)
       state.observe_not_before = std::max(state.observed_steady + Duration(1),
-                                          now + result.requeue_after - options_.resync);
+                                          now + (result.requeue_after - options_.resync));
       state.observe_allow_batch = true;
       break;
     case NextCheck::kPoll:
       result = ReconcileResult::RequeueAfter(Jittered(options_.poll, options_.jitter, random_),
                                              Requeue::kPoll);
       state.observe_not_before =
-          std::max(state.observe_not_before, now + result.requeue_after - options_.poll / 2);
+          std::max(state.observe_not_before, now + (result.requeue_after - options_.poll / 2));
       state.observe_allow_batch = true;
       break;
     case NextCheck::kNow:
@@ -193,14 +194,14 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       state.next_reason = std::string(NextName(next));
       return ReconcileResult::RetryableError(std::nullopt, "");
   }
-  state.next_attempt = ToWall(clock_, now + result.requeue_after);
+  state.next_attempt = ToWall(clock_, SaturatingAdd(now, result.requeue_after));
   state.next_reason = std::string(NextName(next));
   return result;
 }
 
 void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& failed,
                                 Duration delay) {
-  const SteadyTime retry_at = clock_.Now() + delay;
+  const SteadyTime retry_at = SaturatingAdd(clock_.Now(), delay);
   VersionState state;
   {
     std::lock_guard lock(mu_);

@@ -176,6 +176,31 @@ TEST_F(ReconcilerTest, AStopWithAnUnknownOutcomeIsReobservedBeforeAnyOtherStop) 
   EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
 }
 
+TEST_F(ReconcilerTest, DurationsNearTheParsersLimitDoNotOverflowTheSchedule) {
+  client_.SetStatus(kRef, kCompleted);
+  ReconcilerOptions options;
+  options.resync = Duration::max();  // what ParseDuration accepts at the most
+  options.poll = Duration::max();
+  Reconciler r(options, desired_, client_, observer_, random_, clock_);
+  const ReconcileResult result = r.Reconcile(kKey);
+  ASSERT_EQ(result.kind, ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_GT(result.requeue_after, Duration::zero());
+  // Not wrapped into the past: the next look is shown far ahead, and the next observation
+  // may come from any time after the last one.
+  EXPECT_GT(*r.State(kKey)->next_attempt, clock_.WallNow());
+  EXPECT_GT(r.State(kKey)->observe_not_before, r.State(kKey)->observed_steady);
+  // A retry delay at the limit waits, rather than wrapping to "now".
+  client_.SetStatus(kRef, kRunning);
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
+  clock_.Advance(seconds(1));
+  r.MarkDesiredChanged({kKey}, false);
+  const ReconcileResult failed = r.Reconcile(kKey);
+  ASSERT_EQ(failed.kind, ReconcileResult::Kind::kRetryableError);
+  r.RetryScheduled(kKey, failed, Duration::max());
+  EXPECT_EQ(r.State(kKey)->observe_not_before, SteadyTime::max());
+  EXPECT_GT(*r.State(kKey)->next_attempt, clock_.WallNow());
+}
+
 TEST_F(ReconcilerTest, CompletedAndKillingVersionsAreNeverStopped) {
   for (int status : {kCompleted, kKilling, kFailed}) {
     client_.SetStatus(kRef, status);

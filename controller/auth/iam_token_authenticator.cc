@@ -179,6 +179,29 @@ HttpIamTokenIssuer::HttpIamTokenIssuer(IamPasswordOptions options, std::string s
 
 namespace {
 
+// A 200/201 answer: the token is in X-Subject-Token, its expiry in the body.
+template <typename Answer>
+Result<IssuedToken> ReadIssuedToken(const Answer& answer) {
+  const std::string& token = answer.subject_token;
+  if (token.empty()) return DecodeError("IAM answered without an X-Subject-Token header");
+  const nlohmann::json parsed =
+      nlohmann::json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return DecodeError("IAM token response body is not JSON");
+  }
+  const auto tok = parsed.find("token");
+  if (tok == parsed.end() || !tok->is_object()) {
+    return DecodeError("IAM token response has no \"token\" object");
+  }
+  const auto expires = tok->find("expires_at");
+  if (expires == tok->end() || !expires->is_string()) {
+    return DecodeError("IAM token response has no token.expires_at");
+  }
+  Result<WallTime> expires_at = ParseIamExpiresAt(expires->get<std::string>());
+  if (!expires_at.ok()) return expires_at.error();
+  return IssuedToken{token, *expires_at};
+}
+
 Error IamShutdownError() {
   return MakeError(ErrorClass::kRetryable, "Shutdown",
                    "IAM token request not completed: shutting down");
@@ -194,7 +217,6 @@ Error IamShutdownError() {
 Result<HttpIamTokenIssuer::Answer> HttpIamTokenIssuer::Send(httplib::Client& client,
                                                             httplib::Request& request) {
   constexpr std::chrono::milliseconds kWatchdogGrace{1000};
-  constexpr std::chrono::milliseconds kWatchdogRetry{50};
   const std::chrono::milliseconds total = EffectiveIamTotalTimeout(options_);
   const std::size_t max_bytes = options_.max_response_bytes;
   const SteadyTime start = clock_.Now();
@@ -223,29 +245,9 @@ Result<HttpIamTokenIssuer::Answer> HttpIamTokenIssuer::Send(httplib::Client& cli
 
   bool done = false;     // guarded by mu_
   bool expired = false;  // guarded by mu_
-  std::jthread watchdog([&](std::stop_token stop) {
-    std::unique_lock lock(mu_);
-    SteadyTime next = deadline == kNoDeadline ? kNoDeadline : deadline + kWatchdogGrace;
-    while (!done && !stop.stop_requested()) {
-      if (cancelled_) {
-        lock.unlock();
-        client.stop();
-        lock.lock();
-        // Retried in real time: after Cancel (shutdown) nothing may wait for the clock.
-        changed_.wait_for(lock, kWatchdogRetry, [&] { return done; });
-        continue;
-      }
-      if (clock_.WaitUntil(changed_, lock, stop, next, [&] { return done || cancelled_; })) {
-        continue;
-      }
-      if (stop.stop_requested()) break;
-      expired = true;
-      lock.unlock();
-      client.stop();
-      lock.lock();
-      next = clock_.Now() + kWatchdogRetry;
-    }
-  });
+  const SteadyTime abort_at = deadline == kNoDeadline ? kNoDeadline : deadline + kWatchdogGrace;
+  std::jthread watchdog(
+      [&](std::stop_token stop) { Watch(client, abort_at, done, expired, std::move(stop)); });
   httplib::Response response;
   httplib::Error error = httplib::Error::Success;
   const bool sent = client.send(request, response, error);
@@ -281,6 +283,30 @@ Result<HttpIamTokenIssuer::Answer> HttpIamTokenIssuer::Send(httplib::Client& cli
   return answer;
 }
 
+void HttpIamTokenIssuer::Watch(httplib::Client& client, SteadyTime abort_at, const bool& done,
+                               bool& expired, std::stop_token stop) {
+  constexpr std::chrono::milliseconds kWatchdogRetry{50};
+  std::unique_lock lock(mu_);
+  SteadyTime next = abort_at;
+  while (!done && !stop.stop_requested()) {
+    if (cancelled_) {
+      lock.unlock();
+      client.stop();
+      lock.lock();
+      // Retried in real time: after Cancel (shutdown) nothing may wait for the clock.
+      changed_.wait_for(lock, kWatchdogRetry, [&] { return done; });
+      continue;
+    }
+    if (clock_.WaitUntil(changed_, lock, stop, next, [&] { return done || cancelled_; })) continue;
+    if (stop.stop_requested()) break;
+    expired = true;
+    lock.unlock();
+    client.stop();
+    lock.lock();
+    next = clock_.Now() + kWatchdogRetry;
+  }
+}
+
 void HttpIamTokenIssuer::Cancel() {
   {
     std::lock_guard lock(mu_);
@@ -294,7 +320,6 @@ Result<IssuedToken> HttpIamTokenIssuer::Issue(const std::string& project_id) {
     std::lock_guard lock(mu_);
     if (cancelled_) return IamShutdownError();
   }
-  const std::vector<std::string> secrets = {options_.password};
   httplib::Client client(scheme_host_port_);
   if (!client.is_valid()) {
     return MakeError(ErrorClass::kTerminal, "Config",
@@ -337,31 +362,16 @@ Result<IssuedToken> HttpIamTokenIssuer::Issue(const std::string& project_id) {
         "IAM token request to " + SanitizeForLog(options_.auth_url, 200) + " failed: " + e.message;
     return e;
   }
-  const int status = res->status;
-  if (status == 201 || status == 200) {
-    const std::string& token = res->subject_token;
-    if (token.empty()) return DecodeError("IAM answered without an X-Subject-Token header");
-    const nlohmann::json parsed =
-        nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
-      return DecodeError("IAM token response body is not JSON");
-    }
-    const auto tok = parsed.find("token");
-    if (tok == parsed.end() || !tok->is_object()) {
-      return DecodeError("IAM token response has no \"token\" object");
-    }
-    const auto expires = tok->find("expires_at");
-    if (expires == tok->end() || !expires->is_string()) {
-      return DecodeError("IAM token response has no token.expires_at");
-    }
-    Result<WallTime> expires_at = ParseIamExpiresAt(expires->get<std::string>());
-    if (!expires_at.ok()) return expires_at.error();
-    return IssuedToken{token, *expires_at};
-  }
+  if (res->status == 201 || res->status == 200) return ReadIssuedToken(*res);
+  return Refusal(*res);
+}
 
+Error HttpIamTokenIssuer::Refusal(const Answer& answer) const {
+  const std::vector<std::string> secrets = {options_.password};
+  const int status = answer.status;
   // IAM's error bodies are {"error": {"code": ..., "message": ...}} or {"error_msg": ...}.
   std::string detail;
-  const nlohmann::json parsed = nlohmann::json::parse(res->body, nullptr, false);
+  const nlohmann::json parsed = nlohmann::json::parse(answer.body, nullptr, false);
   if (parsed.is_object()) {
     if (const auto err = parsed.find("error"); err != parsed.end() && err->is_object() &&
                                                err->contains("message") &&
@@ -388,7 +398,7 @@ Result<IssuedToken> HttpIamTokenIssuer::Issue(const std::string& project_id) {
       "IAM token request for " + who + " failed with HTTP " + std::to_string(status) + detail,
       status);
   if (status == 429 || status == 503) {
-    e.retry_after = ParseRetryAfter(res->retry_after, clock_.WallNow());
+    e.retry_after = ParseRetryAfter(answer.retry_after, clock_.WallNow());
   }
   return e;
 }

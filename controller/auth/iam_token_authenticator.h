@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -108,6 +109,13 @@ class HttpIamTokenIssuer final : public IamTokenIssuer {
   };
   // Sends the token request under the total deadline, the size cap and Cancel.
   Result<Answer> Send(httplib::Client& client, httplib::Request& request);
+  // The watchdog of one request: stops it at abort_at (on clock_) or at once on Cancel, and
+  // again while it runs, until `done` (guarded by mu_) or a stop request.
+  void Watch(httplib::Client& client, SteadyTime abort_at, const bool& done, bool& expired,
+             std::stop_token stop);
+  // The error for an answer other than 200/201: names the user and domain, never the
+  // password.
+  Error Refusal(const Answer& answer) const;
 
   HttpIamTokenIssuer(IamPasswordOptions options, std::string scheme_host_port,
                      std::string tokens_path, const Clock& clock, ApiCallObserver* observer);

@@ -102,8 +102,11 @@ RUN_FLAGS = {
     "--manifests", "--endpoint", "--project-id", "--listen", "--workers", "--qps", "--burst",
     "--resync", "--poll", "--backoff-base", "--backoff-max", "--dry-run", "--log-format",
     "--log-level", "--ca-file", "--insecure-skip-tls-verify", "--token-file",
+    # High availability (README, "Two replicas").
+    "--leader-elect", "--etcd-endpoints", "--etcd-ca-file", "--etcd-cert-file", "--etcd-key-file",
+    "--leader-elect-prefix", "--leader-elect-lease",
 }
-BOOL_FLAGS = {"--dry-run", "--insecure-skip-tls-verify"}
+BOOL_FLAGS = {"--dry-run", "--insecure-skip-tls-verify", "--leader-elect"}
 
 
 def check_args(where, args):
@@ -151,7 +154,8 @@ HISTOGRAMS = {"reconcile_duration_seconds", "workqueue_queue_duration_seconds",
 OTHERS = {"reconcile_total", "workqueue_depth", "workqueue_adds_total", "workqueue_retries_total",
           "api_requests_total", "objects", "manifest_errors", "build_info",
           "manifests_last_reload_successful", "manifests_last_reload_success_timestamp_seconds",
-          "manifest_objects", "workqueue_longest_running_processor_seconds"}
+          "manifest_objects", "workqueue_longest_running_processor_seconds",
+          "leader", "leader_transitions_total", "leader_renewals_total"}
 KNOWN = {"modelarts_controller_" + m for m in OTHERS}
 KNOWN |= {f"modelarts_controller_{h}{s}" for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 KNOWN |= {"process_cpu_seconds_total", "process_resident_memory_bytes",
@@ -161,6 +165,8 @@ LABEL_VALUES = {
     "result": {"success", "error", "requeue_after"},
     "operation": {"list", "get_version", "list_versions", "stop", "auth"},
 }
+# leader_renewals_total's result label (success, failure) differs from reconcile_total's.
+LABEL_VALUES["result"] |= {"failure"}
 METRIC_RE = re.compile(r"\b((?:modelarts_controller|process)_[a-z_]+)")
 LABEL_RE = re.compile(r"\b(phase|result|operation)\s*=\s*\\?\"([^\"\\]*)\\?\"")
 
@@ -291,6 +297,35 @@ expect = {
 for what, ok in expect.items():
     if not ok:
         errors.append(f"deployment.yaml: expected {what}")
+
+# The HA overlay (deploy/kubernetes-ha): its arguments are flags of `run` with the election on,
+# two replicas that may roll, never on one node, and a PodDisruptionBudget.
+ha_dir = pathlib.Path("deploy/kubernetes-ha")
+ha_kustomization = yaml.safe_load(open(ha_dir / "kustomization.yaml"))
+for res in ha_kustomization.get("resources", []):
+    if not (ha_dir / res).exists():
+        errors.append(f"kubernetes-ha/kustomization.yaml lists missing {res}")
+for patch in ha_kustomization.get("patches", []):
+    if not (ha_dir / patch["path"]).exists():
+        errors.append(f"kubernetes-ha/kustomization.yaml patches with missing {patch['path']}")
+ha = yaml.safe_load(open(ha_dir / "deployment-ha.yaml"))
+ha_pod = ha["spec"]["template"]["spec"]
+for c in ha_pod["containers"]:
+    check_args(f"kubernetes-ha/deployment-ha.yaml container {c['name']}", c.get("args", []))
+    if "--leader-elect" not in c.get("args", []):
+        errors.append("kubernetes-ha/deployment-ha.yaml: --leader-elect missing")
+ha_expect = {
+    "replicas 2": ha["spec"].get("replicas") == 2,
+    "strategy RollingUpdate": ha["spec"].get("strategy", {}).get("type") == "RollingUpdate",
+    "required pod anti-affinity": bool(ha_pod.get("affinity", {}).get("podAntiAffinity", {})
+                                       .get("requiredDuringSchedulingIgnoredDuringExecution")),
+}
+for what, ok in ha_expect.items():
+    if not ok:
+        errors.append(f"kubernetes-ha/deployment-ha.yaml: expected {what}")
+pdb = yaml.safe_load(open(ha_dir / "poddisruptionbudget.yaml"))
+if pdb.get("kind") != "PodDisruptionBudget" or pdb.get("spec", {}).get("minAvailable") != 1:
+    errors.append("kubernetes-ha/poddisruptionbudget.yaml: expected a PDB with minAvailable 1")
 
 # The example manifests in the ConfigMap follow the TrainingJobVersion schema (README, "Manifests").
 configmap = yaml.safe_load(open("deploy/kubernetes/configmap-manifests.yaml"))

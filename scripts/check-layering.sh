@@ -3,6 +3,8 @@
 # direction of docs/architecture.md ("Dependency direction"):
 #   - controller wings: base <- cloud <- auth <- core <- runtime <- cli <- cmd; a wing may
 #     include itself and any wing to its left;
+#   - controller/election/ (leader election on etcd) stands beside the chain: it includes only
+#     itself and base, and only runtime, cli and cmd include it;
 #   - sim/ and cmd/modelarts-sim/ include nothing from controller/ but controller/base/;
 #   - api/ includes nothing from controller/;
 #   - nothing outside cmd/ includes cmd/, and nothing in api/ or controller/ includes sim/.
@@ -41,7 +43,14 @@ violations=$(
 
       if (target ~ /^controller\//) {
         split(target, q, "/"); to = q[2]
-        if (file ~ /^api\//) {
+        if (from == "election" && to != "election" && to != "base") {
+          print where "controller/election/ may include only itself and controller/base/"
+        } else if (to == "election" && from != "" && from != "election" &&
+                   (!(from in rank) || rank[from] < rank["runtime"])) {
+          print where "only runtime, cli and cmd include controller/election/"
+        } else if (from != "" && (to == "election" || from == "election")) {
+          # allowed above
+        } else if (file ~ /^api\//) {
           print where "api/ includes nothing from controller/"
         } else if (file ~ /^(sim|cmd\/modelarts-sim)\// && to != "base") {
           print where "sim/ and cmd/modelarts-sim/ may include only controller/base/ from controller/"

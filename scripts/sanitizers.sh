@@ -23,7 +23,7 @@ case "${1:-all}" in
     ;;
 esac
 
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh etcd-server  # the leader-election tests run a real cluster
 
 # The soaks run at their default length (SOAK_SECONDS, 20 s of faults; the restart soak is
 # a fixed 6 restarts): about 25 s each under either sanitizer, run beside the other tests.

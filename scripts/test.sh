@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/install-deps.sh prometheus yamllint
+# etcd-server: the leader-election tests start a real three-member cluster.
+bash scripts/install-deps.sh prometheus yamllint etcd-server
 
 # The AK/SK oracle (docs/testing.md): sign the test requests again with the vendor's signer,
 # pinned in tests/oracle/package-lock.json, and fail if the committed vectors differ.

@@ -6,13 +6,17 @@
 #include <prometheus/text_serializer.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stop_token>
 #include <string>
@@ -26,11 +30,13 @@
 #include "controller/cloud/http_cloud_client.h"
 #include "controller/cloud/token_bucket.h"
 #include "controller/cloud/token_bucket_throttle.h"
+#include "controller/core/gated_cloud_client.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconciler.h"
 #include "controller/core/snapshot_store.h"
 #include "controller/runtime/backoff.h"
 #include "controller/runtime/http_server.h"
+#include "controller/runtime/leadership.h"
 #include "controller/runtime/manager.h"
 #include "controller/runtime/manifest_source.h"
 #include "controller/runtime/manifest_watcher.h"
@@ -109,6 +115,68 @@ Result<ApiStack> BuildApiStack(const Flags& flags, const Clock& clock, ApiCallOb
   return stack;
 }
 
+// This replica's name in the election: host:pid (the pod name on Kubernetes).
+std::string ReplicaIdentity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+// ETCD_PASSWORD, or like every other secret here the first line of ETCD_PASSWORD_FILE.
+Result<std::string> EtcdPassword(const EnvLookup& env) {
+  const std::optional<std::string> file = env("ETCD_PASSWORD_FILE");
+  if (!file || file->empty()) return env("ETCD_PASSWORD").value_or("");
+  std::ifstream in(*file);
+  std::string password;
+  const bool read = in && std::getline(in, password);
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  if (!read || password.empty()) {
+    return MakeError(ErrorClass::kTerminal, "Config.Etcd",
+                     "ETCD_PASSWORD_FILE " + *file + " cannot be read or is empty");
+  }
+  return password;
+}
+
+// --leader-elect: the election on etcd (docs/high-availability.md); null without the flag.
+Result<std::unique_ptr<Leadership>> BuildLeadership(const Flags& flags, const Clock& clock,
+                                                    prometheus::Registry& registry) {
+  if (!flags.leader_elect) return std::unique_ptr<Leadership>();
+  const EnvLookup env = ProcessEnvironment();
+  Result<std::string> password = EtcdPassword(env);
+  if (!password) return password.error();
+  HttpEtcdClientOptions etcd;
+  etcd.endpoints = flags.etcd_endpoints;
+  etcd.ca_file = flags.etcd_ca_file;
+  etcd.cert_file = flags.etcd_cert_file;
+  etcd.key_file = flags.etcd_key_file;
+  etcd.username = env("ETCD_USERNAME").value_or("");
+  etcd.password = std::move(password).value();
+  LeaderElectionOptions election;
+  election.prefix = flags.leader_elect_prefix;
+  election.identity = ReplicaIdentity();
+  election.lease_ttl = flags.leader_elect_lease;
+  election.request_timeout = DefaultEtcdRequestTimeout(flags.leader_elect_lease);
+  // A loss is noticed by WaitForShutdown, which then ends the daemon with status 1.
+  return Leadership::Create(std::move(etcd), std::move(election), clock, registry, [] {});
+}
+
+// Without an election the workers start now. With one, the election starts, and the workers
+// start (and observe everything before any stop) once this replica leads; followers make no
+// ModelArts call. The returned thread is that wait.
+std::jthread StartActing(Manager& manager, Leadership* leadership) {
+  if (leadership == nullptr) {
+    manager.Start();
+    return {};
+  }
+  leadership->RequireBeforeActing([&manager] { return manager.Ready(); });
+  leadership->Start();
+  return std::jthread([&manager, leadership](std::stop_token stop) {
+    if (!leadership->WaitUntilLeader(stop)) return;
+    log::Info("acting as leader", {{"identity", leadership->StatusJson().value("identity", "")}});
+    manager.Start();
+  });
+}
+
 int RunPlanCommand(const Flags& flags) {
   SystemClock clock;
   DiscardApiCalls discard;
@@ -135,11 +203,12 @@ ManifestWatcher::Options WatcherOptions(const Flags& flags) {
 class Probes {
  public:
   Probes(const Manager& manager, const ManifestWatcher& watcher, const Clock& clock,
-         Duration watcher_stale_after)
+         Duration watcher_stale_after, const Leadership* leadership)
       : manager_(manager),
         watcher_(watcher),
         clock_(clock),
-        watcher_stale_after_(watcher_stale_after) {}
+        watcher_stale_after_(watcher_stale_after),
+        leadership_(leadership) {}
 
   ProbeResult Health() const {
     const HealthReport report = manager_.Health();
@@ -151,6 +220,8 @@ class Probes {
   }
   ProbeResult Ready() const {
     if (shutting_down_) return {false, "shutting down"};
+    // A follower is ready to take over: it has its manifests and makes no call until then.
+    if (leadership_ != nullptr && !leadership_->Leading()) return {true, "standby: not the leader"};
     if (!manager_.Ready()) return {false, "not every object has been observed yet"};
     return {true, "ok"};
   }
@@ -161,6 +232,7 @@ class Probes {
   const ManifestWatcher& watcher_;
   const Clock& clock_;
   const Duration watcher_stale_after_;
+  const Leadership* const leadership_;  // null without --leader-elect
   std::atomic<bool> shutting_down_{false};
 };
 
@@ -177,11 +249,13 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
 
 std::function<std::string()> StatusHandler(const SnapshotStore& desired,
                                            const Reconciler& reconciler, const Manager& manager,
-                                           const Clock& clock) {
-  return [&desired, &reconciler, &manager, &clock] {
+                                           const Clock& clock, const Leadership* leadership) {
+  return [&desired, &reconciler, &manager, &clock, leadership] {
     const std::shared_ptr<const DesiredSnapshot> snapshot = desired.Current();
     const auto states = reconciler.States();
-    return StatusBody(StatusJson(*snapshot, states, manager.Ready(), clock.WallNow()));
+    nlohmann::json status = StatusJson(*snapshot, states, manager.Ready(), clock.WallNow());
+    if (leadership != nullptr) status["leaderElection"] = leadership->StatusJson();
+    return StatusBody(status);
   };
 }
 
@@ -207,10 +281,10 @@ void AnnounceStarted(const SystemdNotifier& notifier, const Flags& flags, std::s
 }
 
 // The main thread waits for signals and pings the systemd watchdog while the loop is
-// healthy, so a wedged controller is restarted. Returns on SIGTERM or SIGINT; SIGHUP
-// rescans the manifests.
-void WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
-                     ManifestWatcher& watcher, const Probes& probes) {
+// healthy, so a wedged controller is restarted. Returns on SIGTERM or SIGINT (false), or
+// when the leadership is lost (true); SIGHUP rescans the manifests.
+bool WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
+                     ManifestWatcher& watcher, const Probes& probes, const Leadership* leadership) {
   const auto tick =
       notifier.watchdog_interval()
           ? std::min<Duration>(*notifier.watchdog_interval() / 2, std::chrono::seconds(1))
@@ -219,6 +293,10 @@ void WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
   timeout.tv_sec = static_cast<time_t>(duration_cast<std::chrono::seconds>(tick).count());
   timeout.tv_nsec = static_cast<long>((tick - std::chrono::seconds(timeout.tv_sec)).count());
   while (true) {
+    if (leadership != nullptr && leadership->Lost()) {
+      log::Error("leadership lost; exiting so the supervisor restarts this replica as a follower");
+      return true;
+    }
     siginfo_t info{};
     const int sig = sigtimedwait(&signals, &info, &timeout);
     if (sig == SIGHUP) {
@@ -228,7 +306,7 @@ void WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
       notifier.Notify("READY=1");
     } else if (sig == SIGTERM || sig == SIGINT) {
       log::Info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-      return;
+      return false;
     }
     if (notifier.watchdog_interval() && probes.Health().ok) notifier.Notify("WATCHDOG=1");
   }
@@ -250,12 +328,19 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   ManifestSet initial = loader.Load();
   if (Status ok = CheckInitialManifests(initial); !ok) return StartupError(ok.error().message);
 
+  Result<std::unique_ptr<Leadership>> leadership = BuildLeadership(flags, clock, registry);
+  if (!leadership) return StartupError(leadership.error().ToString());
+  Leadership* const leader = leadership->get();  // null without --leader-elect
+  // Every stop first passes the leader's check (no-op gate without an election).
+  std::optional<GatedCloudClient> gated;
+  if (leader != nullptr) gated.emplace(*api->client, *leader);
+  CloudClient& acting = gated ? static_cast<CloudClient&>(*gated) : *api->client;
+
   SnapshotStore desired;
   Observer observer(*api->client, clock);
   WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
                   &metrics);
-  Reconciler reconciler(ReconcilerOptionsFrom(flags), desired, *api->client, observer, random,
-                        clock);
+  Reconciler reconciler(ReconcilerOptionsFrom(flags), desired, acting, observer, random, clock);
   Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue, reconciler,
                   observer, clock, &metrics);
   ManifestSource source(flags.project_id, manager, clock, &metrics);
@@ -265,21 +350,23 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                           [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
   if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
 
-  Probes probes(manager, watcher, clock, 3 * flags.rescan_interval + std::chrono::seconds(30));
-  Result<std::unique_ptr<HttpServer>> server =
-      ServeHttp(flags.listen, HttpHandlers{MetricsHandler(registry, process_metrics, manager),
-                                           [&probes] { return probes.Health(); },
-                                           [&probes] { return probes.Ready(); },
-                                           StatusHandler(desired, reconciler, manager, clock)});
+  Probes probes(manager, watcher, clock, 3 * flags.rescan_interval + std::chrono::seconds(30),
+                leader);
+  Result<std::unique_ptr<HttpServer>> server = ServeHttp(
+      flags.listen,
+      HttpHandlers{MetricsHandler(registry, process_metrics, manager),
+                   [&probes] { return probes.Health(); }, [&probes] { return probes.Ready(); },
+                   StatusHandler(desired, reconciler, manager, clock, leader)});
   if (!server) return StartupError(server.error().message);
 
-  manager.Start();
+  std::jthread acting_when_leading = StartActing(manager, leader);
   SystemdNotifier notifier;
   AnnounceStarted(notifier, flags, initial_objects);
-  WaitForShutdown(signals, notifier, watcher, probes);
+  const bool lost = WaitForShutdown(signals, notifier, watcher, probes, leader);
 
   probes.SetShuttingDown();
   notifier.Notify("STOPPING=1");
+  acting_when_leading = {};  // stops waiting for leadership
   watcher.Stop();
   if (!manager.Drain(flags.shutdown_grace)) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
@@ -288,10 +375,13 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   api->auth->Cancel();  // aborts an IAM token request in flight, releases its waiters
   api->client->Stop();  // aborts requests still in flight
   manager.Join();
+  // In-flight calls have drained: a leader still holding its lease gives it up now, so
+  // another replica takes over at once.
+  if (leader != nullptr) leader->Shutdown();
   (*server)->Stop();
   log::Info("stopped");
   spdlog::default_logger_raw()->flush();
-  return kExitOk;
+  return lost ? kExitError : kExitOk;
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "api/manifest_loader.h"
+#include "controller/base/sanitize.h"
 #include "controller/cloud/job_status.h"
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
@@ -145,6 +146,19 @@ std::string RenderStatusTable(const json& status) {
   return out;
 }
 
+std::string RenderLeaderLine(const json& status) {
+  const auto it = status.find("leaderElection");
+  if (it == status.end() || !it->is_object()) return "";
+  const auto text = [&](const char* name) {
+    const auto field = it->find(name);
+    const std::string value =
+        field != it->end() && field->is_string() ? field->get<std::string>() : std::string();
+    return value.empty() ? std::string("(unknown)") : SanitizeForLog(value, 200);
+  };
+  return "LEADER: " + text("leader") + "   THIS REPLICA: " + text("identity") + " (" +
+         text("role") + ")\n";
+}
+
 int RunGet(const Flags& flags, std::ostream& out, std::ostream& err) {
   try {
     httplib::Client client(flags.server);
@@ -165,7 +179,11 @@ int RunGet(const Flags& flags, std::ostream& out, std::ostream& err) {
       err << "get: " << flags.server << "/status did not answer JSON\n";
       return kExitError;
     }
-    out << (flags.output == "json" ? status.dump(2) + "\n" : RenderStatusTable(status));
+    if (flags.output == "json") {
+      out << status.dump(2) << "\n";
+      return kExitOk;
+    }
+    out << RenderLeaderLine(status) << RenderStatusTable(status);
     return kExitOk;
   } catch (const std::exception& e) {
     err << "get: " << e.what() << "\n";

@@ -25,6 +25,9 @@ int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::os
 
 // kubectl-get-style table of /status.
 std::string RenderStatusTable(const nlohmann::json& status);
+// The line `get` prints above the table with --leader-elect: the leader's identity and this
+// replica's; "" when /status has no "leaderElection".
+std::string RenderLeaderLine(const nlohmann::json& status);
 // 0, or 1 when the daemon is unreachable or answers nonsense.
 int RunGet(const Flags& flags, std::ostream& out, std::ostream& err);
 

@@ -1,5 +1,6 @@
 #include "controller/cli/flags.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <functional>
@@ -9,6 +10,7 @@
 #include "api/duration.h"
 #include "api/version_ref.h"
 #include "controller/base/sanitize.h"
+#include "controller/election/http_etcd_client.h"
 
 namespace mactl {
 namespace {
@@ -55,6 +57,50 @@ Status ParsePositiveDuration(const std::string& flag, const std::string& value, 
   return OkStatus();
 }
 
+// Comma-separated etcd URLs, each checked now so a typo fails at start-up.
+Status ParseEtcdEndpoints(Flags& f, const std::string& value) {
+  f.etcd_endpoints.clear();
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string url = value.substr(start, comma - start);
+    if (url.empty()) return FlagError("--etcd-endpoints: empty URL in " + Quoted(value));
+    if (Result<EtcdEndpoint> parsed = ParseEtcdEndpoint(url); !parsed) {
+      return FlagError("--etcd-endpoints: " + parsed.error().message);
+    }
+    f.etcd_endpoints.push_back(url);
+    start = comma + 1;
+  }
+  return OkStatus();
+}
+
+Status ParseElectionPrefix(Flags& f, const std::string& value) {
+  if (value.size() < 2 || value.front() != '/' || value.back() == '/' ||
+      SanitizeForLog(value, 512) != value || value.size() > 200) {
+    return FlagError(
+        "--leader-elect-prefix: want a printable key like /modelarts-controller/leader "
+        "(starting with '/', not ending with one), got " +
+        Quoted(value));
+  }
+  f.leader_elect_prefix = value;
+  return OkStatus();
+}
+
+// Whole seconds, since etcd leases have second granularity; 2s is etcd's minimum.
+Status ParseElectionLease(Flags& f, const std::string& value) {
+  Duration lease{};
+  if (Status parsed = ParsePositiveDuration("--leader-elect-lease", value, lease); !parsed) {
+    return parsed;
+  }
+  if (lease % std::chrono::seconds(1) != Duration::zero() || lease < std::chrono::seconds(2) ||
+      lease > std::chrono::hours(1)) {
+    return FlagError("--leader-elect-lease: want whole seconds from 2s to 1h, got " +
+                     Quoted(value));
+  }
+  f.leader_elect_lease = std::chrono::duration_cast<std::chrono::seconds>(lease);
+  return OkStatus();
+}
+
 Status ParseProjectId(const std::string& value, std::string& out) {
   if (!IsValidProjectId(value)) {
     return FlagError("--project-id: must be 1-64 letters, digits, '-' or '_', got " +
@@ -76,6 +122,36 @@ struct FlagSpec {
   bool takes_value;
   std::function<Status(Flags&, const std::string&)> apply;
 };
+
+// High availability (README, "Two replicas"): run only.
+std::map<std::string, FlagSpec> ElectionSpecs() {
+  auto str = [](std::string Flags::*field) {
+    return [field](Flags& f, const std::string& v) -> Status {
+      f.*field = v;
+      return OkStatus();
+    };
+  };
+  return {
+      {"--leader-elect",
+       {kRunOnly, false,
+        [](Flags& f, const std::string&) -> Status {
+          f.leader_elect = true;
+          return OkStatus();
+        }}},
+      {"--etcd-endpoints", {kRunOnly, true, ParseEtcdEndpoints}},
+      {"--etcd-ca-file", {kRunOnly, true, str(&Flags::etcd_ca_file)}},
+      {"--etcd-cert-file", {kRunOnly, true, str(&Flags::etcd_cert_file)}},
+      {"--etcd-key-file", {kRunOnly, true, str(&Flags::etcd_key_file)}},
+      {"--leader-elect-prefix", {kRunOnly, true, ParseElectionPrefix}},
+      {"--leader-elect-lease", {kRunOnly, true, ParseElectionLease}},
+  };
+}
+
+// The election flags must come together: endpoints with --leader-elect, cert with key.
+Status CheckElectionFlags(const Flags& flags) {
+  if (Status election = CheckElectionFlags(flags); !election) return election.error();
+  return OkStatus();
+}
 
 std::map<std::string, FlagSpec> Specs() {
   auto str = [](std::string Flags::*field) {
@@ -174,7 +250,8 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
     return FlagError("unknown command " + Quoted(command) + " (want run, plan, validate or get)");
   }
   flags.command = command;
-  const std::map<std::string, FlagSpec> specs = Specs();
+  std::map<std::string, FlagSpec> specs = Specs();
+  specs.merge(ElectionSpecs());
   for (std::size_t i = 2; i < args.size(); ++i) {
     std::string name = args[i];
     std::optional<std::string> value;
@@ -213,6 +290,17 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
   if (flags.command == "get" && flags.server.empty()) {
     return FlagError("--server URL is required for get (e.g. http://127.0.0.1:8080)");
   }
+  const bool etcd_flags = !flags.etcd_endpoints.empty() || !flags.etcd_ca_file.empty() ||
+                          !flags.etcd_cert_file.empty() || !flags.etcd_key_file.empty();
+  if (flags.leader_elect && flags.etcd_endpoints.empty()) {
+    return FlagError("--leader-elect needs --etcd-endpoints URLS");
+  }
+  if (!flags.leader_elect && etcd_flags) {
+    return FlagError("--etcd-* flags apply only with --leader-elect");
+  }
+  if (flags.etcd_cert_file.empty() != flags.etcd_key_file.empty()) {
+    return FlagError("--etcd-cert-file and --etcd-key-file must be given together");
+  }
   if (flags.backoff_max < flags.backoff_base) {
     return FlagError("--backoff-max must not be smaller than --backoff-base");
   }
@@ -244,6 +332,12 @@ Flags (run; those marked * also apply to plan):
   --stuck-after D              /healthz fails when one reconcile runs longer (default 5m)
   --shutdown-grace D           how long SIGTERM waits for in-flight calls (default 20s)
   --api-timeout D              read timeout of one ModelArts request (default 30s) (*)
+  --leader-elect               run as one of several replicas: only the elected leader acts
+  --etcd-endpoints URLS        etcd for the election, comma-separated https://host:2379
+  --etcd-ca-file PATH          CA bundle for etcd (ETCD_USERNAME/ETCD_PASSWORD: password auth)
+  --etcd-cert-file PATH, --etcd-key-file PATH   client certificate for etcd
+  --leader-elect-prefix KEY    election key prefix (default /modelarts-controller/leader)
+  --leader-elect-lease D       lease TTL, renewed every third of it (default 15s)
   --token-file PATH            static token, re-read when it changes (*)
   --ca-file PATH               CA bundle for the endpoint (*)
   --insecure-skip-tls-verify   do not verify the endpoint's certificate (logs a warning) (*)
@@ -255,8 +349,9 @@ Durations: 250ms, 5s, 2m, 1h, 1m30s.
 Credentials (first found): OS_TOKEN or --token-file; OS_ACCESS_KEY + OS_SECRET_KEY;
 OS_AUTH_URL + OS_USERNAME + OS_PASSWORD + OS_DOMAIN_NAME (+ OS_PROJECT_NAME); OS_CLOUD.
 
-Exit status: run 0 after SIGTERM/SIGINT, 1 on a start-up error; plan 0 nothing to do,
-2 changes pending, 1 error; validate 0 valid, 1 invalid; get 0, or 1 when unreachable.
+Exit status: run 0 after SIGTERM/SIGINT, 1 on a start-up error or when it loses the
+leadership (--leader-elect); plan 0 nothing to do, 2 changes pending, 1 error;
+validate 0 valid, 1 invalid; get 0, or 1 when unreachable.
 )";
 }
 

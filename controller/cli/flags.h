@@ -38,6 +38,14 @@ struct Flags {
   Duration stuck_after = std::chrono::minutes(5);
   Duration shutdown_grace = std::chrono::seconds(20);
   bool dry_run = false;
+  // run: high availability (leader election on etcd)
+  bool leader_elect = false;
+  std::vector<std::string> etcd_endpoints;
+  std::string etcd_ca_file;
+  std::string etcd_cert_file;
+  std::string etcd_key_file;
+  std::string leader_elect_prefix = "/modelarts-controller/leader";
+  std::chrono::seconds leader_elect_lease{15};
   // all
   std::string log_format = "text";
   std::string log_level = "info";

@@ -222,8 +222,10 @@ TEST(Lifecycle, TokenFileIsUsedAndReReadWhenItChanges) {
     }
     return false;
   })) << sim.Requests().dump(1);
+  // The refusal reaches /status once the reconcile that met it has ended.
+  EXPECT_TRUE(WaitFor([&] { return controller.Phase("bert-finetune-v10") == "Error"; }))
+      << controller.Status().dump(1);
   EXPECT_EQ(sim.StopCalls(10, 10), 0);
-  EXPECT_EQ(controller.Phase("bert-finetune-v10"), "Error");
 
   // The Secret is rotated (written by rename, as the kubelet does): the next call uses it.
   WriteFile(dir.path() / "secret" / "token.new", kToken + "\n");

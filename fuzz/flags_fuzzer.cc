@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "api/duration.h"
+#include "api/version_ref.h"
 #include "controller/cli/flags.h"
 #include "fuzz/fuzz_check.h"
 
@@ -75,7 +76,8 @@ std::vector<std::string> Unparse(const Flags& f) {
   const bool run_plan = run || f.command == "plan";
   if (f.command != "get") {
     add("--manifests", f.manifests);
-    add("--project-id", f.project_id);
+    // An empty --project-id is refused, so an unset one is left out.
+    if (!f.project_id.empty()) add("--project-id", f.project_id);
   }
   if (run_plan) {
     add("--endpoint", f.endpoint);
@@ -114,6 +116,7 @@ void CheckAccepted(const Flags& f, const std::string& env) {
       c);
   if (c == "help" || c == "version") return;
   if (c != "get") FUZZ_CHECK(!f.manifests.empty(), c);
+  FUZZ_CHECK(f.project_id.empty() || mactl::IsValidProjectId(f.project_id), f.project_id);
   if (c == "run" || c == "plan") FUZZ_CHECK(!f.endpoint.empty(), c);
   if (c == "get") FUZZ_CHECK(!f.server.empty(), c);
   FUZZ_CHECK(f.qps > 0 && f.qps <= 1e6, Shortest(f.qps));

@@ -153,6 +153,13 @@ AuthDecision SimAuth::Authenticate(const httplib::Request& req, std::string_view
   }
   if (is_signed && aksk_enabled() && clock_ != nullptr) {
     AuthDecision signature = CheckSignature(req);
+    // X-Project-Id names the project a signed request acts in; like a token's scope, it
+    // must be the project in the URL (403 ModelArts.0210 otherwise).
+    const std::string header_project = req.get_header_value("X-Project-Id");
+    if (signature.allowed && !project_id.empty() && !header_project.empty() &&
+        header_project != project_id) {
+      return Refuse(403, "ModelArts.0210", "the project ID in the URL does not match X-Project-Id");
+    }
     if (signature.allowed) return signature;
     if (!refusal) refusal = std::move(signature);
   }

@@ -76,7 +76,8 @@ std::string SimUsage() {
          "                     [--generate N] [--generate-training-jobs N]\n"
          "                     [--project-id ID] [--random-seed S]\n"
          "                     [--project-name NAME]\n"
-         "                     [--token T | --token-file F] [--kill-delay D] [--fault JSON]...\n"
+         "                     [--token T | --token-file F] [--kill-delay D] [--stop-lag D]\n"
+         "                     [--fault JSON]...\n"
          "                     [--iam-user NAME:PASSWORD:DOMAIN]... [--iam-users-file F]\n"
          "                     [--iam-token-ttl D] [--aksk AK:SK]... [--aksk-file F]\n"
          "                     [--tls-cert CERT.pem --tls-key KEY.pem]\n"
@@ -103,7 +104,8 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
         "--project-id", "--random-seed",    "--token",         "--token-file",
         "--kill-delay", "--fault",          "--log-level",     "--project-name",
         "--iam-user",   "--iam-users-file", "--iam-token-ttl", "--aksk",
-        "--aksk-file",  "--tls-cert",       "--tls-key",       "--generate-training-jobs"};
+        "--aksk-file",  "--tls-cert",       "--tls-key",       "--generate-training-jobs",
+        "--stop-lag"};
     if (kFlags.count(flag) == 0) return FlagError("unknown flag " + flag);
     if (!value) {
       if (i + 1 >= args.size()) return FlagError(flag + " needs a value");
@@ -151,6 +153,10 @@ Result<SimConfig> ParseSimFlags(const std::vector<std::string>& args) {
       auto d = ParseDuration(v);
       if (!d) return FlagError("--kill-delay: " + d.error().message);
       config.kill_delay = *d;
+    } else if (flag == "--stop-lag") {
+      auto d = ParseDuration(v);
+      if (!d) return FlagError("--stop-lag: " + d.error().message);
+      config.stop_lag = *d;
     } else if (flag == "--fault") {
       const nlohmann::json j = nlohmann::json::parse(v, nullptr, /*allow_exceptions=*/false);
       if (j.is_discarded()) return FlagError("--fault: not valid JSON");

@@ -41,6 +41,9 @@ struct SimConfig {
   std::string tls_cert_file;               // --tls-cert; with --tls-key: HTTPS
   std::string tls_key_file;
   Duration kill_delay = std::chrono::seconds(3);
+  // --stop-lag: how long an accepted stop leaves the old status showing (the real API is
+  // asynchronous); 0 = KILLING at once.
+  Duration stop_lag = Duration::zero();
   std::vector<FaultRule> faults;
   std::string log_level = "info";
   bool help = false;

@@ -35,7 +35,23 @@ std::int64_t SimState::WallMs() const {
       .count();
 }
 
+void SimState::SetStopLag(Duration lag) {
+  std::lock_guard lock(mu_);
+  stop_lag_ = lag;
+}
+
 void SimState::Settle(Version& v) const {
+  if (v.stop_effective_at && clock_.Now() >= *v.stop_effective_at) {
+    const SteadyTime effective = *v.stop_effective_at;
+    v.stop_effective_at.reset();
+    if (AcceptsStop(v.status)) {
+      SetStatus(v, kStatusKilling, false);
+      // KILLING began when the lag ended, not when someone looked.
+      v.kill_done_at = effective + kill_delay_;
+      v.kill_done_wall_ms -=
+          std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now() - effective).count();
+    }
+  }
   if (v.status == kStatusKilling && v.kill_done_at && clock_.Now() >= *v.kill_done_at) {
     v.status = kStatusKilled;
     v.end_time_ms = v.kill_done_wall_ms;
@@ -47,6 +63,7 @@ void SimState::SetStatus(Version& v, int status, bool sticky) const {
   const std::int64_t now_ms = WallMs();
   v.status = status;
   v.kill_done_at.reset();
+  v.stop_effective_at.reset();
   if (status == kStatusKilling && !sticky) {
     v.kill_done_at = clock_.Now() + kill_delay_;
     v.kill_done_wall_ms = now_ms + ToMs(kill_delay_);
@@ -303,8 +320,14 @@ StopOutcome SimState::Stop(const std::string& project_id, std::int64_t job_id,
   ++v.stop_calls;
   v.stop_received_while.push_back(v.status);
   if (!AcceptsStop(v.status)) return StopOutcome::kNotAllowed;
-  SetStatus(v, kStatusKilling, false);
   ++v.stops_accepted;
+  if (stop_lag_ > Duration::zero()) {
+    // Accepted, but the old status keeps showing for the lag (a second stop within it is
+    // accepted again, as the first one's effect is not visible yet).
+    if (!v.stop_effective_at) v.stop_effective_at = clock_.Now() + stop_lag_;
+    return StopOutcome::kAccepted;
+  }
+  SetStatus(v, kStatusKilling, false);
   return StopOutcome::kAccepted;
 }
 

@@ -105,6 +105,10 @@ class SimState {
   SimState& operator=(const SimState&) = delete;
 
   Duration kill_delay() const { return kill_delay_; }
+  // After this, an accepted stop leaves the version's status as it was for `lag` (the real
+  // API accepts a stop and may answer the old status for a while): a stop in that window
+  // is accepted again, and counted. KILLING starts when the lag ends. Set before serving.
+  void SetStopLag(Duration lag);
   std::int64_t job_quota() const { return job_quota_; }
 
   // Creates an empty project; no-op when it exists.
@@ -150,6 +154,7 @@ class SimState {
     std::int64_t end_time_ms = 0;            // 0 while not ended
     std::optional<SteadyTime> kill_done_at;  // KILLING → KILLED at this time
     std::int64_t kill_done_wall_ms = 0;
+    std::optional<SteadyTime> stop_effective_at;  // an accepted stop still lagging
     int stop_calls = 0;
     int stops_accepted = 0;
     std::vector<int> stop_received_while;
@@ -165,7 +170,7 @@ class SimState {
   using Project = std::map<std::int64_t, Job>;  // by job_id
 
   std::int64_t WallMs() const;
-  // Applies a due KILLING → KILLED transition.
+  // Applies a lagging stop that is due (→ KILLING) and a due KILLING → KILLED transition.
   void Settle(Version& v) const;
   void SetStatus(Version& v, int status, bool sticky) const;
   VersionView View(const std::string& project_id, const Job& job, const Version& v) const;
@@ -175,6 +180,7 @@ class SimState {
   const Clock& clock_;
   const Duration kill_delay_;
   const std::int64_t job_quota_;
+  Duration stop_lag_ = Duration::zero();  // guarded by mu_
 
   mutable std::mutex mu_;
   std::map<std::string, Project> projects_;  // guarded by mu_

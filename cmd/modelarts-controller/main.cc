@@ -89,6 +89,9 @@ Result<ApiStack> BuildApiStack(const Flags& flags, const Clock& clock, ApiCallOb
   deps.observer = &observer;
   deps.ca_file = flags.ca_file;
   deps.insecure_skip_tls_verify = flags.insecure_skip_tls_verify;
+  // The IAM token request gets the API calls' bounds (the same read timeout, hence the same
+  // total deadline).
+  deps.read_timeout = duration_cast<milliseconds>(flags.api_timeout);
   Result<std::unique_ptr<Authenticator>> auth = MakeAuthenticator(*choice, deps);
   if (!auth) return auth.error();
   log::Info("credentials", {{"method", choice->method}, {"source", choice->Describe()}});
@@ -358,13 +361,14 @@ bool WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
 
 // Lets in-flight reconciles finish within the grace period, aborts what is left, then gives
 // up leadership and stops serving HTTP.
-void DrainAndStop(const Flags& flags, Manager& manager, std::stop_source& stop,
-                  HttpCloudClient& client, Leadership* leader, HttpServer& server) {
+void DrainAndStop(const Flags& flags, Manager& manager, std::stop_source& stop, const ApiStack& api,
+                  Leadership* leader, HttpServer& server) {
   if (!manager.Drain(flags.shutdown_grace)) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
   }
   stop.request_stop();  // wakes rate-limit waits
-  client.Stop();        // aborts requests still in flight
+  api.auth->Cancel();   // aborts an IAM token request in flight, releases its waiters
+  api.client->Stop();   // aborts requests still in flight
   manager.Join();
   // In-flight calls have drained: a leader still holding its lease gives it up now, so
   // another replica takes over at once.
@@ -428,7 +432,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   notifier.Notify("STOPPING=1");
   acting_when_leading = {};  // stops waiting for leadership
   watcher.Stop();
-  DrainAndStop(flags, manager, stop, *api->client, leader, **server);
+  DrainAndStop(flags, manager, stop, *api, leader, **server);
   return lost ? kExitError : kExitOk;
 }
 

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
   SystemClock clock;
   SeededRandom random(config->random_seed);
   SimState state(clock, config->kill_delay);
+  state.SetStopLag(config->stop_lag);
   if (Status s = PopulateState(state, *config); !s) return Fail(s.error().message);
   V2JobStore training_jobs(clock, config->kill_delay);
   if (Status s = PopulateTrainingJobs(training_jobs, *config); !s) return Fail(s.error().message);
@@ -86,11 +87,12 @@ int main(int argc, char** argv) {
               config->tls_cert_file.empty() ? "" : " (https)");
   std::fflush(stdout);
   spdlog::info(
-      "serving {} project(s) and {} v2 training job(s) over {}, kill delay {} ms, credentials: "
-      "{}, {} fault rule(s)",
+      "serving {} project(s) and {} v2 training job(s) over {}, kill delay {} ms, stop lag {} "
+      "ms, credentials: {}, {} fault rule(s)",
       state.ProjectIds().size(), training_jobs.All().size(),
       config->tls_cert_file.empty() ? "http" : "https",
       std::chrono::duration_cast<std::chrono::milliseconds>(config->kill_delay).count(),
+      std::chrono::duration_cast<std::chrono::milliseconds>(config->stop_lag).count(),
       auth.Describe(), config->faults.size());
 
   int sig = 0;

@@ -37,7 +37,10 @@ Status AkSkAuthenticator::Apply(OutgoingRequest& request) {
   SetHeader(request.headers, "X-Sdk-Date", sdk_date);
   SetHeader(request.headers, "Host", request.host);
   SetHeader(request.headers, "Content-Type", "application/json");
-  if (!project_id_.empty()) SetHeader(request.headers, "X-Project-Id", project_id_);
+  // The project in the request's path, so one key pair serves every project it may act on;
+  // the configured one only for a request that names none.
+  const std::string& project = request.project_id.empty() ? project_id_ : request.project_id;
+  if (!project.empty()) SetHeader(request.headers, "X-Project-Id", project);
 
   SigningInput in;
   in.method = request.method;

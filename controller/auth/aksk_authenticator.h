@@ -10,9 +10,11 @@
 namespace mactl {
 
 // Adds X-Sdk-Date (from clock.WallNow()), Host, Content-Type: application/json,
-// X-Project-Id (when project_id is not empty) and Authorization, replacing any header
-// of the same name already present. Holds nothing that can go stale, so OnUnauthorized
-// is a no-op. Thread-safe (no mutable state). `clock` must outlive this object.
+// X-Project-Id and Authorization, replacing any header of the same name already present.
+// X-Project-Id is the request's project, or `project_id` for a request that names none
+// (and is left out when both are empty). Holds nothing that can go stale, so
+// OnUnauthorized is a no-op. Thread-safe (no mutable state). `clock` must outlive this
+// object.
 class AkSkAuthenticator final : public Authenticator {
  public:
   AkSkAuthenticator(std::string access_key, std::string secret_key, std::string project_id,
@@ -20,7 +22,7 @@ class AkSkAuthenticator final : public Authenticator {
 
   // Authenticator methods
   Status Apply(OutgoingRequest& request) override;
-  void OnUnauthorized() override {}
+  void OnUnauthorized(const OutgoingRequest& /*rejected*/) override {}
   std::string Describe() const override { return "aksk"; }
 
  private:

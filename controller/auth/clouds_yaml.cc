@@ -210,4 +210,20 @@ Result<CloudConfig> FindCloud(const CloudsYamlSearch& search, std::string_view c
   return config;
 }
 
+ProjectClouds FindProjectClouds(const CloudsYamlSearch& search, std::string_view chosen) {
+  ProjectClouds out;
+  const std::optional<fs::path> file = FirstExisting(search.clouds_files);
+  if (!file) return out;
+  for (const std::string& name : CloudNames(*file)) {
+    if (name == chosen) continue;
+    Result<CloudConfig> config = FindCloud(search, name);
+    if (!config.ok()) {
+      out.skipped.push_back(config.error().message);
+    } else if (!config->project_id.empty()) {
+      out.entries.push_back(std::move(config.value()));
+    }
+  }
+  return out;
+}
+
 }  // namespace mactl

@@ -66,4 +66,13 @@ Result<CloudConfig> LoadCloudFromFile(const std::filesystem::path& file, std::st
 // the first existing secure file's entry for the same cloud, if it has one.
 Result<CloudConfig> FindCloud(const CloudsYamlSearch& search, std::string_view cloud);
 
+// The other entries of the same clouds file that name a project (auth.project_id, after
+// secure.yaml), for credentials per project. An entry that cannot be read is left out and
+// named in `skipped`, with a secret-free reason: it must not stop the chosen one working.
+struct ProjectClouds {
+  std::vector<CloudConfig> entries;
+  std::vector<std::string> skipped;
+};
+ProjectClouds FindProjectClouds(const CloudsYamlSearch& search, std::string_view chosen);
+
 }  // namespace mactl

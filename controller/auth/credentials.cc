@@ -1,11 +1,14 @@
 #include "controller/auth/credentials.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <system_error>
 #include <utility>
 
 #include "controller/auth/aksk_authenticator.h"
+#include "controller/auth/per_project_authenticator.h"
 #include "controller/auth/static_token_authenticator.h"
 
 namespace mactl {
@@ -202,16 +205,16 @@ Result<std::optional<CredentialChoice>> FromPassword(const CredentialSources& s)
   return std::optional<CredentialChoice>(std::move(c));
 }
 
-Result<CredentialChoice> FromCloud(const CredentialSources& s, const std::string& cloud) {
-  Result<CloudConfig> found = FindCloud(s.clouds_yaml, cloud);
-  if (!found.ok()) return found.error();
-  const CloudConfig& cfg = *found;
+// The credentials of one clouds.yaml entry; project_flag ("" when not given) overrides the
+// entry's own project.
+Result<CredentialChoice> FromCloudConfig(const CloudConfig& cfg, const std::string& project_flag) {
+  const std::string& cloud = cfg.name;
   CredentialChoice c;
   c.source = "clouds.yaml " + cfg.file.string() + " (cloud \"" + cloud + "\")";
   if (!cfg.secure_file.empty()) c.source += " + " + cfg.secure_file.string();
   c.region = cfg.region_name;
   const std::string key = "clouds." + cloud;
-  const std::string project_id = !s.project_id.empty() ? s.project_id : cfg.project_id;
+  const std::string project_id = !project_flag.empty() ? project_flag : cfg.project_id;
   if (!cfg.token.empty()) {
     c.method = "token";
     c.token = cfg.token;
@@ -253,16 +256,53 @@ Result<CredentialChoice> FromCloud(const CredentialSources& s, const std::string
   return c;
 }
 
+// OS_CLOUD's entry, and the other entries of the file that name a project (serving
+// requests for that project).
+Result<CredentialChoice> FromCloud(const CredentialSources& s, const std::string& cloud) {
+  Result<CloudConfig> found = FindCloud(s.clouds_yaml, cloud);
+  if (!found.ok()) return found.error();
+  Result<CredentialChoice> chosen = FromCloudConfig(*found, s.project_id);
+  if (!chosen.ok()) return chosen;
+  CredentialChoice& c = chosen.value();
+  ProjectClouds others = FindProjectClouds(s.clouds_yaml, cloud);
+  for (const std::string& reason : others.skipped) {
+    c.notes.push_back("clouds.yaml entry not used for per-project credentials: " + reason);
+  }
+  for (const CloudConfig& entry : others.entries) {
+    const std::string key = "clouds." + entry.name;
+    const bool taken = entry.project_id == c.project_id ||
+                       std::any_of(c.per_project.begin(), c.per_project.end(),
+                                   [&](const auto& p) { return p.project_id == entry.project_id; });
+    if (taken) {
+      c.notes.push_back(key + " not used: project " + entry.project_id +
+                        " already has credentials");
+      continue;
+    }
+    Result<CredentialChoice> per_project = FromCloudConfig(entry, "");
+    if (!per_project.ok()) {
+      c.notes.push_back(key + " not used: " + per_project.error().message);
+      continue;
+    }
+    c.notes.push_back(key + " serves project " + entry.project_id + " (" + per_project->method +
+                      ")");
+    per_project.value().project_id = entry.project_id;
+    c.per_project.push_back(std::move(per_project.value()));
+  }
+  return chosen;
+}
+
 // Owns the HTTP issuer that the caching authenticator refers to.
 class OwningIamAuthenticator final : public Authenticator {
  public:
   OwningIamAuthenticator(std::unique_ptr<HttpIamTokenIssuer> issuer, const Clock& clock,
-                         Duration renew_before)
-      : issuer_(std::move(issuer)), auth_(*issuer_, clock, renew_before) {}
+                         Duration renew_before, Duration max_wait)
+      : issuer_(std::move(issuer)),
+        auth_(*issuer_, clock, renew_before, std::chrono::minutes(1), max_wait) {}
 
   // Authenticator methods
   Status Apply(OutgoingRequest& request) override { return auth_.Apply(request); }
-  void OnUnauthorized() override { auth_.OnUnauthorized(); }
+  void OnUnauthorized(const OutgoingRequest& rejected) override { auth_.OnUnauthorized(rejected); }
+  void Cancel() override { auth_.Cancel(); }
   std::string Describe() const override { return auth_.Describe(); }
 
  private:
@@ -294,6 +334,9 @@ std::string CredentialChoice::Describe() const {
     out += ", user \"" + iam.user_name + "\" in domain \"" + iam.domain_name + "\", project " +
            (iam.project_id.empty() ? "name \"" + iam.project_name + "\"" : iam.project_id) +
            " at " + iam.auth_url;
+  }
+  for (const CredentialChoice& p : per_project) {
+    out += "; for project " + p.project_id + ": " + p.Describe();
   }
   return out;
 }
@@ -344,8 +387,10 @@ Result<CredentialChoice> ChooseCredentials(const CredentialSources& sources) {
                       : ""));
 }
 
-Result<std::unique_ptr<Authenticator>> MakeAuthenticator(const CredentialChoice& choice,
-                                                         const AuthenticatorDeps& deps) {
+namespace {
+
+Result<std::unique_ptr<Authenticator>> MakeOne(const CredentialChoice& choice,
+                                               const AuthenticatorDeps& deps) {
   if (choice.method == "token") {
     return std::unique_ptr<Authenticator>(std::make_unique<StaticTokenAuthenticator>(
         StaticTokenAuthenticator::FromToken(choice.token)));
@@ -364,13 +409,35 @@ Result<std::unique_ptr<Authenticator>> MakeAuthenticator(const CredentialChoice&
     IamPasswordOptions options = choice.iam;
     options.ca_file = deps.ca_file;
     options.insecure_skip_tls_verify = deps.insecure_skip_tls_verify;
+    options.connect_timeout = deps.connect_timeout;
+    options.read_timeout = deps.read_timeout;
+    options.total_timeout = deps.total_timeout;
+    options.max_response_bytes = deps.max_response_bytes;
+    // Waiters give up a little after the renewal itself must have ended.
+    const Duration max_wait = EffectiveIamTotalTimeout(options) + std::chrono::seconds(2);
     Result<std::unique_ptr<HttpIamTokenIssuer>> issuer =
         HttpIamTokenIssuer::Create(std::move(options), deps.clock, deps.observer);
     if (!issuer.ok()) return issuer.error();
     return std::unique_ptr<Authenticator>(std::make_unique<OwningIamAuthenticator>(
-        std::move(issuer.value()), deps.clock, deps.renew_before));
+        std::move(issuer.value()), deps.clock, deps.renew_before, max_wait));
   }
   return ConfigError("unknown credential method \"" + choice.method + "\"");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Authenticator>> MakeAuthenticator(const CredentialChoice& choice,
+                                                         const AuthenticatorDeps& deps) {
+  Result<std::unique_ptr<Authenticator>> fallback = MakeOne(choice, deps);
+  if (!fallback.ok() || choice.per_project.empty()) return fallback;
+  std::map<std::string, std::unique_ptr<Authenticator>> by_project;
+  for (const CredentialChoice& one : choice.per_project) {
+    Result<std::unique_ptr<Authenticator>> auth = MakeOne(one, deps);
+    if (!auth.ok()) return auth.error();
+    by_project.emplace(one.project_id, std::move(auth.value()));
+  }
+  return std::unique_ptr<Authenticator>(std::make_unique<PerProjectAuthenticator>(
+      std::move(fallback.value()), std::move(by_project)));
 }
 
 }  // namespace mactl

@@ -14,7 +14,11 @@
 //      OS_PROJECT_NAME. Chosen as soon as one of OS_AUTH_URL/OS_USERNAME/OS_PASSWORD is
 //      set; a missing piece is then an error naming it, not a silent fall-through.
 //   4. OS_CLOUD: the named entry of clouds.yaml (see clouds_yaml.h), inside which the
-//      same order applies: auth.token, ak+sk, password.
+//      same order applies: auth.token, ak+sk, password. The file's other entries that name
+//      a project (auth.project_id) serve requests for that project (per_project).
+//
+// Whatever the method, credentials follow the request's project: AK/SK sends it as
+// X-Project-Id, and IAM keeps one token per project.
 //
 // Secrets (OS_TOKEN, OS_ACCESS_KEY, OS_SECRET_KEY, OS_USERNAME, OS_PASSWORD) may each come
 // from the file named by <VAR>_FILE instead; setting both VAR and VAR_FILE is an error.
@@ -24,6 +28,8 @@
 //
 // Errors are terminal "Config" errors that name variables, files and keys, never values.
 
+#include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -70,6 +76,9 @@ struct CredentialChoice {
   IamPasswordOptions iam;
   std::string region;              // OS_REGION_NAME or clouds.yaml region_name; informational
   std::vector<std::string> notes;  // secret-free remarks for the start-up log
+  // OS_CLOUD only: the credentials for requests to other projects, one per project_id (each
+  // with an empty per_project). Requests for any other project use this choice.
+  std::vector<CredentialChoice> per_project;
 
   // One secret-free line for the start-up log.
   std::string Describe() const;
@@ -84,9 +93,16 @@ struct AuthenticatorDeps {
   std::string ca_file;                  // for the IAM endpoint, like --ca-file
   bool insecure_skip_tls_verify = false;
   Duration renew_before = std::chrono::hours(1);
+  // The IAM token request gets the API calls' bounds (HttpCloudClientOptions): per-step
+  // timeouts, a total deadline (unset: connect + 2 × read) and a body cap.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(5)};
+  std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  std::optional<std::chrono::milliseconds> total_timeout;
+  std::size_t max_response_bytes = std::size_t{16} << 20;
 };
 
-// Builds the Authenticator for a choice. The result owns everything it needs except
+// Builds the Authenticator for a choice (routing by project when it has per_project
+// entries). The result owns everything it needs except
 // deps.clock and deps.observer, which must outlive it. Fails when a token file cannot
 // be read or the IAM URL is invalid.
 Result<std::unique_ptr<Authenticator>> MakeAuthenticator(const CredentialChoice& choice,

@@ -3,7 +3,10 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <stop_token>
+#include <thread>
 #include <utility>
 
 #include "controller/base/log.h"
@@ -56,9 +59,22 @@ bool SplitUrl(std::string_view url, std::string* scheme_host_port, std::string* 
 
 }  // namespace
 
-std::string BuildIamPasswordRequestBody(const IamPasswordOptions& options) {
+std::chrono::milliseconds EffectiveIamTotalTimeout(const IamPasswordOptions& options) {
+  if (options.total_timeout.has_value()) return *options.total_timeout;
+  const auto max = std::chrono::milliseconds::max();
+  std::chrono::milliseconds total = options.connect_timeout;
+  for (int i = 0; i < 2; ++i) {
+    total = options.read_timeout > max - total ? max : total + options.read_timeout;
+  }
+  return total;
+}
+
+std::string BuildIamPasswordRequestBody(const IamPasswordOptions& options,
+                                        const std::string& project_id) {
   nlohmann::json project;
-  if (!options.project_id.empty()) {
+  if (!project_id.empty()) {
+    project["id"] = project_id;
+  } else if (!options.project_id.empty()) {
     project["id"] = options.project_id;
   } else {
     project["name"] = options.project_name;
@@ -161,8 +177,149 @@ HttpIamTokenIssuer::HttpIamTokenIssuer(IamPasswordOptions options, std::string s
       clock_(clock),
       observer_(observer) {}
 
-Result<IssuedToken> HttpIamTokenIssuer::Issue() {
-  const std::vector<std::string> secrets = {options_.password};
+namespace {
+
+// A 200/201 answer: the token is in X-Subject-Token, its expiry in the body.
+template <typename Answer>
+Result<IssuedToken> ReadIssuedToken(const Answer& answer) {
+  const std::string& token = answer.subject_token;
+  if (token.empty()) return DecodeError("IAM answered without an X-Subject-Token header");
+  const nlohmann::json parsed =
+      nlohmann::json::parse(answer.body, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    return DecodeError("IAM token response body is not JSON");
+  }
+  const auto tok = parsed.find("token");
+  if (tok == parsed.end() || !tok->is_object()) {
+    return DecodeError("IAM token response has no \"token\" object");
+  }
+  const auto expires = tok->find("expires_at");
+  if (expires == tok->end() || !expires->is_string()) {
+    return DecodeError("IAM token response has no token.expires_at");
+  }
+  Result<WallTime> expires_at = ParseIamExpiresAt(expires->get<std::string>());
+  if (!expires_at.ok()) return expires_at.error();
+  return IssuedToken{token, *expires_at};
+}
+
+Error IamShutdownError() {
+  return MakeError(ErrorClass::kRetryable, "Shutdown",
+                   "IAM token request not completed: shutting down");
+}
+
+}  // namespace
+
+// The receiving thread checks the deadline whenever part of the answer arrives; a watchdog
+// thread waiting on the clock stops a request still running kWatchdogGrace past it (a
+// trickled status line or headers give no callback), or at once on Cancel, and again every
+// kWatchdogRetry while it runs (a stop() that lands before httplib marks the request in
+// flight only closes an idle socket).
+Result<HttpIamTokenIssuer::Answer> HttpIamTokenIssuer::Send(httplib::Client& client,
+                                                            httplib::Request& request) {
+  constexpr std::chrono::milliseconds kWatchdogGrace{1000};
+  const std::chrono::milliseconds total = EffectiveIamTotalTimeout(options_);
+  const std::size_t max_bytes = options_.max_response_bytes;
+  const SteadyTime start = clock_.Now();
+  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(kNoDeadline - start);
+  const SteadyTime deadline = total >= room - kWatchdogGrace ? kNoDeadline : start + total;
+  Answer answer;
+  bool past_deadline = false;
+  bool too_large = false;
+  const auto within_deadline = [&] {
+    if (clock_.Now() < deadline) return true;
+    past_deadline = true;
+    return false;
+  };
+  request.progress = [&](std::uint64_t, std::uint64_t) { return within_deadline(); };
+  request.response_handler = [&](const httplib::Response&) { return within_deadline(); };
+  request.content_receiver = [&](const char* data, std::size_t length, std::uint64_t,
+                                 std::uint64_t) {
+    if (!within_deadline()) return false;
+    if (answer.body.size() + length > max_bytes) {
+      too_large = true;
+      return false;
+    }
+    answer.body.append(data, length);
+    return true;
+  };
+
+  bool done = false;     // guarded by mu_
+  bool expired = false;  // guarded by mu_
+  const SteadyTime abort_at = deadline == kNoDeadline ? kNoDeadline : deadline + kWatchdogGrace;
+  std::jthread watchdog(
+      [&](std::stop_token stop) { Watch(client, abort_at, done, expired, std::move(stop)); });
+  httplib::Response response;
+  httplib::Error error = httplib::Error::Success;
+  const bool sent = client.send(request, response, error);
+  bool cancelled = false;
+  {
+    std::lock_guard lock(mu_);
+    done = true;
+    cancelled = cancelled_;
+  }
+  changed_.notify_all();
+  watchdog.request_stop();
+  watchdog.join();
+
+  if (cancelled && !sent) return IamShutdownError();
+  if (too_large) {
+    return MakeError(ErrorClass::kRetryable, "ResponseTooLarge",
+                     std::string("IAM token answer was discarded: response too large (over ") +
+                         std::to_string(max_bytes) + " bytes)",
+                     response.status);
+  }
+  if (!sent) {
+    if (past_deadline || expired) {
+      return MakeError(ErrorClass::kRetryable, "Transport.Timeout",
+                       "IAM token request failed: transport error Timeout (the whole answer took "
+                       "longer than the " +
+                           std::to_string(total.count()) + " ms request deadline)");
+    }
+    return ClassifyTransportError(api_operation::kAuth, httplib::to_string(error));
+  }
+  answer.status = response.status;
+  answer.subject_token = response.get_header_value(kSubjectTokenHeader);
+  answer.retry_after = response.get_header_value("Retry-After");
+  return answer;
+}
+
+void HttpIamTokenIssuer::Watch(httplib::Client& client, SteadyTime abort_at, const bool& done,
+                               bool& expired, std::stop_token stop) {
+  constexpr std::chrono::milliseconds kWatchdogRetry{50};
+  std::unique_lock lock(mu_);
+  SteadyTime next = abort_at;
+  while (!done && !stop.stop_requested()) {
+    if (cancelled_) {
+      lock.unlock();
+      client.stop();
+      lock.lock();
+      // Retried in real time: after Cancel (shutdown) nothing may wait for the clock.
+      changed_.wait_for(lock, kWatchdogRetry, [&] { return done; });
+      continue;
+    }
+    if (clock_.WaitUntil(changed_, lock, stop, next, [&] { return done || cancelled_; })) continue;
+    if (stop.stop_requested()) break;
+    expired = true;
+    lock.unlock();
+    client.stop();
+    lock.lock();
+    next = clock_.Now() + kWatchdogRetry;
+  }
+}
+
+void HttpIamTokenIssuer::Cancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  changed_.notify_all();
+}
+
+Result<IssuedToken> HttpIamTokenIssuer::Issue(const std::string& project_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (cancelled_) return IamShutdownError();
+  }
   httplib::Client client(scheme_host_port_);
   if (!client.is_valid()) {
     return MakeError(ErrorClass::kTerminal, "Config",
@@ -181,53 +338,40 @@ Result<IssuedToken> HttpIamTokenIssuer::Issue() {
   if (!options_.ca_file.empty()) client.set_ca_cert_path(options_.ca_file);
   if (options_.insecure_skip_tls_verify) client.enable_server_certificate_verification(false);
 
-  std::string body;
+  httplib::Request request;
   try {
-    body = BuildIamPasswordRequestBody(options_);
+    request.body = BuildIamPasswordRequestBody(options_, project_id);
   } catch (const nlohmann::json::exception&) {
     // dump() refuses invalid UTF-8; the text would reveal part of the password.
     return MakeError(ErrorClass::kTerminal, "Config",
                      "the IAM user name, password, domain or project is not valid UTF-8");
   }
-  const SteadyTime start = clock_.Now();
+  request.method = "POST";
   // nocatalog: the service catalog is large and unused here.
-  const httplib::Result res =
-      client.Post(tokens_path_ + "?nocatalog=true", body, "application/json;charset=utf8");
+  request.path = tokens_path_ + "?nocatalog=true";
+  request.set_header("Content-Type", "application/json;charset=utf8");
+  const SteadyTime start = clock_.Now();
+  Result<Answer> res = Send(client, request);
   const auto latency = std::chrono::duration<double>(clock_.Now() - start);
   if (observer_ != nullptr) {
-    observer_->OnApiCall(api_operation::kAuth, res ? res->status : 0, latency);
+    observer_->OnApiCall(api_operation::kAuth, res.ok() ? res->status : 0, latency);
   }
-  if (!res) {
-    Error e = ClassifyTransportError(api_operation::kAuth, httplib::to_string(res.error()));
+  if (!res.ok()) {
+    Error e = res.error();
     e.message =
         "IAM token request to " + SanitizeForLog(options_.auth_url, 200) + " failed: " + e.message;
     return e;
   }
-  const int status = res->status;
-  if (status == 201 || status == 200) {
-    const std::string token = res->get_header_value(kSubjectTokenHeader);
-    if (token.empty()) return DecodeError("IAM answered without an X-Subject-Token header");
-    const nlohmann::json parsed =
-        nlohmann::json::parse(res->body, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
-      return DecodeError("IAM token response body is not JSON");
-    }
-    const auto tok = parsed.find("token");
-    if (tok == parsed.end() || !tok->is_object()) {
-      return DecodeError("IAM token response has no \"token\" object");
-    }
-    const auto expires = tok->find("expires_at");
-    if (expires == tok->end() || !expires->is_string()) {
-      return DecodeError("IAM token response has no token.expires_at");
-    }
-    Result<WallTime> expires_at = ParseIamExpiresAt(expires->get<std::string>());
-    if (!expires_at.ok()) return expires_at.error();
-    return IssuedToken{token, *expires_at};
-  }
+  if (res->status == 201 || res->status == 200) return ReadIssuedToken(*res);
+  return Refusal(*res);
+}
 
+Error HttpIamTokenIssuer::Refusal(const Answer& answer) const {
+  const std::vector<std::string> secrets = {options_.password};
+  const int status = answer.status;
   // IAM's error bodies are {"error": {"code": ..., "message": ...}} or {"error_msg": ...}.
   std::string detail;
-  const nlohmann::json parsed = nlohmann::json::parse(res->body, nullptr, false);
+  const nlohmann::json parsed = nlohmann::json::parse(answer.body, nullptr, false);
   if (parsed.is_object()) {
     if (const auto err = parsed.find("error"); err != parsed.end() && err->is_object() &&
                                                err->contains("message") &&
@@ -254,104 +398,132 @@ Result<IssuedToken> HttpIamTokenIssuer::Issue() {
       "IAM token request for " + who + " failed with HTTP " + std::to_string(status) + detail,
       status);
   if (status == 429 || status == 503) {
-    e.retry_after = ParseRetryAfter(res->get_header_value("Retry-After"), clock_.WallNow());
+    e.retry_after = ParseRetryAfter(answer.retry_after, clock_.WallNow());
   }
   return e;
 }
 
 IamTokenAuthenticator::IamTokenAuthenticator(IamTokenIssuer& issuer, const Clock& clock,
-                                             Duration renew_before, Duration retry_interval)
+                                             Duration renew_before, Duration retry_interval,
+                                             Duration max_wait)
     : issuer_(issuer),
       clock_(clock),
       renew_before_(renew_before),
-      retry_interval_(retry_interval) {}
+      retry_interval_(retry_interval),
+      max_wait_(max_wait) {}
 
-bool IamTokenAuthenticator::UsableLocked(SteadyTime now) const {
-  return cached_.has_value() && !stale_ && now < cached_->expires;
+bool IamTokenAuthenticator::Usable(const Scope& scope, SteadyTime now) {
+  return scope.cached.has_value() && !scope.stale && now < scope.cached->expires;
 }
 
 Status IamTokenAuthenticator::Apply(OutgoingRequest& request) {
   std::unique_lock lock(mu_);
+  Scope& scope = scopes_[request.project_id];
   while (true) {
+    if (cancelled_) return IamShutdownError();
     const SteadyTime now = clock_.Now();
-    const bool usable = UsableLocked(now);
-    if (usable && (now < cached_->renew_at || renewing_ || now < retry_after_)) {
-      applied_by_thread_[std::this_thread::get_id()] = cached_->generation;
+    const bool usable = Usable(scope, now);
+    if (usable && (now < scope.cached->renew_at || scope.renewing || now < scope.retry_after)) {
       std::erase_if(request.headers, [](const auto& h) { return h.first == kAuthHeader; });
-      request.headers.emplace_back(kAuthHeader, cached_->token);
+      request.headers.emplace_back(kAuthHeader, scope.cached->token);
       return OkStatus();
     }
-    if (!usable && renewing_) {
-      // Share the running renewal instead of starting another (no thundering herd).
-      const std::uint64_t attempt = attempts_;
+    if (!usable && scope.renewing) {
+      // Share the running renewal instead of starting another (no thundering herd), but
+      // not for longer than a renewal may take: a renewer stuck on a trickling IAM
+      // endpoint must not hold every worker, nor shutdown.
+      const std::uint64_t attempt = scope.attempts;
+      const SteadyTime give_up = max_wait_ >= kNoDeadline - now ? kNoDeadline : now + max_wait_;
       ++waiting_;
-      renewed_.wait(lock, [&] { return attempts_ != attempt; });
+      const bool renewed = clock_.WaitUntil(
+          renewed_, lock, {}, give_up, [&] { return scope.attempts != attempt || cancelled_; });
       --waiting_;
-      if (last_error_.has_value() && !UsableLocked(clock_.Now())) return *last_error_;
+      if (cancelled_) return IamShutdownError();
+      if (!renewed) {
+        return MakeError(ErrorClass::kRetryable, "Auth.RenewalWait",
+                         "gave up waiting for the IAM token renewal in progress for project \"" +
+                             SanitizeForLog(request.project_id, 64) + "\"");
+      }
+      if (scope.last_error.has_value() && !Usable(scope, clock_.Now())) return *scope.last_error;
       continue;
     }
-
-    // This caller renews; the lock is released while the issuer talks to IAM.
-    renewing_ = true;
-    lock.unlock();
-    Result<IssuedToken> issued = MakeError(ErrorClass::kRetryable, "Auth.Renew", "not attempted");
-    try {
-      issued = issuer_.Issue();
-    } catch (...) {
-      // Never leave renewing_ set: every later caller would wait forever.
-      lock.lock();
-      renewing_ = false;
-      ++attempts_;
-      last_error_ = MakeError(ErrorClass::kRetryable, "Auth.Renew", "IAM token renewal failed");
-      renewed_.notify_all();
-      throw;
-    }
-    lock.lock();
-    renewing_ = false;
-    ++attempts_;
-    const SteadyTime done = clock_.Now();
-    if (issued.ok()) {
-      const auto lifetime =
-          std::chrono::duration_cast<Duration>(issued->expires_at - clock_.WallNow());
-      Cached fresh;
-      fresh.token = std::move(issued.value().token);
-      fresh.expires = done + lifetime;
-      // A token that lives less than twice renew_before is renewed at half its life,
-      // not on every call.
-      fresh.renew_at =
-          done + (lifetime > 2 * renew_before_ ? lifetime - renew_before_ : lifetime / 2);
-      fresh.generation = ++generations_;
-      cached_ = std::move(fresh);
-      stale_ = false;
-      last_error_.reset();
-      retry_after_ = SteadyTime{};
-      failure_logged_ = false;
-      if (lifetime <= Duration::zero()) {
-        last_error_ = MakeError(ErrorClass::kRetryable, "Auth.Expired",
-                                "IAM issued a token that has already expired (check the clock)");
-      }
-    } else {
-      last_error_ = issued.error();
-      if (UsableLocked(done)) {
-        retry_after_ = done + retry_interval_;
-        if (!failure_logged_) {
-          failure_logged_ = true;
-          log::Warn("IAM token renewal failed; using the current token until it expires",
-                    {{"error", issued.error().ToString()}});
-        }
-      }
-    }
-    renewed_.notify_all();
-    if (!UsableLocked(done)) return *last_error_;
+    RenewLocked(lock, request.project_id, scope);
+    if (!Usable(scope, clock_.Now())) return *scope.last_error;
     // Loop once more to attach the (new or still-valid) token.
   }
 }
 
-void IamTokenAuthenticator::OnUnauthorized() {
+void IamTokenAuthenticator::RenewLocked(std::unique_lock<std::mutex>& lock,
+                                        const std::string& project, Scope& scope) {
+  // This caller renews; the lock is released while the issuer talks to IAM.
+  scope.renewing = true;
+  lock.unlock();
+  Result<IssuedToken> issued = MakeError(ErrorClass::kRetryable, "Auth.Renew", "not attempted");
+  try {
+    issued = issuer_.Issue(project);
+  } catch (...) {
+    // Never leave renewing set: every later caller would wait for nothing.
+    lock.lock();
+    scope.renewing = false;
+    ++scope.attempts;
+    scope.last_error = MakeError(ErrorClass::kRetryable, "Auth.Renew", "IAM token renewal failed");
+    renewed_.notify_all();
+    throw;
+  }
+  lock.lock();
+  scope.renewing = false;
+  ++scope.attempts;
+  const SteadyTime done = clock_.Now();
+  if (issued.ok()) {
+    const auto lifetime =
+        std::chrono::duration_cast<Duration>(issued->expires_at - clock_.WallNow());
+    Cached fresh;
+    fresh.token = std::move(issued.value().token);
+    fresh.expires = done + lifetime;
+    // A token that lives less than twice renew_before is renewed at half its life,
+    // not on every call.
+    fresh.renew_at =
+        done + (lifetime > 2 * renew_before_ ? lifetime - renew_before_ : lifetime / 2);
+    scope.cached = std::move(fresh);
+    scope.stale = false;
+    scope.last_error.reset();
+    scope.retry_after = SteadyTime{};
+    scope.failure_logged = false;
+    if (lifetime <= Duration::zero()) {
+      scope.last_error = MakeError(ErrorClass::kRetryable, "Auth.Expired",
+                                   "IAM issued a token that has already expired (check the clock)");
+    }
+  } else {
+    scope.last_error = issued.error();
+    if (Usable(scope, done)) {
+      scope.retry_after = done + retry_interval_;
+      if (!scope.failure_logged) {
+        scope.failure_logged = true;
+        log::Warn("IAM token renewal failed; using the current token until it expires",
+                  {{"project", SanitizeForLog(project, 64)}, {"error", issued.error().ToString()}});
+      }
+    }
+  }
+  renewed_.notify_all();
+}
+
+void IamTokenAuthenticator::OnUnauthorized(const OutgoingRequest& rejected) {
   std::lock_guard lock(mu_);
-  if (!cached_.has_value()) return;
-  const auto it = applied_by_thread_.find(std::this_thread::get_id());
-  if (it == applied_by_thread_.end() || it->second == cached_->generation) stale_ = true;
+  const auto it = scopes_.find(rejected.project_id);
+  if (it == scopes_.end() || !it->second.cached.has_value()) return;
+  Scope& scope = it->second;
+  const auto sent = std::find_if(rejected.headers.begin(), rejected.headers.end(),
+                                 [](const auto& h) { return h.first == kAuthHeader; });
+  if (sent == rejected.headers.end() || sent->second == scope.cached->token) scope.stale = true;
+}
+
+void IamTokenAuthenticator::Cancel() {
+  {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  renewed_.notify_all();
+  issuer_.Cancel();
 }
 
 int IamTokenAuthenticator::WaitingForRenewalForTest() const {

@@ -119,7 +119,7 @@ Status StaticTokenAuthenticator::Apply(OutgoingRequest& request) {
   return OkStatus();
 }
 
-void StaticTokenAuthenticator::OnUnauthorized() {
+void StaticTokenAuthenticator::OnUnauthorized(const OutgoingRequest& /*rejected*/) {
   std::lock_guard lock(mu_);
   if (path_.has_value()) reload_requested_ = true;
 }

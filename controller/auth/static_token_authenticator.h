@@ -40,8 +40,9 @@ class StaticTokenAuthenticator final : public Authenticator {
   // Adds X-Auth-Token. With a file, first re-reads it if it changed (or after a 401); a
   // failed re-read is a retryable "Auth.TokenFile" error and the old token is not sent.
   Status Apply(OutgoingRequest& request) override;
-  // A file is re-read before the next request; a fixed token has nothing to renew.
-  void OnUnauthorized() override;
+  // A file is re-read before the next request; a fixed token has nothing to renew. One token
+  // serves every project.
+  void OnUnauthorized(const OutgoingRequest& rejected) override;
   std::string Describe() const override;  // "token" or "token-file"
 
  private:

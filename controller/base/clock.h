@@ -57,9 +57,20 @@ class SystemClock final : public Clock {
   }
 };
 
-// Converts a steady deadline to the wall time a person would read for it.
+// t + d (d >= 0), or the end of time when that does not fit: durations come from the command
+// line and may be close to the largest Duration ("--resync 2562047h").
+inline SteadyTime SaturatingAdd(SteadyTime t, Duration d) {
+  if (d > SteadyTime::max() - t) return SteadyTime::max();
+  return t + d;
+}
+
+// Converts a steady deadline to the wall time a person would read for it (the end of wall time
+// for a deadline further off than it can show).
 inline WallTime ToWall(const Clock& clock, SteadyTime t) {
-  return clock.WallNow() + std::chrono::duration_cast<WallTime::duration>(t - clock.Now());
+  const WallTime wall = clock.WallNow();
+  const auto ahead = std::chrono::duration_cast<WallTime::duration>(t - clock.Now());
+  if (ahead > WallTime::duration::zero() && ahead > WallTime::max() - wall) return WallTime::max();
+  return wall + ahead;
 }
 
 }  // namespace mactl

@@ -17,11 +17,20 @@ bool IsOneOf(std::string_view code, std::initializer_list<std::string_view> code
 }
 
 // Codes that the error table lists only under HTTP 401: on a 2xx answer they still mean
-// "credentials rejected". 0203/0204/0206 also appear under 400/403 and stay terminal there.
+// "credentials rejected". 0204/0206 also appear under 400/403 and stay terminal there.
 bool IsUnauthorizedOnlyCode(std::string_view code) {
   return IsOneOf(code, {"ModelArts.0201", "ModelArts.0202", "ModelArts.0205", "ModelArts.0207",
                         "ModelArts.0208", "ModelArts.0212", "ModelArts.4127", "ModelArts.5001",
                         "ModelArts.5002", "ModelArts.6620"});
+}
+
+// "The token is invalid" under any status: ModelArts' 0203 and 2784 (listed under 403 too),
+// and the API gateway's IAM token codes (0301 "incorrect IAM authentication information",
+// 0307 "the token must be updated"), which it sends as APIGW.* or, on older gateways, APIG.*.
+// A fresh token can cure these, so they renew like a 401.
+bool IsInvalidTokenCode(std::string_view code) {
+  return IsOneOf(code, {"ModelArts.0203", "ModelArts.2784", "APIGW.0301", "APIGW.0307", "APIG.0301",
+                        "APIG.0307"});
 }
 
 bool IsBusyOrInternalCode(std::string_view code) {
@@ -33,7 +42,7 @@ ErrorClass ClassifyCodeAlone(std::string_view code) {
   if (IsBusyOrInternalCode(code)) return ErrorClass::kRetryable;
   if (code == "ModelArts.2878" || code == "ModelArts.4991") return ErrorClass::kRetryable;
   if (code == "ModelArts.2796") return ErrorClass::kNotAllowed;
-  if (IsUnauthorizedOnlyCode(code)) return ErrorClass::kReauthenticate;
+  if (IsUnauthorizedOnlyCode(code) || IsInvalidTokenCode(code)) return ErrorClass::kReauthenticate;
   return ErrorClass::kTerminal;
 }
 
@@ -155,6 +164,7 @@ ErrorClass ClassifyStatusAndCode(int http_status, std::string_view code) {
   }
   if (http_status == 408) return ErrorClass::kRetryable;  // the server timed out waiting for us
   if (http_status == 401) return ErrorClass::kReauthenticate;
+  if (http_status == 403 && IsInvalidTokenCode(code)) return ErrorClass::kReauthenticate;
   if (http_status == 409) {
     if (code == "ModelArts.2878") return ErrorClass::kRetryable;   // JobStatusChanged
     if (code == "ModelArts.2796") return ErrorClass::kNotAllowed;  // NotAllowedToTerminate
@@ -162,6 +172,19 @@ ErrorClass ClassifyStatusAndCode(int http_status, std::string_view code) {
   }
   if (http_status == 400 && code == "ModelArts.4991") return ErrorClass::kRetryable;
   return ErrorClass::kTerminal;
+}
+
+bool RejectsCredential(int http_status, std::string_view body) {
+  if (http_status == 401) return true;
+  const bool ok_status = http_status >= 200 && http_status <= 299;
+  if (!ok_status && http_status != 403) return false;
+  // Cheap test first: a 2xx list answer can be megabytes, and only error bodies name a code.
+  if (body.find("error_code") == std::string_view::npos) return false;
+  // The stop answer's decoder reads is_success and the error fields of any answer.
+  const Decoded<bool> decoded = DecodeStopResponse(body);
+  const std::optional<ApiErrorBody> error = ok_status ? decoded.api_error : DecodeErrorBody(body);
+  return error.has_value() &&
+         ClassifyStatusAndCode(http_status, error->error_code) == ErrorClass::kReauthenticate;
 }
 
 Error ClassifyHttpError(std::string_view operation, int http_status,

@@ -25,13 +25,19 @@ inline constexpr std::size_t kMaxErrorTextBytes = 256;
 
 // The class for an (HTTP status, API error code) pair; code may be empty.
 //   retryable:      429 (any code), 5xx, 408, 409 ModelArts.2878, 400 ModelArts.4991
-//   reauthenticate: 401 (any code)
+//   reauthenticate: 401 (any code); 403 with an invalid-token code (ModelArts.0203,
+//                   ModelArts.2784, APIGW.0301/0307 or APIG.0301/0307)
 //   not_allowed:    409 ModelArts.2796
 //   terminal:       every other 4xx (400 ModelArts.2775, 403, 404, ...), 1xx and 3xx
 // A 2xx status only reaches this with is_success:false; the code alone decides then:
 // throttling/busy/internal codes and 2878/4991 are retryable, 2796 is not_allowed, the
-// codes that appear only under 401 are reauthenticate, anything else is terminal.
+// codes that appear only under 401 and the invalid-token codes are reauthenticate, anything
+// else is terminal.
 ErrorClass ClassifyStatusAndCode(int http_status, std::string_view code);
+
+// True when an answer says the credential was rejected, so it is worth renewing: HTTP 401,
+// or a 403 or 2xx whose error code classifies as reauthenticate (see above).
+bool RejectsCredential(int http_status, std::string_view body);
 
 // Maps an HTTP answer (status, optional decoded error body, Retry-After header value) to an Error.
 // secrets (e.g. the credential header values that were sent) are redacted from the message.

@@ -356,7 +356,7 @@ Result<JobListPage> HttpCloudClient::ListJobs(const std::string& project_id, int
     return InvalidArgument(op, "page must be >= 1 and per_page in [1, 1000]");
   }
   Result<RawAnswer> answer =
-      Exchange(op, "GET", ProjectPath(project_id),
+      Exchange(op, "GET", project_id, ProjectPath(project_id),
                {{"per_page", std::to_string(per_page)}, {"page", std::to_string(page)}});
   if (!answer.ok()) return answer.error();
   const RawAnswer& a = answer.value();
@@ -368,7 +368,7 @@ Result<VersionDetail> HttpCloudClient::GetVersion(const VersionRef& ref) {
   const std::string_view op = api_operation::kGetVersion;
   if (ref.project_id.empty()) return InvalidArgument(op, "empty project id");
   Result<RawAnswer> answer =
-      Exchange(op, "GET",
+      Exchange(op, "GET", ref.project_id,
                ProjectPath(ref.project_id) + "/" + std::to_string(ref.job_id) + "/versions/" +
                    std::to_string(ref.version_id),
                {});
@@ -396,9 +396,9 @@ Result<VersionListPage> HttpCloudClient::ListVersions(const std::string& project
   if (page < 1 || per_page < 1 || per_page > kMaxPerPage) {
     return InvalidArgument(op, "page must be >= 1 and per_page in [1, 1000]");
   }
-  Result<RawAnswer> answer =
-      Exchange(op, "GET", ProjectPath(project_id) + "/" + std::to_string(job_id) + "/versions",
-               {{"per_page", std::to_string(per_page)}, {"page", std::to_string(page)}});
+  Result<RawAnswer> answer = Exchange(
+      op, "GET", project_id, ProjectPath(project_id) + "/" + std::to_string(job_id) + "/versions",
+      {{"per_page", std::to_string(per_page)}, {"page", std::to_string(page)}});
   if (!answer.ok()) return answer.error();
   const RawAnswer& a = answer.value();
   return Interpret<VersionListPage>(op, a.status, a.body, a.retry_after, a.secrets,
@@ -409,7 +409,7 @@ Status HttpCloudClient::StopVersion(const VersionRef& ref) {
   const std::string_view op = api_operation::kStop;
   if (ref.project_id.empty()) return InvalidArgument(op, "empty project id");
   Result<RawAnswer> answer =
-      Exchange(op, "POST",
+      Exchange(op, "POST", ref.project_id,
                ProjectPath(ref.project_id) + "/" + std::to_string(ref.job_id) + "/versions/" +
                    std::to_string(ref.version_id) + "/stop",
                {});
@@ -422,27 +422,33 @@ Status HttpCloudClient::StopVersion(const VersionRef& ref) {
 }
 
 Result<HttpAnswer> HttpCloudClient::Exchange(const HttpRequest& request) {
-  return Exchange(request.operation, request.method, endpoint_.base_path + request.path,
-                  request.query, request.body);
+  Result<RawAnswer> answer =
+      Exchange(request.operation, request.method, request.project_id,
+               endpoint_.base_path + request.path, request.query, request.body);
+  if (!answer.ok()) return answer.error();
+  HttpAnswer sliced = std::move(answer).value();  // what was sent stays inside this client
+  return sliced;
 }
 
-Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(std::string_view operation,
-                                                             const std::string& method,
-                                                             const std::string& path,
-                                                             const Query& query,
-                                                             const std::string& body) {
-  Result<RawAnswer> answer = SendOnce(operation, method, path, query, body);
-  if (answer.ok() && answer.value().status == 401) {
+Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(
+    std::string_view operation, const std::string& method, const std::string& project_id,
+    const std::string& path, const Query& query, const std::string& body) {
+  Result<RawAnswer> answer = SendOnce(operation, method, project_id, path, query, body);
+  if (answer.ok() && RejectsCredential(answer.value().status, answer.value().body)) {
     // The credential may just have expired or rotated: renew it and try exactly once more.
-    auth_.OnUnauthorized();
+    // A 401, or a 403/2xx naming an invalid token (api_errors.h), all mean that.
+    auth_.OnUnauthorized(answer.value().sent);
     std::vector<std::string> earlier_secrets = std::move(answer.value().secrets);
-    answer = SendOnce(operation, method, path, query, body);
+    answer = SendOnce(operation, method, project_id, path, query, body);
     if (answer.ok()) {
       // The server may echo the rejected credential too: redact both.
       std::vector<std::string>& secrets = answer.value().secrets;
       secrets.insert(secrets.end(), earlier_secrets.begin(), earlier_secrets.end());
-      // A second 401 is returned (classified kReauthenticate); the next call renews again.
-      if (answer.value().status == 401) auth_.OnUnauthorized();
+      // A second rejection is returned (classified kReauthenticate); the next call renews
+      // again.
+      if (RejectsCredential(answer.value().status, answer.value().body)) {
+        auth_.OnUnauthorized(answer.value().sent);
+      }
     }
   }
   return answer;
@@ -457,16 +463,9 @@ struct HttpCloudClient::Receiving {
   bool too_large = false;
 };
 
-Result<httplib::Request> HttpCloudClient::SignedRequest(const std::string& method,
-                                                        const std::string& path, const Query& query,
-                                                        const std::string& body,
+Result<httplib::Request> HttpCloudClient::SignedRequest(OutgoingRequest& request,
                                                         std::vector<std::string>& secrets) {
-  OutgoingRequest request;
-  request.method = method;
   request.host = endpoint_.HostHeader();
-  request.path = path;
-  request.query = query;
-  request.body = body;  // a signature covers the exact bytes sent
   // Present before Apply so a signing authenticator can sign them.
   request.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
   const std::size_t preset_headers = request.headers.size();
@@ -474,9 +473,9 @@ Result<httplib::Request> HttpCloudClient::SignedRequest(const std::string& metho
   if (!applied.ok()) return applied.error();
 
   httplib::Request http_request;
-  http_request.method = method;
-  http_request.path = WithQuery(path, query);
-  http_request.body = body;
+  http_request.method = request.method;
+  http_request.path = WithQuery(request.path, request.query);
+  http_request.body = request.body;
   bool has_host = false;
   for (std::size_t i = 0; i < request.headers.size(); ++i) {
     const auto& [name, value] = request.headers[i];
@@ -525,11 +524,9 @@ void HttpCloudClient::BoundReceiving(httplib::Request& http_request, Receiving& 
   };
 }
 
-Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view operation,
-                                                             const std::string& method,
-                                                             const std::string& path,
-                                                             const Query& query,
-                                                             const std::string& body) {
+Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
+    std::string_view operation, const std::string& method, const std::string& project_id,
+    const std::string& path, const Query& query, const std::string& body) {
   {
     std::lock_guard lock(mu_);
     if (stopped_) return ShutdownError(operation);
@@ -537,8 +534,12 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(std::string_view op
   if (!throttle_.Acquire()) return ShutdownError(operation);
 
   RawAnswer answer;
-  Result<httplib::Request> signed_request =
-      SignedRequest(method, path, query, body, answer.secrets);
+  answer.sent.project_id = project_id;
+  answer.sent.method = method;
+  answer.sent.path = path;
+  answer.sent.query = query;
+  answer.sent.body = body;  // a signature covers the exact bytes sent
+  Result<httplib::Request> signed_request = SignedRequest(answer.sent, answer.secrets);
   if (!signed_request) return signed_request.error();
   httplib::Request http_request = std::move(signed_request).value();
   Receiving receiving;

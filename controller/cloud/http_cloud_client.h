@@ -1,9 +1,9 @@
 #pragma once
 
 // CloudClient over HTTP(S) with cpp-httplib: a pool of kept-alive connections, the request
-// throttle in front of every call, credentials from an Authenticator (one retry after a
-// 401), a response size cap, a deadline on each whole exchange, and every answer classified
-// into Result/Error. httplib stays inside http_cloud_client.cc.
+// throttle in front of every call, credentials from an Authenticator (one retry after the
+// credential is rejected), a response size cap, a deadline on each whole exchange, and every answer
+// classified into Result/Error. httplib stays inside http_cloud_client.cc.
 
 #include <chrono>
 #include <condition_variable>
@@ -132,28 +132,33 @@ class HttpCloudClient final : public CloudClient, public HttpExchange {
   };
 
   // One HTTP exchange that produced an answer (any status).
-  using RawAnswer = HttpAnswer;
+  struct RawAnswer : HttpAnswer {
+    OutgoingRequest sent;  // as the authenticator signed it, for OnUnauthorized
+  };
 
   HttpCloudClient(HttpCloudClientOptions options, HttpEndpoint endpoint, Authenticator& auth,
                   RequestThrottle& throttle, ApiCallObserver& observer, const Clock& clock,
                   std::vector<std::unique_ptr<httplib::Client>> clients);
 
-  // Sends the request, and once more after a 401. Errors are transport, size, shutdown or
-  // authenticator failures; HTTP error statuses come back as answers.
+  // Sends the request for project_id, and once more after an answer that rejects the
+  // credential (RejectsCredential: a 401, or an invalid-token code on a 403 or 2xx). Errors
+  // are transport, size, shutdown or authenticator failures; HTTP error statuses come back
+  // as answers.
   Result<RawAnswer> Exchange(std::string_view operation, const std::string& method,
-                             const std::string& path, const Query& query,
-                             const std::string& body = "");
+                             const std::string& project_id, const std::string& path,
+                             const Query& query, const std::string& body = "");
   struct Receiving;
-  // The request with the authenticator's headers (a signature covers `body`); their secret
-  // values go to `secrets`.
-  Result<httplib::Request> SignedRequest(const std::string& method, const std::string& path,
-                                         const Query& query, const std::string& body,
+  // Fills in request's host and headers (the authenticator's included) and turns it into the
+  // request to send (a signature covers its body); the credential header values go to
+  // `secrets`.
+  Result<httplib::Request> SignedRequest(OutgoingRequest& request,
                                          std::vector<std::string>& secrets);
   // Bounds the answer by the request's deadline and the body cap, appending it to `body`.
   void BoundReceiving(httplib::Request& http_request, Receiving& receiving,
                       std::string& body) const;
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
-                             const std::string& path, const Query& query, const std::string& body);
+                             const std::string& project_id, const std::string& path,
+                             const Query& query, const std::string& body);
   // Waits for a free connection; nullptr once stopped. The request's deadline is
   // total_timeout from now.
   httplib::Client* Borrow(SteadyTime& deadline);

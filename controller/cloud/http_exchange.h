@@ -20,6 +20,9 @@ struct HttpRequest {
   std::string path;
   std::vector<std::pair<std::string, std::string>> query;  // decoded, in sent order
   std::string body;  // sent as application/json when not empty
+  // The project the request acts on: credentials are per project (IAM token scope, AK/SK
+  // X-Project-Id; README, "Several projects").
+  std::string project_id;
 };
 
 // An exchange that produced an answer (any HTTP status).

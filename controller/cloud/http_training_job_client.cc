@@ -68,7 +68,7 @@ Result<TrainingJobInfo> HttpTrainingJobClient::GetTrainingJob(const std::string&
   }
   const std::string requested = NormalizeTrainingJobId(id);
   Result<HttpAnswer> answer = exchange_.Exchange(
-      {op, "GET", JobsPath(project_id) + "/" + PercentEncode(requested), {}, ""});
+      {op, "GET", JobsPath(project_id) + "/" + PercentEncode(requested), {}, "", project_id});
   if (!answer.ok()) return answer.error();
   Result<TrainingJobInfo> job =
       Interpret<TrainingJobInfo>(op, *answer, clock_.WallNow(), DecodeTrainingJob);
@@ -96,7 +96,8 @@ Result<TrainingJobSearchPage> HttpTrainingJobClient::SearchTrainingJobs(
                           "POST",
                           "/v2/" + PercentEncode(project_id) + "/training-job-searches",
                           {},
-                          SearchRequestBody(search, offset)});
+                          SearchRequestBody(search, offset),
+                          project_id});
   if (!answer.ok()) return answer.error();
   return Interpret<TrainingJobSearchPage>(op, *answer, clock_.WallNow(),
                                           DecodeTrainingJobSearchPage);
@@ -114,7 +115,8 @@ Result<TrainingJobInfo> HttpTrainingJobClient::TerminateTrainingJob(const std::s
                           "POST",
                           JobsPath(project_id) + "/" + PercentEncode(requested) + "/actions",
                           {},
-                          R"({"action_type":"terminate"})"});
+                          R"({"action_type":"terminate"})",
+                          project_id});
   if (!answer.ok()) return answer.error();
   return Interpret<TrainingJobInfo>(op, *answer, clock_.WallNow(), [&](std::string_view body) {
     return DecodeTerminateAnswer(body, requested);

@@ -40,34 +40,44 @@ Result<Observation> Observer::Detail(const VersionRef& ref) {
   return Observation{detail->status, started, "detail", std::nullopt};
 }
 
-Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id,
-                                                 SteadyTime started) {
+Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id, SteadyTime started,
+                                                 std::size_t max_pages) {
   ProjectCache fresh;
   fresh.has_snapshot = true;
   fresh.taken_at = started;
   std::size_t seen = 0;
-  // The API caps page at 65535; a project that large would be listed in full anyway.
-  for (int page = 1; page <= 65535; ++page) {
-    Result<JobListPage> result = client_.ListJobs(project_id, page, kMaxPerPage);
+  // Pages stop at the first short page, at the job count the first page announced, at a
+  // page that shows no job not seen before (a server repeating itself), and at max_pages:
+  // a refresh never costs more calls than a detail call per managed object would, whatever
+  // job_total_count claims (it may say INT64_MAX). Jobs past the last page read are
+  // observed with the detail call. The API itself caps page at 65535.
+  std::size_t pages_announced = 0;
+  const std::size_t last_page = std::min<std::size_t>(std::max<std::size_t>(max_pages, 1), 65535);
+  for (std::size_t page = 1; page <= last_page; ++page) {
+    Result<JobListPage> result = client_.ListJobs(project_id, static_cast<int>(page), kMaxPerPage);
     if (!result) {
       std::lock_guard lock(mu_);
       ++counters_.list_pages;
       return result.error();
     }
-    fresh.total_jobs = result->job_total_count;
+    if (page == 1) {
+      fresh.total_jobs = result->job_total_count;
+      pages_announced = PagesEstimate(fresh);
+    }
     {
       std::lock_guard lock(mu_);
       ++counters_.list_pages;
       ProjectCache& live = projects_[project_id];  // progress, for deferred callers
-      live.refresh_pages_done = static_cast<std::size_t>(page);
-      live.refresh_pages_total = PagesEstimate(fresh);
+      live.refresh_pages_done = page;
+      live.refresh_pages_total = std::min(pages_announced, last_page);
     }
+    const std::size_t known = fresh.jobs.size();
     for (const JobSummary& job : result->jobs) {
       fresh.jobs[job.job_id] = JobRow{job.version_id, job.status};
     }
     seen += result->jobs.size();
-    if (result->jobs.size() < static_cast<std::size_t>(kMaxPerPage) ||
-        seen >= static_cast<std::size_t>(result->job_total_count)) {
+    if (result->jobs.size() < static_cast<std::size_t>(kMaxPerPage) || page >= pages_announced ||
+        seen >= static_cast<std::size_t>(fresh.total_jobs) || fresh.jobs.size() == known) {
       break;
     }
   }
@@ -84,11 +94,17 @@ Duration Observer::DeferFor(const ProjectCache& cache, SteadyTime now) const {
                                  ? cache.refresh_pages_total - cache.refresh_pages_done
                                  : 0;
     // One page more than the pace predicts: coming back a little late costs nothing (the
-    // status is as fresh), coming back early costs another deferral.
-    remaining = elapsed / static_cast<Duration::rep>(cache.refresh_pages_done) *
-                static_cast<Duration::rep>(left + 1);
+    // status is as fresh), coming back early costs another deferral. Past the 5 s cap the
+    // product is not formed: with a hostile page count it would overflow.
+    const Duration per_page = elapsed / static_cast<Duration::rep>(cache.refresh_pages_done);
+    const auto pages = static_cast<std::uint64_t>(left) + 1;
+    const Duration cap = kMaxDeferral;
+    remaining =
+        per_page.count() > 0 && pages > static_cast<std::uint64_t>(cap.count() / per_page.count())
+            ? cap
+            : per_page * static_cast<Duration::rep>(pages);
   }
-  return std::clamp<Duration>(remaining, std::chrono::milliseconds(100), std::chrono::seconds(5));
+  return std::clamp<Duration>(remaining, kMinDeferral, kMaxDeferral);
 }
 
 Result<Observation> Observer::Observe(const ObserveRequest& request) {
@@ -126,7 +142,7 @@ Result<Observation> Observer::Observe(const ObserveRequest& request) {
     cache.refresh_pages_total = 0;
     ++counters_.list_refreshes;
     lock.unlock();
-    Result<ProjectCache> listed = ListAll(ref.project_id, now);
+    Result<ProjectCache> listed = ListAll(ref.project_id, now, managed_here);
     lock.lock();
     ProjectCache& after = projects_[ref.project_id];
     if (listed) {

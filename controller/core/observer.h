@@ -53,6 +53,8 @@ struct Observation {
 class Observer {
  public:
   static constexpr Duration kFailedRefreshShared = std::chrono::seconds(1);
+  static constexpr Duration kMinDeferral = std::chrono::milliseconds(100);
+  static constexpr Duration kMaxDeferral = std::chrono::seconds(5);
 
   // client and clock must outlive the observer. Thread-safe.
   Observer(CloudClient& client, const Clock& clock);
@@ -94,8 +96,10 @@ class Observer {
   };
 
   Result<Observation> Detail(const VersionRef& ref);
-  // Lists every page of a project (per_page 1000). Called without mu_ held.
-  Result<ProjectCache> ListAll(const std::string& project_id, SteadyTime started);
+  // Lists the pages of a project (per_page 1000), at most max_pages (the project's managed
+  // objects: more pages would cost more than a detail call each). Called without mu_ held.
+  Result<ProjectCache> ListAll(const std::string& project_id, SteadyTime started,
+                               std::size_t max_pages);
   std::size_t PagesEstimate(const ProjectCache& cache) const;
   // When a deferred caller should come back: the in-flight refresh's remaining pages plus
   // one at its pace so far, or before its first page as long as the last refresh took;

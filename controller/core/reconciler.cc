@@ -74,7 +74,7 @@ void Reconciler::MarkDesiredChanged(const std::vector<std::string>& keys, bool a
   const SteadyTime now = clock_.Now();
   std::lock_guard lock(mu_);
   for (const std::string& key : keys) {
-    VersionState& state = states_[key];
+    VersionState& state = EntryLocked(key);
     state.observe_not_before = now;
     state.observe_allow_batch = allow_batch;
   }
@@ -134,7 +134,31 @@ void Reconciler::Publish(const std::string& key, const VersionState& state) {
 
 VersionState Reconciler::Load(const std::string& key) {
   std::lock_guard lock(mu_);
-  return states_[key];  // a managed key has an entry from its first look on (see /status)
+  return EntryLocked(key);  // a managed key has an entry from its first look on (see /status)
+}
+
+VersionState& Reconciler::EntryLocked(const std::string& key) {
+  const auto [it, created] = states_.try_emplace(key);
+  if (created) {
+    const auto stop = stops_.find(key);
+    if (stop != stops_.end() && clock_.Now() - stop->second.at < kStopMemory) {
+      it->second.stop_accepted = true;
+      it->second.stop_accepted_at = stop->second.wall;
+    }
+  }
+  return it->second;
+}
+
+void Reconciler::RememberStop(const std::string& key, const VersionState& state) {
+  const SteadyTime now = clock_.Now();
+  std::lock_guard lock(mu_);
+  stops_[key] = AcceptedStop{now, state.stop_accepted_at.value_or(clock_.WallNow())};
+  // Pruned a few times per memory period, so the map holds at most the stops of about
+  // 1.25 periods.
+  if (now - stops_pruned_ >= kStopMemory / 4) {
+    std::erase_if(stops_, [&](const auto& entry) { return now - entry.second.at >= kStopMemory; });
+    stops_pruned_ = now;
+  }
 }
 
 ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
@@ -147,15 +171,16 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       // A resync needs a status newer than the one it last saw and at most one resync
       // period old when due. So one list refresh per period serves every resync of a
       // project, however their due times are spread (like an informer's cache).
+      // (The difference first: both may be near the largest Duration.)
       state.observe_not_before = std::max(state.observed_steady + Duration(1),
-                                          now + result.requeue_after - options_.resync);
+                                          now + (result.requeue_after - options_.resync));
       state.observe_allow_batch = true;
       break;
     case NextCheck::kPoll:
       result = ReconcileResult::RequeueAfter(Jittered(options_.poll, options_.jitter, random_),
                                              Requeue::kPoll);
       state.observe_not_before =
-          std::max(state.observe_not_before, now + result.requeue_after - options_.poll / 2);
+          std::max(state.observe_not_before, now + (result.requeue_after - options_.poll / 2));
       state.observe_allow_batch = true;
       break;
     case NextCheck::kNow:
@@ -169,14 +194,14 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       state.next_reason = std::string(NextName(next));
       return ReconcileResult::RetryableError(std::nullopt, "");
   }
-  state.next_attempt = ToWall(clock_, now + result.requeue_after);
+  state.next_attempt = ToWall(clock_, SaturatingAdd(now, result.requeue_after));
   state.next_reason = std::string(NextName(next));
   return result;
 }
 
 void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& failed,
                                 Duration delay) {
-  const SteadyTime retry_at = clock_.Now() + delay;
+  const SteadyTime retry_at = SaturatingAdd(clock_.Now(), delay);
   VersionState state;
   {
     std::lock_guard lock(mu_);
@@ -250,6 +275,7 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
     state.stop_accepted = true;
     state.stop_accepted_at = clock_.WallNow();
     state.stop_refused_at_status.reset();
+    RememberStop(key, state);
     // The next observation must come after the stop.
     state.observe_not_before = clock_.Now();
     log::Info("stop requested", {{"key", key},

@@ -35,6 +35,11 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
+  // How long an accepted stop is remembered for its version once no manifest names it: a
+  // manifest deleted and re-added (or read half-written) must not re-arm a stop the API
+  // accepted, but the memory must not grow without bound either.
+  static constexpr Duration kStopMemory = std::chrono::hours(1);
+
   // All references must outlive the reconciler.
   Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
              Observer& observer, RandomSource& random, const Clock& clock);
@@ -50,7 +55,7 @@ class Reconciler {
   // fresh. `allow_batch` lets a bulk change share one list refresh.
   void MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch);
   // Drops everything known about versions no manifest names any more (their backoff is
-  // the queue's to forget).
+  // the queue's to forget), except an accepted stop, remembered for kStopMemory.
   void Forget(const std::vector<std::string>& keys);
 
   // Copies for /status, readiness and the objects gauge.
@@ -63,6 +68,10 @@ class Reconciler {
 
  private:
   VersionState Load(const std::string& key);
+  // The state entry of key, created when missing with the remembered accepted stop, if any.
+  VersionState& EntryLocked(const std::string& key);
+  // Remembers an accepted stop for kStopMemory, whatever happens to the manifest.
+  void RememberStop(const std::string& key, const VersionState& state);
   void RecordObservation(VersionState& state, const Observation& observed) const;
   ReconcileResult DecideAndAct(const std::string& key, VersionState& state, int status);
   ReconcileResult Stop(const std::string& key, VersionState& state, int status);
@@ -82,6 +91,13 @@ class Reconciler {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, VersionState> states_;  // guarded by mu_
+  struct AcceptedStop {
+    SteadyTime at;
+    WallTime wall;
+  };
+  // Accepted stops by version key, kept for kStopMemory (Forget leaves them).
+  std::unordered_map<std::string, AcceptedStop> stops_;  // guarded by mu_
+  SteadyTime stops_pruned_{};                            // guarded by mu_
 };
 
 }  // namespace mactl

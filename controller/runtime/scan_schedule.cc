@@ -19,7 +19,7 @@ std::string_view ScanReasonName(ScanReason reason) {
 ScanSchedule::ScanSchedule(Duration debounce, Duration rescan_interval, SteadyTime start)
     : debounce_(debounce),
       rescan_interval_(rescan_interval),
-      next_rescan_(start + rescan_interval) {}
+      next_rescan_(SaturatingAdd(start, rescan_interval)) {}
 
 void ScanSchedule::OnChange(SteadyTime at) {
   if (!burst_start_) burst_start_ = at;
@@ -41,7 +41,7 @@ std::optional<ScanReason> ScanSchedule::TakeDue(SteadyTime now) {
     return ScanReason::kInotify;
   }
   if (now >= next_rescan_) {
-    next_rescan_ = now + rescan_interval_;
+    next_rescan_ = SaturatingAdd(now, rescan_interval_);
     return ScanReason::kPeriodic;
   }
   return std::nullopt;

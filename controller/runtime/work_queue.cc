@@ -13,13 +13,6 @@ constexpr Duration kMaxSleep = std::chrono::minutes(1);
 
 int Rank(Priority p) { return -static_cast<int>(p); }  // std::set is ascending: negate
 
-SteadyTime SaturatingAdd(SteadyTime t, Duration d) {
-  if (d > SteadyTime::max() - t) {
-    return SteadyTime::max();
-  }
-  return t + d;
-}
-
 }  // namespace
 
 WorkQueue::WorkQueue(const Clock& clock, BackoffPolicy backoff, RandomSource& random,

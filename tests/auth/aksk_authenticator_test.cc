@@ -13,6 +13,7 @@ namespace mactl {
 namespace {
 
 using ::testing::Contains;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 
 constexpr char kSecret[] = "sk-test-secret";
@@ -107,13 +108,37 @@ TEST_F(AkSkAuthenticatorTest, SecretNeverLeavesAndNothingIsCached) {
   OutgoingRequest r = ListRequest();
   ASSERT_TRUE(auth.Apply(r).ok());
   const std::string before = *FindHeader(r, "Authorization");
-  auth.OnUnauthorized();
+  auth.OnUnauthorized(OutgoingRequest{});
   OutgoingRequest again = ListRequest();
   ASSERT_TRUE(auth.Apply(again).ok());
   EXPECT_EQ(*FindHeader(again, "Authorization"), before);
   for (const auto& [name, value] : again.headers) {
     EXPECT_EQ(value.find(kSecret), std::string::npos) << name;
   }
+}
+
+TEST_F(AkSkAuthenticatorTest, XProjectIdIsTheRequestsProjectNotTheConfiguredOne) {
+  // --project-id is 0f1e2d3c; a manifest's spec.projectId names another project.
+  AkSkAuthenticator auth("AK1", kSecret, "0f1e2d3c", clock_);
+  OutgoingRequest other = ListRequest();
+  other.project_id = "9a8b7c6d";
+  other.path = "/v1/9a8b7c6d/training-jobs";
+  ASSERT_TRUE(auth.Apply(other).ok());
+  EXPECT_EQ(FindHeader(other, "X-Project-Id"), "9a8b7c6d");
+  // The header is signed as sent.
+  EXPECT_THAT(*FindHeader(other, "Authorization"), HasSubstr("x-project-id"));
+
+  OutgoingRequest own = ListRequest();
+  own.project_id = "0f1e2d3c";
+  ASSERT_TRUE(auth.Apply(own).ok());
+  EXPECT_EQ(FindHeader(own, "X-Project-Id"), "0f1e2d3c");
+
+  // Without a configured project the request's project is still sent.
+  AkSkAuthenticator unset("AK1", kSecret, "", clock_);
+  OutgoingRequest third = ListRequest();
+  third.project_id = "5e4d3c2b";
+  ASSERT_TRUE(unset.Apply(third).ok());
+  EXPECT_EQ(FindHeader(third, "X-Project-Id"), "5e4d3c2b");
 }
 
 TEST_F(AkSkAuthenticatorTest, MissingHostIsAnError) {

@@ -41,6 +41,13 @@ class TempDir {
   fs::path path_;
 };
 
+std::string HeaderValue(const OutgoingRequest& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
 class CredentialsTest : public ::testing::Test {
  protected:
   CredentialSources Sources() const {
@@ -295,6 +302,58 @@ TEST_F(CredentialsTest, CloudsYamlPasswordAkSkAndGaps) {
   EXPECT_THAT(ChooseError().message, HasSubstr("no cloud named \"nope\""));
 }
 
+TEST_F(CredentialsTest, CloudsYamlEntriesNamingAProjectServeThatProject) {
+  env_["OS_CLOUD"] = "otc";
+  project_flag_ = "pid-main";
+  dir_.Write("clouds.yaml",
+             "clouds:\n"
+             "  otc:\n    auth:\n      auth_url: https://iam.example/v3\n"
+             "      username: bob\n      password: pw-xyzzy\n      user_domain_name: D\n"
+             "  second:\n    ak: AK2\n    sk: sk2-xyzzy\n    auth:\n      project_id: pid-2\n"
+             "  third:\n    auth:\n      auth_url: https://iam.example/v3\n"
+             "      username: carol\n      user_domain_name: D\n      project_id: pid-3\n"
+             "  broken:\n    ak: AKX\n    auth:\n      project_id: pid-4\n"
+             "  same:\n    ak: AK5\n    sk: sk5-xyzzy\n    auth:\n      project_id: pid-main\n"
+             "  unscoped:\n    ak: AK6\n    sk: sk6-xyzzy\n");
+  // carol's password lives in secure.yaml, like the chosen entry's may.
+  dir_.Write("secure.yaml", "clouds:\n  third:\n    auth:\n      password: pw3-xyzzy\n");
+  const Result<CredentialChoice> c = Choose();
+  ASSERT_TRUE(c.ok()) << c.error().ToString();
+  EXPECT_EQ(c->method, "iam-password");
+  EXPECT_EQ(c->iam.project_id, "pid-main");
+  ASSERT_EQ(c->per_project.size(), 2u);
+  EXPECT_EQ(c->per_project[0].project_id, "pid-2");
+  EXPECT_EQ(c->per_project[0].method, "aksk");
+  EXPECT_EQ(c->per_project[0].access_key, "AK2");
+  EXPECT_EQ(c->per_project[1].project_id, "pid-3");
+  EXPECT_EQ(c->per_project[1].method, "iam-password");
+  EXPECT_EQ(c->per_project[1].iam.user_name, "carol");
+  EXPECT_EQ(c->per_project[1].iam.password, "pw3-xyzzy");
+  EXPECT_EQ(c->per_project[1].iam.project_id, "pid-3");
+  // The incomplete entry and the one for the chosen project are named, not used.
+  std::string notes;
+  for (const std::string& n : c->notes) notes += n + "\n";
+  EXPECT_THAT(notes, HasSubstr("clouds.broken not used"));
+  EXPECT_THAT(notes, HasSubstr("clouds.same not used"));
+  EXPECT_THAT(notes, HasSubstr("clouds.second serves project pid-2"));
+  EXPECT_THAT(notes, Not(HasSubstr("unscoped")));
+  EXPECT_THAT(notes + c->Describe(), Not(HasSubstr(kSecretMarker)));
+  EXPECT_THAT(c->Describe(), HasSubstr("for project pid-2: aksk"));
+
+  // The authenticator routes by the request's project.
+  testing::FakeClock clock;
+  auto auth = MakeAuthenticator(*c, AuthenticatorDeps(clock));
+  ASSERT_TRUE(auth.ok()) << auth.error().ToString();
+  OutgoingRequest r;
+  r.method = "GET";
+  r.host = "h";
+  r.project_id = "pid-2";
+  r.path = "/v1/pid-2/training-jobs";
+  ASSERT_TRUE(auth.value()->Apply(r).ok());
+  EXPECT_THAT(HeaderValue(r, "Authorization"), HasSubstr("Access=AK2"));
+  EXPECT_EQ(HeaderValue(r, "X-Project-Id"), "pid-2");
+}
+
 TEST_F(CredentialsTest, DescribeIsSecretFree) {
   SetAll();
   for (int step = 0; step < 4; ++step) {
@@ -323,13 +382,6 @@ TEST_F(CredentialsTest, DefaultSourcesReadCredentialsDirectory) {
   EXPECT_EQ(*s.credentials_directory, fs::path("/run/credentials/x.service"));
   EXPECT_EQ(s.project_id, "pid");
   EXPECT_EQ(s.clouds_yaml.clouds_files.front(), fs::path("/w/clouds.yaml"));
-}
-
-std::string HeaderValue(const OutgoingRequest& r, std::string_view name) {
-  for (const auto& [n, v] : r.headers) {
-    if (n == name) return v;
-  }
-  return "";
 }
 
 TEST_F(CredentialsTest, MakeAuthenticatorBuildsEachMethod) {
@@ -382,6 +434,13 @@ TEST_F(CredentialsTest, MakeAuthenticatorBuildsEachMethod) {
   auth = MakeAuthenticator(iam, deps);  // no network until the first Apply
   ASSERT_TRUE(auth.ok()) << auth.error().ToString();
   EXPECT_EQ(auth.value()->Describe(), "iam-password");
+  // Shutdown reaches the IAM authenticator: no token request is made after it.
+  auth.value()->Cancel();
+  OutgoingRequest after_cancel;
+  after_cancel.host = "h";
+  const Status cancelled = auth.value()->Apply(after_cancel);
+  ASSERT_FALSE(cancelled.ok());
+  EXPECT_EQ(cancelled.error().code, "Shutdown");
 
   iam.iam.auth_url = "iam.example/v3";
   auth = MakeAuthenticator(iam, deps);

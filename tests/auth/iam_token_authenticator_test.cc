@@ -42,9 +42,10 @@ class FakeIssuer final : public IamTokenIssuer {
  public:
   explicit FakeIssuer(const Clock& clock) : clock_(clock) {}
 
-  Result<IssuedToken> Issue() override {
+  Result<IssuedToken> Issue(const std::string& project_id) override {
     std::unique_lock lock(mu_);
     ++calls_;
+    projects_.push_back(project_id);
     entered_.notify_all();
     released_cv_.wait(lock, [this] { return !hold_; });
     if (!failures_.empty()) {
@@ -56,9 +57,21 @@ class FakeIssuer final : public IamTokenIssuer {
     return IssuedToken{"tok-" + std::to_string(++issued_), clock_.WallNow() + lifetime_};
   }
 
+  void Cancel() override {
+    std::lock_guard lock(mu_);
+    cancelled_ = true;
+  }
+  bool cancelled() const {
+    std::lock_guard lock(mu_);
+    return cancelled_;
+  }
   int calls() const {
     std::lock_guard lock(mu_);
     return calls_;
+  }
+  std::vector<std::string> projects() const {
+    std::lock_guard lock(mu_);
+    return projects_;
   }
   void set_lifetime(Duration d) {
     std::lock_guard lock(mu_);
@@ -95,13 +108,24 @@ class FakeIssuer final : public IamTokenIssuer {
   WallTime::duration lifetime_ = hours(24);  // guarded by mu_
   bool fail_always_ = false;                 // guarded by mu_
   bool hold_ = false;                        // guarded by mu_
+  bool cancelled_ = false;                   // guarded by mu_
   std::deque<Error> failures_;               // guarded by mu_
+  std::vector<std::string> projects_;        // guarded by mu_: the scope of each Issue
 };
+
+// A request as Apply left it carrying `token`, for OnUnauthorized.
+OutgoingRequest Rejected(const std::string& token, const std::string& project = "") {
+  OutgoingRequest r;
+  r.project_id = project;
+  r.headers.emplace_back("X-Auth-Token", token);
+  return r;
+}
 
 class IamTokenAuthenticatorTest : public ::testing::Test {
  protected:
-  std::string ApplyOk() {
+  std::string ApplyOk(const std::string& project = "") {
     OutgoingRequest r;
+    r.project_id = project;
     const Status s = auth_.Apply(r);
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().ToString());
     return TokenOf(r);
@@ -150,28 +174,63 @@ TEST_F(IamTokenAuthenticatorTest, ShortLivedTokenRenewsAtHalfLife) {
 
 TEST_F(IamTokenAuthenticatorTest, RenewsAtOnceAfterUnauthorized) {
   EXPECT_EQ(ApplyOk(), "tok-1");
-  auth_.OnUnauthorized();
+  auth_.OnUnauthorized(Rejected("tok-1"));
   EXPECT_EQ(ApplyOk(), "tok-2");
   EXPECT_EQ(ApplyOk(), "tok-2");
   EXPECT_EQ(issuer_.calls(), 2);
 }
 
 TEST_F(IamTokenAuthenticatorTest, LateUnauthorizedForAReplacedTokenIsIgnored) {
-  std::promise<std::string> sent;
-  std::promise<void> go;
-  std::thread slow_request([&] {
-    sent.set_value(ApplyOk());  // sends tok-1 ...
-    go.get_future().wait();
-    auth_.OnUnauthorized();  // ... and its 401 arrives after tok-1 was replaced
-  });
-  EXPECT_EQ(sent.get_future().get(), "tok-1");
-  EXPECT_EQ(ApplyOk(), "tok-1");
-  auth_.OnUnauthorized();  // this thread's 401 for tok-1: renew
+  EXPECT_EQ(ApplyOk(), "tok-1");            // a slow request sends tok-1 ...
+  EXPECT_EQ(ApplyOk(), "tok-1");            // ... and so does a fast one,
+  auth_.OnUnauthorized(Rejected("tok-1"));  // whose rejection renews
   EXPECT_EQ(ApplyOk(), "tok-2");
-  go.set_value();
-  slow_request.join();
-  EXPECT_EQ(ApplyOk(), "tok-2");  // the late 401 did not throw tok-2 away
+  auth_.OnUnauthorized(Rejected("tok-1"));  // the slow one's rejection arrives late
+  EXPECT_EQ(ApplyOk(), "tok-2");            // and does not throw tok-2 away
   EXPECT_EQ(issuer_.calls(), 2);
+}
+
+TEST_F(IamTokenAuthenticatorTest, EachProjectHasItsOwnScopedTokenCachedAndRenewedAlone) {
+  EXPECT_EQ(ApplyOk("proj-a"), "tok-1");
+  EXPECT_EQ(ApplyOk("proj-b"), "tok-2");
+  EXPECT_EQ(ApplyOk("proj-a"), "tok-1");
+  EXPECT_EQ(ApplyOk("proj-b"), "tok-2");
+  EXPECT_EQ(issuer_.projects(), (std::vector<std::string>{"proj-a", "proj-b"}));
+  // A rejection names its project: only that project's token is renewed.
+  auth_.OnUnauthorized(Rejected("tok-2", "proj-b"));
+  EXPECT_EQ(ApplyOk("proj-a"), "tok-1");
+  EXPECT_EQ(ApplyOk("proj-b"), "tok-3");
+  // A token of one project presented as rejected for another drops nothing.
+  auth_.OnUnauthorized(Rejected("tok-3", "proj-a"));
+  EXPECT_EQ(ApplyOk("proj-a"), "tok-1");
+  EXPECT_EQ(issuer_.projects(), (std::vector<std::string>{"proj-a", "proj-b", "proj-b"}));
+}
+
+TEST_F(IamTokenAuthenticatorTest, WaitersGiveUpAfterTheBoundInsteadOfWaitingForever) {
+  IamTokenAuthenticator auth(issuer_, clock_, hours(1), minutes(1), seconds(70));
+  issuer_.Hold();  // an IAM endpoint that never finishes answering
+  std::thread renewer([&] {
+    OutgoingRequest r;
+    EXPECT_TRUE(auth.Apply(r).ok());
+  });
+  issuer_.WaitUntilEntered(1);
+  Status waited = OkStatus();
+  std::thread waiter([&] {
+    OutgoingRequest r;
+    waited = auth.Apply(r);
+  });
+  clock_.BlockUntilWaiters(1);
+  EXPECT_EQ(auth.WaitingForRenewalForTest(), 1);
+  clock_.Advance(seconds(69));
+  EXPECT_EQ(auth.WaitingForRenewalForTest(), 1);  // still inside the bound
+  clock_.Advance(seconds(1));
+  waiter.join();
+  ASSERT_FALSE(waited.ok());
+  EXPECT_EQ(waited.error().code, "Auth.RenewalWait");
+  EXPECT_TRUE(waited.error().retryable());
+  issuer_.Release();
+  renewer.join();
+  EXPECT_EQ(issuer_.calls(), 1);
 }
 
 TEST_F(IamTokenAuthenticatorTest, ConcurrentCallersShareOneRenewal) {
@@ -214,6 +273,33 @@ TEST_F(IamTokenAuthenticatorTest, WaitersShareAFailedRenewal) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(issuer_.calls(), 1);
   EXPECT_EQ(rejected.load(), 4);
+}
+
+TEST_F(IamTokenAuthenticatorTest, CancelReleasesWaitersAtOnceAndLaterCallsFailFast) {
+  issuer_.Hold();
+  std::thread renewer([&] {
+    OutgoingRequest r;
+    (void)auth_.Apply(r);
+  });
+  issuer_.WaitUntilEntered(1);
+  Status waited = OkStatus();
+  std::thread waiter([&] {
+    OutgoingRequest r;
+    waited = auth_.Apply(r);
+  });
+  clock_.BlockUntilWaiters(1);
+  auth_.Cancel();  // shutdown: no time passes, the waiter returns anyway
+  waiter.join();
+  ASSERT_FALSE(waited.ok());
+  EXPECT_EQ(waited.error().code, "Shutdown");
+  EXPECT_TRUE(issuer_.cancelled());  // the renewal in flight is aborted too
+  issuer_.Release();
+  renewer.join();
+  OutgoingRequest r;
+  const Status later = auth_.Apply(r);
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, "Shutdown");
+  EXPECT_EQ(issuer_.calls(), 1);
 }
 
 TEST_F(IamTokenAuthenticatorTest, CallersWithAValidTokenDoNotWaitForRenewal) {
@@ -261,7 +347,7 @@ TEST_F(IamTokenAuthenticatorTest, ExpiredTokenAndFailingIssuerIsAnError) {
 
 TEST_F(IamTokenAuthenticatorTest, StaleTokenIsNotReusedWhenRenewalFails) {
   EXPECT_EQ(ApplyOk(), "tok-1");
-  auth_.OnUnauthorized();
+  auth_.OnUnauthorized(Rejected("tok-1"));
   issuer_.QueueFailure(MakeError(ErrorClass::kRetryable, "IAM.500", "boom", 500));
   OutgoingRequest r;
   EXPECT_FALSE(auth_.Apply(r).ok());
@@ -310,6 +396,9 @@ TEST(IamPasswordBodyTest, ScopesByIdOrName) {
   o.project_id = "0f1e2d3c";
   body = nlohmann::json::parse(BuildIamPasswordRequestBody(o));
   EXPECT_EQ(body["auth"]["scope"]["project"], nlohmann::json({{"id", "0f1e2d3c"}}));
+  // A request's own project wins over the configured scope.
+  body = nlohmann::json::parse(BuildIamPasswordRequestBody(o, "9a8b7c6d"));
+  EXPECT_EQ(body["auth"]["scope"]["project"], nlohmann::json({{"id", "9a8b7c6d"}}));
 }
 
 // The real issuer against an in-process IAM stand-in on 127.0.0.1, port 0.
@@ -343,6 +432,17 @@ class HttpIamTokenIssuerTest : public ::testing::Test {
         last_query_ = req.get_param_value("nocatalog");
       }
       res.status = status_.load();
+      if (trickle_) {
+        // Headers at once, then the body a byte at a time, each well inside read_timeout.
+        res.set_header("X-Subject-Token", "issued-token");
+        res.set_chunked_content_provider(
+            "application/json", [this](std::size_t, httplib::DataSink& sink) {
+              trickling_ = true;
+              std::this_thread::sleep_for(std::chrono::milliseconds(20));
+              return !server_stopping_ && sink.write(" ", 1);
+            });
+        return;
+      }
       if (res.status == 201) {
         if (send_token_) res.set_header("X-Subject-Token", "issued-token");
         res.set_content(reply_body_, "application/json");
@@ -359,6 +459,7 @@ class HttpIamTokenIssuerTest : public ::testing::Test {
     while (!server_.is_running()) std::this_thread::yield();
   }
   void TearDown() override {
+    server_stopping_ = true;
     server_.stop();
     if (thread_.joinable()) thread_.join();
   }
@@ -380,6 +481,9 @@ class HttpIamTokenIssuerTest : public ::testing::Test {
   int port_ = 0;
   std::atomic<int> status_{201};
   std::atomic<bool> send_token_{true};
+  std::atomic<bool> trickle_{false};
+  std::atomic<bool> trickling_{false};
+  std::atomic<bool> server_stopping_{false};
   std::string reply_body_ =
       R"({"token":{"expires_at":"2026-11-29T17:00:00.000000Z","methods":["password"]}})";
   std::mutex mu_;
@@ -393,7 +497,7 @@ class HttpIamTokenIssuerTest : public ::testing::Test {
 TEST_F(HttpIamTokenIssuerTest, IssuesAProjectScopedToken) {
   auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
   ASSERT_TRUE(issuer.ok()) << issuer.error().ToString();
-  const Result<IssuedToken> token = issuer.value()->Issue();
+  const Result<IssuedToken> token = issuer.value()->Issue("");
   ASSERT_TRUE(token.ok()) << token.error().ToString();
   EXPECT_EQ(token->token, "issued-token");
   EXPECT_EQ(token->expires_at, WallTime{std::chrono::seconds(1795971600)});
@@ -411,7 +515,7 @@ TEST_F(HttpIamTokenIssuerTest, RejectedCredentialsAreTerminalAndSecretFree) {
   ASSERT_TRUE(issuer.ok());
   for (const int status : {401, 403}) {
     status_ = status;
-    const Result<IssuedToken> token = issuer.value()->Issue();
+    const Result<IssuedToken> token = issuer.value()->Issue("");
     ASSERT_FALSE(token.ok());
     EXPECT_EQ(token.error().error_class, ErrorClass::kTerminal);
     EXPECT_EQ(token.error().http_status, status);
@@ -425,20 +529,20 @@ TEST_F(HttpIamTokenIssuerTest, ServerErrorsAndBadAnswersAreRetryable) {
   auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
   ASSERT_TRUE(issuer.ok());
   status_ = 503;
-  Result<IssuedToken> token = issuer.value()->Issue();
+  Result<IssuedToken> token = issuer.value()->Issue("");
   ASSERT_FALSE(token.ok());
   EXPECT_TRUE(token.error().retryable());
   EXPECT_THAT(token.error().ToString(), Not(HasSubstr(kPassword)));
 
   status_ = 201;
   send_token_ = false;
-  token = issuer.value()->Issue();
+  token = issuer.value()->Issue("");
   ASSERT_FALSE(token.ok());
   EXPECT_EQ(token.error().code, "Decode");
 
   send_token_ = true;
   reply_body_ = R"({"token":{"methods":["password"]}})";  // no expires_at: not guessed
-  token = issuer.value()->Issue();
+  token = issuer.value()->Issue("");
   ASSERT_FALSE(token.ok());
   EXPECT_EQ(token.error().code, "Decode");
   EXPECT_EQ(observer_.calls().size(), 3u);
@@ -449,11 +553,68 @@ TEST_F(HttpIamTokenIssuerTest, TransportFailureIsRetryable) {
   TearDown();  // nothing listens on the port any more
   auto issuer = HttpIamTokenIssuer::Create(o, clock_, &observer_);
   ASSERT_TRUE(issuer.ok());
-  const Result<IssuedToken> token = issuer.value()->Issue();
+  const Result<IssuedToken> token = issuer.value()->Issue("");
   ASSERT_FALSE(token.ok());
   EXPECT_TRUE(token.error().retryable());
   EXPECT_THAT(token.error().code, HasSubstr("Transport"));
   EXPECT_EQ(observer_.calls(), (std::vector<std::pair<std::string, int>>{{"auth", 0}}));
+}
+
+TEST_F(HttpIamTokenIssuerTest, ScopesTheTokenToTheRequestedProject) {
+  auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  ASSERT_TRUE(issuer.value()->Issue("9a8b7c6d").ok());
+  std::lock_guard lock(mu_);
+  EXPECT_EQ(nlohmann::json::parse(last_body_)["auth"]["scope"]["project"],
+            nlohmann::json({{"id", "9a8b7c6d"}}));
+}
+
+TEST_F(HttpIamTokenIssuerTest, TrickledAnswerIsCutAtTheTotalDeadline) {
+  IamPasswordOptions o = Options();
+  o.total_timeout = std::chrono::seconds(10);  // on the test's clock
+  auto issuer = HttpIamTokenIssuer::Create(o, clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  trickle_ = true;
+  auto result = std::async(std::launch::async, [&] { return issuer.value()->Issue(""); });
+  while (!trickling_) std::this_thread::yield();
+  // Without a total deadline the endless body would hold the renewal for ever (each byte
+  // comes well inside read_timeout); past it the next byte ends the request.
+  clock_.Advance(std::chrono::seconds(10));
+  const Result<IssuedToken> token = result.get();
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, "Transport.Timeout");
+  EXPECT_TRUE(token.error().retryable());
+  EXPECT_EQ(observer_.calls(), (std::vector<std::pair<std::string, int>>{{"auth", 0}}));
+}
+
+TEST_F(HttpIamTokenIssuerTest, CancelAbortsTheRequestInFlightAndLaterOnesFailFast) {
+  auto issuer = HttpIamTokenIssuer::Create(Options(), clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  trickle_ = true;
+  auto result = std::async(std::launch::async, [&] { return issuer.value()->Issue(""); });
+  while (!trickling_) std::this_thread::yield();
+  issuer.value()->Cancel();  // the test clock never moves: only Cancel can end it
+  const Result<IssuedToken> token = result.get();
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, "Shutdown");
+  trickle_ = false;
+  const Result<IssuedToken> later = issuer.value()->Issue("");
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, "Shutdown");
+  EXPECT_EQ(observer_.calls().size(), 1u);  // nothing sent after Cancel
+}
+
+TEST_F(HttpIamTokenIssuerTest, OversizedAnswerIsDiscarded) {
+  IamPasswordOptions o = Options();
+  o.max_response_bytes = 1024;
+  reply_body_ = R"({"token":{"expires_at":"2026-11-29T17:00:00.000000Z","pad":")" +
+                std::string(2048, 'x') + R"("}})";
+  auto issuer = HttpIamTokenIssuer::Create(o, clock_, &observer_);
+  ASSERT_TRUE(issuer.ok());
+  const Result<IssuedToken> token = issuer.value()->Issue("");
+  ASSERT_FALSE(token.ok());
+  EXPECT_EQ(token.error().code, "ResponseTooLarge");
+  EXPECT_TRUE(token.error().retryable());
 }
 
 TEST(HttpIamTokenIssuerCreateTest, ValidatesOptionsWithoutEchoingThePassword) {

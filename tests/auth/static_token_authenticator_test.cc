@@ -64,7 +64,7 @@ TEST(StaticTokenTest, SendsTheTokenAsXAuthToken) {
   EXPECT_EQ(request.headers[1].first, "X-Auth-Token");
   EXPECT_EQ(request.headers[1].second, "abc.DEF-123");  // trailing newline trimmed
   EXPECT_EQ(auth.Describe(), "token");
-  auth.OnUnauthorized();  // nothing to renew; the same token keeps being sent
+  auth.OnUnauthorized(OutgoingRequest{});  // nothing to renew; the same token keeps being sent
   EXPECT_EQ(TokenSent(auth), "abc.DEF-123");
 }
 
@@ -111,7 +111,7 @@ TEST_F(TokenFileTest, UnchangedStampMeansNoRereadUntilUnauthorized) {
   Write("token-BBBB", t0_);
   EXPECT_EQ(TokenSent(*auth.value()), "token-AAAA");
   // ...but a 401 forces a re-read.
-  auth.value()->OnUnauthorized();
+  auth.value()->OnUnauthorized(OutgoingRequest{});
   EXPECT_EQ(TokenSent(*auth.value()), "token-BBBB");
 }
 

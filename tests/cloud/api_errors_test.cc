@@ -81,10 +81,13 @@ const Row kTable[] = {
     {403, "", ErrorClass::kTerminal},
     {403, "ModelArts.0108", ErrorClass::kTerminal},
     {403, "ModelArts.0112", ErrorClass::kTerminal},
-    {403, "ModelArts.0203", ErrorClass::kTerminal},
+    {403, "ModelArts.0203", ErrorClass::kReauthenticate},  // invalid token: renewing cures it
     {403, "ModelArts.0206", ErrorClass::kTerminal},
     {403, "ModelArts.0210", ErrorClass::kTerminal},
-    {403, "ModelArts.2784", ErrorClass::kTerminal},
+    {403, "ModelArts.2784", ErrorClass::kReauthenticate},  // InvalidToken
+    {403, "APIGW.0301", ErrorClass::kReauthenticate},      // incorrect IAM authentication
+    {403, "APIG.0301", ErrorClass::kReauthenticate},
+    {403, "APIGW.0307", ErrorClass::kReauthenticate},  // the token must be updated
     {403, "ModelArts.2785", ErrorClass::kTerminal},
     {404, "", ErrorClass::kTerminal},
     {404, "ModelArts.2786", ErrorClass::kTerminal},
@@ -101,6 +104,10 @@ const Row kTable[] = {
     {200, "APIGW.0308", ErrorClass::kRetryable},
     {200, "ModelArts.0202", ErrorClass::kReauthenticate},
     {200, "ModelArts.0206", ErrorClass::kTerminal},
+    {200, "ModelArts.0203", ErrorClass::kReauthenticate},
+    {200, "ModelArts.2784", ErrorClass::kReauthenticate},
+    {200, "APIGW.0307", ErrorClass::kReauthenticate},
+    {400, "ModelArts.0203", ErrorClass::kTerminal},  // the table lists 0203 under 401/403 only
     // 3xx is never followed and cannot succeed unchanged
     {302, "", ErrorClass::kTerminal},
 };
@@ -117,6 +124,26 @@ TEST(ClassifyHttpErrorTest, EveryRowOfTheTable) {
         << Describe(row);
     EXPECT_EQ(ClassifyStatusAndCode(row.status, row.code), row.expected) << Describe(row);
   }
+}
+
+TEST(RejectsCredentialTest, RenewsOn401AndOnInvalidTokenCodesUnder403And2xx) {
+  EXPECT_TRUE(RejectsCredential(401, ""));
+  EXPECT_TRUE(RejectsCredential(401, R"({"error_code":"ModelArts.0108"})"));
+  EXPECT_TRUE(RejectsCredential(403, R"({"error_code":"ModelArts.0203","error_msg":"bad"})"));
+  EXPECT_TRUE(RejectsCredential(403, R"({"error_code":"ModelArts.2784"})"));
+  EXPECT_TRUE(RejectsCredential(403, R"({"error_code":"APIGW.0301","error_msg":"decrypt"})"));
+  EXPECT_TRUE(RejectsCredential(200, R"({"is_success":false,"error_code":"ModelArts.0203"})"));
+  EXPECT_TRUE(RejectsCredential(200, R"({"is_success":false,"error_code":"ModelArts.0202"})"));
+  // Not a rejected credential: other refusals, successes, unreadable bodies.
+  EXPECT_FALSE(RejectsCredential(403, R"({"error_code":"ModelArts.0108"})"));
+  EXPECT_FALSE(RejectsCredential(403, R"({"error_code":"ModelArts.0206"})"));  // AK/SK
+  EXPECT_FALSE(RejectsCredential(403, ""));
+  EXPECT_FALSE(RejectsCredential(403, "<html>error_code</html>"));
+  EXPECT_FALSE(RejectsCredential(400, R"({"error_code":"ModelArts.0203"})"));
+  EXPECT_FALSE(RejectsCredential(500, R"({"error_code":"ModelArts.0203"})"));
+  EXPECT_FALSE(RejectsCredential(200, R"({"is_success":true})"));
+  EXPECT_FALSE(RejectsCredential(200, R"({"is_success":true,"error_code":"ModelArts.0203"})"));
+  EXPECT_FALSE(RejectsCredential(200, R"({"is_success":false,"error_code":"ModelArts.2775"})"));
 }
 
 TEST(ClassifyHttpErrorTest, MessageNamesOperationStatusCodeAndText) {

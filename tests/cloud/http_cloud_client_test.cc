@@ -93,10 +93,20 @@ class RotatingAuth final : public Authenticator {
     seen_query_ = request.query;
     return OkStatus();
   }
-  void OnUnauthorized() override {
+  void OnUnauthorized(const OutgoingRequest& rejected) override {
     std::lock_guard lock(mu_);
     ++unauthorized_;
+    rejected_project_ = rejected.project_id;
     token_ = std::string(kToken) + "-renewed";
+  }
+  // Back to the first token, as if the renewed one had expired too.
+  void Reset() {
+    std::lock_guard lock(mu_);
+    token_ = kToken;
+  }
+  std::string rejected_project() {
+    std::lock_guard lock(mu_);
+    return rejected_project_;
   }
   std::string Describe() const override { return "test"; }
 
@@ -111,6 +121,7 @@ class RotatingAuth final : public Authenticator {
   std::mutex mu_;
   std::string token_ = kToken;                                   // guarded by mu_
   int unauthorized_ = 0;                                         // guarded by mu_
+  std::string rejected_project_;                                 // guarded by mu_
   bool fail_ = false;                                            // guarded by mu_
   std::string seen_host_;                                        // guarded by mu_
   std::string seen_path_;                                        // guarded by mu_
@@ -438,6 +449,45 @@ TEST_F(HttpCloudClientTest, UnauthorizedRenewsAndRetriesOnceThenSucceeds) {
   EXPECT_EQ(throttle_.acquired.load(), 2);
   EXPECT_EQ(observer_.Calls(),
             (std::vector<RecordingObserver::Call>{{"get_version", 401}, {"get_version", 200}}));
+}
+
+TEST_F(HttpCloudClientTest, InvalidTokenCodeOn403Or200RenewsOnceLikeA401) {
+  // ModelArts.0203 under 403 and an auth code inside a 200's is_success:false body: the
+  // credential was rejected as surely as by a 401.
+  const std::vector<std::pair<int, std::string>> rejections = {
+      {403, R"({"error_code": "ModelArts.0203", "error_msg": "invalid token"})"},
+      {403, R"({"error_code": "ModelArts.2784", "error_msg": "InvalidToken"})"},
+      {403, R"({"error_code": "APIGW.0301", "error_msg": "decrypt token fail"})"},
+      {200, R"({"is_success": false, "error_code": "ModelArts.0203", "error_msg": "x"})"},
+  };
+  std::atomic<std::size_t> current{0};
+  server_.Get("/v1/p/training-jobs/10/versions/11",
+              [&](const httplib::Request& req, httplib::Response& res) {
+                if (req.get_header_value("X-Auth-Token") != std::string(kToken) + "-renewed") {
+                  res.status = rejections[current].first;
+                  res.set_content(rejections[current].second, "application/json");
+                  return;
+                }
+                res.set_content(kVersionBody, "application/json");
+              });
+  for (const auto& [status, body] : rejections) {
+    const int renewals_before = auth_.unauthorized();
+    auth_.Reset();
+    auto result = MakeClient().GetVersion(VersionRef{"p", 10, 11});
+    ASSERT_TRUE(result.ok()) << status << " " << body << ": " << Keep(result.error()).ToString();
+    EXPECT_EQ(auth_.unauthorized(), renewals_before + 1) << body;
+    EXPECT_EQ(auth_.rejected_project(), "p") << body;
+    ++current;
+  }
+}
+
+TEST_F(HttpCloudClientTest, OtherRefusalsAreNotRenewed) {
+  Serve("/v1/p/training-jobs/10/versions/11", 403,
+        R"({"error_code": "ModelArts.0108", "error_msg": "not authorised"})");
+  const Error e = ErrorOf(MakeClient().GetVersion(VersionRef{"p", 10, 11}));
+  EXPECT_EQ(e.error_class, ErrorClass::kTerminal);
+  EXPECT_EQ(auth_.unauthorized(), 0);
+  EXPECT_EQ(SeenRequests().size(), 1u);
 }
 
 TEST_F(HttpCloudClientTest, UnauthorizedTwiceIsReturnedAsReauthenticate) {

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <limits>
+#include <mutex>
 #include <thread>
 
 #include "fakes/fake_clock.h"
@@ -184,6 +189,103 @@ TEST_F(ObserverTest, UnknownJobFallsBackToDetailWhichReportsNotFound) {
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.error().code, "ModelArts.2775");
   EXPECT_EQ(o.error().error_class, ErrorClass::kTerminal);
+}
+
+// Claims job_total_count INT64_MAX and answers every page with 1000 jobs: new ones, or the
+// same ones again (a server repeating page 1).
+class EndlessListClient final : public CloudClient {
+ public:
+  explicit EndlessListClient(bool repeat) : repeat_(repeat) {}
+  Result<JobListPage> ListJobs(const std::string&, int page, int per_page) override {
+    if (before_page_) before_page_(page);
+    ++pages;
+    JobListPage out;
+    out.job_total_count = std::numeric_limits<std::int64_t>::max();
+    const std::int64_t first = repeat_ ? 1 : std::int64_t{page - 1} * per_page + 1;
+    for (std::int64_t j = first; j < first + per_page; ++j) out.jobs.push_back({j, "", 1, 8});
+    return out;
+  }
+  Result<VersionDetail> GetVersion(const VersionRef& ref) override {
+    ++details;
+    VersionDetail d;
+    d.job_id = ref.job_id;
+    d.version_id = ref.version_id;
+    d.status = 8;
+    return d;
+  }
+  Result<VersionListPage> ListVersions(const std::string&, std::int64_t, int, int) override {
+    return VersionListPage{};
+  }
+  Status StopVersion(const VersionRef&) override { return OkStatus(); }
+
+  std::function<void(int)> before_page_;
+  std::atomic<int> pages{0};
+  std::atomic<int> details{0};
+
+ private:
+  const bool repeat_;
+};
+
+TEST(ObserverBoundsTest, AHostileJobTotalCountNeverCostsMorePagesThanManagedObjects) {
+  FakeClock clock;
+  EndlessListClient client(false);
+  Observer observer(client, clock);
+  observer.SetManagedCounts({{"p", 5}});
+  // Job 4000 is on page 4; five managed objects are worth at most five pages.
+  Result<Observation> o = observer.Observe({Ref(4000, 1), clock.Now(), true});
+  ASSERT_TRUE(o.ok()) << o.error().ToString();
+  EXPECT_EQ(o->source, "list");
+  EXPECT_EQ(client.pages.load(), 5);
+  // A job past the pages read is asked for exactly.
+  o = observer.Observe({Ref(999999, 1), SteadyTime{}, true});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->source, "detail");
+  EXPECT_EQ(client.pages.load(), 5);  // and the huge estimate stops further batching
+}
+
+TEST(ObserverBoundsTest, AServerRepeatingThePageIsListedOnce) {
+  FakeClock clock;
+  EndlessListClient client(true);
+  Observer observer(client, clock);
+  observer.SetManagedCounts({{"p", 50000}});
+  const Result<Observation> o = observer.Observe({Ref(7, 1), clock.Now(), true});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(client.pages.load(), 2);  // the second page brought nothing new
+}
+
+TEST(ObserverBoundsTest, DeferralForAHostilePageCountIsCappedNotOverflowed) {
+  FakeClock clock;
+  EndlessListClient client(false);
+  Observer observer(client, clock);
+  observer.SetManagedCounts({{"p", 100}});
+  std::mutex mu;
+  std::condition_variable cv;
+  bool held = false, release = false;
+  client.before_page_ = [&](int page) {
+    if (page == 1) clock.Advance(std::chrono::seconds(3));  // one slow page
+    if (page != 2) return;
+    std::unique_lock lock(mu);
+    held = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  };
+  std::thread refresher([&] { (void)observer.Observe({Ref(1, 1), clock.Now(), true}); });
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return held; });
+  }
+  // 3 s per page and 99 pages left: past the cap. (Counted from the announced INT64_MAX
+  // jobs, the pages left made the product overflow.)
+  const Result<Observation> deferred = observer.Observe({Ref(2, 1), clock.Now(), true, true});
+  ASSERT_TRUE(deferred.ok());
+  EXPECT_EQ(deferred->retry_in, std::chrono::seconds(5));  // the cap
+  {
+    std::lock_guard lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  refresher.join();
+  EXPECT_EQ(client.pages.load(), 100);
 }
 
 }  // namespace

@@ -123,6 +123,84 @@ TEST_F(ReconcilerTest, AcceptedStopIsNeverRepeatedEvenIfTheApiStillShowsRunning)
   EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
 }
 
+TEST_F(ReconcilerTest, AnAcceptedStopSurvivesTheManifestGoingAndComingBack) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  ASSERT_EQ(client_.Stops().size(), 1u);
+  // The file is deleted (or read half-written) and comes back while the API, which stops
+  // asynchronously, still shows RUNNING.
+  Remove();
+  EXPECT_EQ(r.Reconcile(kKey).kind, ReconcileResult::Kind::kDone);
+  ASSERT_FALSE(r.State(kKey).has_value());
+  client_.SetStatus(kRef, kRunning);
+  SetDesired(DesiredState::kStopped);
+  r.MarkDesiredChanged({kKey}, false);
+  clock_.Advance(seconds(1));
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);  // not stopped again
+  EXPECT_TRUE(r.State(kKey)->stop_accepted);
+  EXPECT_EQ(r.State(kKey)->ready.reason, "StopRequested");
+}
+
+TEST_F(ReconcilerTest, TheStopMemoryIsBoundedInTime) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  r.Reconcile(kKey);
+  Remove();
+  r.Reconcile(kKey);
+  // An hour later the version runs again (restarted by someone): a new manifest for it is
+  // a new intent, and the old stop no longer holds it back.
+  clock_.Advance(Reconciler::kStopMemory);
+  client_.SetStatus(kRef, kRunning);
+  SetDesired(DesiredState::kStopped);
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 2u);
+}
+
+TEST_F(ReconcilerTest, AStopWithAnUnknownOutcomeIsReobservedBeforeAnyOtherStop) {
+  client_.SetStatus(kRef, kRunning);
+  Reconciler r = Make();
+  // The API carries the stop out, but its answer is a 503 (or the connection drops).
+  client_.BeforeStop([&](const VersionRef& ref) { client_.SetStatus(ref, kKilling); });
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "lost", 503));
+  const ReconcileResult failed = r.Reconcile(kKey);
+  ASSERT_EQ(failed.kind, ReconcileResult::Kind::kRetryableError);
+  r.RetryScheduled(kKey, failed, seconds(1));
+  client_.BeforeStop(nullptr);
+  clock_.Advance(seconds(1));
+  const int details = client_.Calls("get_version");
+  r.Reconcile(kKey);
+  EXPECT_EQ(client_.Calls("get_version"), details + 1);  // looked again first
+  EXPECT_EQ(client_.Stops().size(), 1u);                 // and saw the stop under way
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
+}
+
+TEST_F(ReconcilerTest, DurationsNearTheParsersLimitDoNotOverflowTheSchedule) {
+  client_.SetStatus(kRef, kCompleted);
+  ReconcilerOptions options;
+  options.resync = Duration::max();  // what ParseDuration accepts at the most
+  options.poll = Duration::max();
+  Reconciler r(options, desired_, client_, observer_, random_, clock_);
+  const ReconcileResult result = r.Reconcile(kKey);
+  ASSERT_EQ(result.kind, ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_GT(result.requeue_after, Duration::zero());
+  // Not wrapped into the past: the next look is shown far ahead, and the next observation
+  // may come from any time after the last one.
+  EXPECT_GT(*r.State(kKey)->next_attempt, clock_.WallNow());
+  EXPECT_GT(r.State(kKey)->observe_not_before, r.State(kKey)->observed_steady);
+  // A retry delay at the limit waits, rather than wrapping to "now".
+  client_.SetStatus(kRef, kRunning);
+  client_.FailNext("stop", MakeError(ErrorClass::kRetryable, "HTTP.503", "down", 503));
+  clock_.Advance(seconds(1));
+  r.MarkDesiredChanged({kKey}, false);
+  const ReconcileResult failed = r.Reconcile(kKey);
+  ASSERT_EQ(failed.kind, ReconcileResult::Kind::kRetryableError);
+  r.RetryScheduled(kKey, failed, Duration::max());
+  EXPECT_EQ(r.State(kKey)->observe_not_before, SteadyTime::max());
+  EXPECT_GT(*r.State(kKey)->next_attempt, clock_.WallNow());
+}
+
 TEST_F(ReconcilerTest, CompletedAndKillingVersionsAreNeverStopped) {
   for (int status : {kCompleted, kKilling, kFailed}) {
     client_.SetStatus(kRef, status);

@@ -76,24 +76,70 @@ TEST_F(WatchTest, ConfigMapSymlinkSwapIsSeen) {
   EXPECT_EQ(sim_->StopCalls(10, 10), 1);
 }
 
+// The stop requests the simulator has seen for job/version, answered or not.
+int StopRequests(const Simulator& sim, int job, int version) {
+  const std::string suffix =
+      "/training-jobs/" + std::to_string(job) + "/versions/" + std::to_string(version) + "/stop";
+  int n = 0;
+  for (const json& r : sim.Requests()) {
+    const std::string path = r.value("path", "");
+    if (path.size() >= suffix.size() && path.ends_with(suffix)) ++n;
+  }
+  return n;
+}
+
 TEST_F(WatchTest, DeletingAManifestStopsManagingWithoutStopping) {
   const fs::path manifests = dir_.path() / "m";
-  WriteFile(manifests / "a.yaml", Manifest("bert-finetune-v10", 10, 10, "Running"));
+  // Desired Stopped for a running version whose stop keeps failing: the daemon is retrying
+  // it (with backoff) when the manifest goes away.
+  WriteFile(manifests / "a.yaml", Manifest("bert-finetune-v10", 10, 10, "Stopped"));
   WriteFile(manifests / "b.yaml", Manifest("yolo-eval-v1", 13, 1, "Stopped"));
-  Start(manifests);
+  sim_ = std::make_unique<Simulator>(dir_);
+  ASSERT_TRUE(sim_->AddFaults(json::array({{{"operation", "stop"},
+                                            {"job_id", 10},
+                                            {"count", -1},
+                                            {"type", "status"},
+                                            {"http_status", 503}}})));
+  controller_ = std::make_unique<Controller>(dir_, manifests, sim_->endpoint(),
+                                             std::vector<std::string>{"--rescan-interval", "10m"});
+  ASSERT_TRUE(WaitFor([&] { return StopRequests(*sim_, 10, 10) >= 2; }))
+      << sim_->Requests().dump(1);
+
   fs::remove(manifests / "a.yaml");
   ASSERT_TRUE(WaitFor([&] { return !controller_->Object("bert-finetune-v10").is_object(); }));
+  // The stop would now succeed; none may be sent for an object no longer managed.
+  httplib::Client("127.0.0.1", sim_->port()).Delete("/_sim/faults");
+  const int attempts = StopRequests(*sim_, 10, 10);
+  // Well past the longest backoff the failed stops had reached (--backoff-base 200ms).
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  EXPECT_EQ(StopRequests(*sim_, 10, 10), attempts) << sim_->Requests().dump(1);
   EXPECT_EQ(sim_->StopCalls(10, 10), 0);
   EXPECT_EQ(sim_->StatusOf(10, 10), 8);
+  EXPECT_EQ(controller_->Phase("yolo-eval-v1"), "Converged");
 }
 
 TEST_F(WatchTest, SighupForcesARescan) {
   const fs::path manifests = dir_.path() / "m";
-  WriteFile(manifests / "a.yaml", Manifest("yolo-eval-v1", 13, 1, "Stopped"));
+  // A top-level symlink to a file outside the tree: the loader follows it, but inotify
+  // watches only the tree, so an edit of the target is found by a rescan alone (and the
+  // periodic one is 10 minutes away).
+  const fs::path outside = dir_.path() / "outside" / "a.yaml";
+  WriteFile(outside, Manifest("bert-finetune-v10", 10, 10, "Running"));
+  fs::create_directories(manifests);
+  fs::create_symlink(outside, manifests / "a.yaml");
   Start(manifests);
+  EXPECT_EQ(controller_->Phase("bert-finetune-v10"), "Converged");
+
+  std::ofstream(outside, std::ios::trunc) << Manifest("bert-finetune-v10", 10, 10, "Stopped");
+  // Nothing notices the edit by itself ...
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  ASSERT_EQ(sim_->StopCalls(10, 10), 0) << "the edit was seen without a rescan; this test "
+                                           "no longer isolates SIGHUP";
+  // ... until SIGHUP.
   controller_->process().Signal(SIGHUP);
-  ASSERT_TRUE(
-      WaitFor([&] { return controller_->process().Stdout().find("SIGHUP") != std::string::npos; }));
+  ASSERT_TRUE(WaitFor([&] { return Stopping(*sim_, 10, 10); }, std::chrono::seconds(10)))
+      << controller_->Status().dump(1);
+  EXPECT_EQ(sim_->StopCalls(10, 10), 1);
   EXPECT_TRUE(controller_->process().Running());
 }
 

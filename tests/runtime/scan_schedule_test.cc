@@ -24,6 +24,18 @@ TEST(ScanScheduleTest, ReasonNamesAreTheCallbacksWords) {
   EXPECT_EQ(ScanReasonName(ScanReason::kPeriodic), "periodic");
 }
 
+TEST(ScanScheduleTest, ARescanIntervalNearTheLargestDurationMeansNeverNotThePast) {
+  FakeClock clock;
+  // The duration parser accepts up to the largest Duration (about 292 years); added to the
+  // clock it overflowed into the past, and a rescan ran at once and then constantly.
+  ScanSchedule schedule(kDebounce, Duration::max(), clock.Now());
+  EXPECT_EQ(schedule.NextDue(), SteadyTime::max());
+  EXPECT_EQ(schedule.TakeDue(clock.Now()), std::nullopt);
+  schedule.Request();
+  EXPECT_EQ(schedule.TakeDue(clock.Now()), ScanReason::kSignal);
+  EXPECT_EQ(schedule.TakeDue(clock.Now()), std::nullopt);
+}
+
 TEST(ScanScheduleTest, NothingIsDueBeforeTheFirstRescan) {
   FakeClock clock;
   ScanSchedule schedule(kDebounce, kRescan, clock.Now());

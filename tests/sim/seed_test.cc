@@ -182,16 +182,33 @@ TEST(SimFlagsTest, DefaultsMatchTheDocumentation) {
   EXPECT_EQ(c->listen_port, 0);
   EXPECT_EQ(c->project_id, "0123456789abcdef0123456789abcdef");
   EXPECT_EQ(c->kill_delay, 3s);
+  EXPECT_EQ(c->stop_lag, 0s);
   EXPECT_FALSE(c->token);
   EXPECT_EQ(c->generate, 0);
 }
 
 TEST(SimFlagsTest, ParsesEveryFlagInBothForms) {
-  auto c = ParseSimFlags(
-      {"--listen", "0.0.0.0:8443", "--port-file=/tmp/p", "--seed", "s.json", "--generate=5",
-       "--project-id", "abc", "--random-seed", "9", "--token", "t", "--kill-delay=250ms", "--fault",
-       R"({"operation":"stop","type":"drop"})", "--fault",
-       R"({"rules":[{"type":"latency","ms":5},{"type":"malformed"}]})", "--log-level", "debug"});
+  auto c = ParseSimFlags({"--listen",
+                          "0.0.0.0:8443",
+                          "--port-file=/tmp/p",
+                          "--seed",
+                          "s.json",
+                          "--generate=5",
+                          "--project-id",
+                          "abc",
+                          "--random-seed",
+                          "9",
+                          "--token",
+                          "t",
+                          "--kill-delay=250ms",
+                          "--stop-lag",
+                          "2s",
+                          "--fault",
+                          R"({"operation":"stop","type":"drop"})",
+                          "--fault",
+                          R"({"rules":[{"type":"latency","ms":5},{"type":"malformed"}]})",
+                          "--log-level",
+                          "debug"});
   ASSERT_TRUE(c) << c.error().ToString();
   EXPECT_EQ(c->listen_host, "0.0.0.0");
   EXPECT_EQ(c->listen_port, 8443);
@@ -202,6 +219,7 @@ TEST(SimFlagsTest, ParsesEveryFlagInBothForms) {
   EXPECT_EQ(c->random_seed, 9u);
   EXPECT_EQ(c->token, "t");
   EXPECT_EQ(c->kill_delay, 250ms);
+  EXPECT_EQ(c->stop_lag, 2s);
   ASSERT_EQ(c->faults.size(), 3u);
   EXPECT_EQ(c->faults[0].type, FaultType::kDrop);
   EXPECT_EQ(c->faults[1].latency_ms, 5);

@@ -70,6 +70,35 @@ TEST_F(SimStateTest, StopRecordsEveryCallAndTheStatusItSaw) {
   EXPECT_THAT(v->stop_received_while, ElementsAre(8, 9, 12));
 }
 
+TEST_F(SimStateTest, StopLagKeepsTheOldStatusShowingAndAcceptsAStopAgainMeanwhile) {
+  state_.SetStopLag(3s);
+  ASSERT_TRUE(state_.AddJob("p", {1, "a", "", "0", {{1, 8, ""}}}));
+  EXPECT_EQ(state_.Stop("p", 1, 1), StopOutcome::kAccepted);
+  clock_.Advance(2999ms);
+  // Accepted, yet still RUNNING to anyone who looks: a second stop is accepted too.
+  EXPECT_EQ(state_.GetVersion("p", 1, 1)->status, 8);
+  EXPECT_EQ(state_.ListJobs("p", {}).jobs.at(0).latest.status, 8);
+  EXPECT_EQ(state_.Stop("p", 1, 1), StopOutcome::kAccepted);
+  clock_.Advance(1ms);
+  // The first stop takes effect when its lag ends; the second does not push it back.
+  EXPECT_EQ(state_.GetVersion("p", 1, 1)->status, 9);
+  EXPECT_EQ(state_.Stop("p", 1, 1), StopOutcome::kNotAllowed);
+  clock_.Advance(5s);
+  const auto v = state_.GetVersion("p", 1, 1);
+  EXPECT_EQ(v->status, 12);
+  EXPECT_EQ(v->stops_accepted, 2);
+  EXPECT_THAT(v->stop_received_while, ElementsAre(8, 8, 9));
+}
+
+TEST_F(SimStateTest, AVersionEndingDuringTheStopLagIsNotKilled) {
+  state_.SetStopLag(3s);
+  ASSERT_TRUE(state_.AddJob("p", {1, "a", "", "0", {{1, 8, ""}}}));
+  EXPECT_EQ(state_.Stop("p", 1, 1), StopOutcome::kAccepted);
+  state_.ForceStatus("p", 1, 1, 10);  // it completes by itself meanwhile
+  clock_.Advance(10s);
+  EXPECT_EQ(state_.GetVersion("p", 1, 1)->status, 10);
+}
+
 TEST_F(SimStateTest, CompleteFirstOnlyAffectsActiveVersions) {
   ASSERT_TRUE(state_.AddJob("p", {1, "a", "", "0", {{1, 8, ""}, {2, 11, ""}}}));
   EXPECT_EQ(state_.Stop("p", 1, 1, /*complete_first=*/true), StopOutcome::kNotAllowed);

@@ -10,7 +10,7 @@
 #include "api/duration.h"
 #include "api/version_ref.h"
 #include "controller/base/sanitize.h"
-#include "controller/election/http_etcd_client.h"
+#include "controller/election/etcd_endpoint.h"
 
 namespace mactl {
 namespace {

@@ -18,6 +18,7 @@
 #include "api/result.h"
 #include "controller/base/clock.h"
 #include "controller/election/etcd_client.h"
+#include "controller/election/etcd_endpoint.h"
 
 namespace mactl {
 
@@ -33,17 +34,6 @@ struct HttpEtcdClientOptions {
   std::chrono::milliseconds request_timeout{2000};
   std::size_t max_response_bytes = 4u << 20;
 };
-
-// A parsed etcd endpoint.
-struct EtcdEndpoint {
-  std::string scheme;  // "http" or "https"
-  std::string host;    // name, IPv4, or [IPv6]
-  int port = 0;
-};
-
-// Accepts http(s)://host[:port][/]; no user info, path, query or fragment. Port 2379 when
-// omitted. Terminal "Config.Etcd" error otherwise.
-Result<EtcdEndpoint> ParseEtcdEndpoint(std::string_view url);
 
 // Thread-safe: each request uses its own connection, so a slow keepalive never holds up a
 // CheckBeforeAct transaction on another thread. Over TLS, OpenSSL may write to a socket the

@@ -25,9 +25,10 @@ bool IsUnauthorizedOnlyCode(std::string_view code) {
 }
 
 // "The token is invalid" under any status: ModelArts' 0203 and 2784 (listed under 403 too),
-// and the API gateway's IAM token codes (0301 "incorrect IAM authentication information",
-// 0307 "the token must be updated"), which it sends as APIGW.* or, on older gateways, APIG.*.
-// A fresh token can cure these, so they renew like a 401.
+// and the API gateway's 0301 and 0307 (APIGW.*, or APIG.* on older gateways), read as "the
+// token is invalid" and "the token must be renewed": unconfirmed, see docs/modelarts-api.md
+// for what happens if that reading is wrong. A fresh token can cure these, so they renew
+// like a 401.
 bool IsInvalidTokenCode(std::string_view code) {
   return IsOneOf(code, {"ModelArts.0203", "ModelArts.2784", "APIGW.0301", "APIGW.0307", "APIG.0301",
                         "APIG.0307"});

@@ -13,55 +13,10 @@
 
 #include "integration/harness.h"
 #include "integration/soak_support.h"
+#include "integration/stop_lag_support.h"
 
 namespace mactl::integration {
 namespace {
-
-json StopFaults() {
-  return json::array({
-      {{"operation", "stop"},
-       {"count", -1},
-       {"probability", 0.15},
-       {"type", "status"},
-       {"http_status", 503},
-       {"process", true}},
-      {{"operation", "stop"},
-       {"count", -1},
-       {"probability", 0.10},
-       {"type", "drop"},
-       {"process", true}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.05},
-       {"type", "status"},
-       {"http_status", 500}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.05},
-       {"type", "latency"},
-       {"ms", 250}},
-  });
-}
-
-// "job/version" of every stop request that met a fault whose outcome the client cannot know
-// (an error status or a dropped connection).
-std::set<std::string> AmbiguousStops(const Simulator& sim) {
-  std::set<std::string> out;
-  for (const json& r : sim.Requests()) {
-    if (r.value("operation", "") != "stop" || !r["fault"].is_string()) continue;
-    if (r["fault"] != "status" && r["fault"] != "drop") continue;
-    const std::string path = r.value("path", "");
-    const std::size_t jobs = path.find("/training-jobs/");
-    const std::size_t versions = path.find("/versions/");
-    const std::size_t stop = path.rfind("/stop");
-    if (jobs == std::string::npos || versions == std::string::npos || stop == std::string::npos) {
-      continue;
-    }
-    out.insert(path.substr(jobs + 15, versions - jobs - 15) + "/" +
-               path.substr(versions + 10, stop - versions - 10));
-  }
-  return out;
-}
 
 std::string FileName(std::int64_t job, std::int64_t version) {
   return "v-" + std::to_string(job) + "-" + std::to_string(version) + ".yaml";
@@ -91,7 +46,7 @@ TEST(StopLagSoak, ChurnAndLostAnswersNeverStopTwiceExceptAfterAnUnknownOutcome) 
   }
   ASSERT_GT(files.size(), 10u);
 
-  ASSERT_TRUE(sim.AddFaults(StopFaults()));
+  ASSERT_TRUE(sim.AddFaults(StopLagFaults()));
   Controller controller(dir, manifests, sim.endpoint(),
                         {"--resync", "2s", "--backoff-max", "1s", "--workers", "4"});
   ASSERT_GT(controller.port(), 0) << controller.process().Stdout();

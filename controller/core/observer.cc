@@ -134,14 +134,12 @@ Result<Observation> Observer::Observe(const ObserveRequest& request) {
     }
     if (!request.allow_batch) break;
     const SteadyTime now = clock_.Now();
-    // A refresh in flight that will answer costs nothing more to wait for.
-    if (cache.refreshing && request.may_defer && cache.refresh_started >= request.not_before) {
-      return DeferLocked(cache, now);
-    }
+    // Deferred callers come back after the refresh in flight, which may answer them, without
+    // counting (DueSchedule::CountDue is linear in the project's objects).
+    if (cache.refreshing && request.may_defer) return DeferLocked(cache, now);
     const std::size_t due = DueTogetherLocked(request, cache, now);
     if (!ShouldBatch(due, PagesEstimate(cache))) break;
     if (cache.refreshing) {
-      if (request.may_defer) return DeferLocked(cache, now);
       refreshed_.wait(lock, [&] { return !projects_[ref.project_id].refreshing; });
       continue;  // its snapshot may be fresh enough for us
     }

@@ -127,17 +127,15 @@ Result<const TrainingJobObserver::ProjectSearch*> TrainingJobObserver::Snapshot(
       return &cache;
     }
     const SteadyTime now = clock_.Now();
-    // A search in flight that will answer costs nothing more to wait for.
-    if (cache.searching && request.may_defer && cache.progress.started >= request.not_before) {
-      return DeferLocked(cache, now, retry_in);
-    }
+    // Deferred callers come back after the search in flight, which may answer them, without
+    // counting (DueSchedule::CountDue is linear in the project's objects).
+    if (cache.searching && request.may_defer) return DeferLocked(cache, now, retry_in);
     const std::size_t pages = ShortPageSearchPages(static_cast<std::int64_t>(cache.active_count),
                                                    static_cast<std::size_t>(kMaxSearchLimit));
     if (!ShouldBatch(DueTogetherLocked(request, cache, now), pages)) {
       return static_cast<const ProjectSearch*>(nullptr);  // ask exactly
     }
     if (cache.searching) {
-      if (request.may_defer) return DeferLocked(cache, now, retry_in);
       searched_.wait(lock, [&] { return !projects_[project_id].searching; });
       continue;  // its snapshot may be fresh enough for us
     }

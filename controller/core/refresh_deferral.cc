@@ -11,9 +11,8 @@ Duration DeferFor(const RefreshProgress& progress, SteadyTime now) {
   Duration remaining = progress.last_took;
   if (progress.pages_done > 0) {
     const Duration elapsed = now - progress.started;
-    const std::size_t left = progress.pages_total > progress.pages_done
-                                 ? progress.pages_total - progress.pages_done
-                                 : 0;
+    const std::size_t left =
+        progress.pages_total > progress.pages_done ? progress.pages_total - progress.pages_done : 0;
     // Past the 5 s cap the product is not formed: with a hostile page count it would overflow.
     const Duration per_page = elapsed / static_cast<Duration::rep>(progress.pages_done);
     const auto pages = static_cast<std::uint64_t>(left) + 1;

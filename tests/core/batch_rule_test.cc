@@ -11,16 +11,16 @@ namespace {
 struct PagesRow {
   std::int64_t jobs;
   std::size_t per_page;
-  std::size_t counted;      // v1 list: stops at the announced job count
-  std::size_t short_page;   // v2 search: stops at the first short page
+  std::size_t counted;     // v1 list: stops at the announced job count
+  std::size_t short_page;  // v2 search: stops at the first short page
 };
 
 TEST(BatchRuleTest, PagesOfAListOrSearch) {
   const PagesRow rows[] = {
-      {0, 1000, 1, 1},          // an empty or unknown project still costs the first page
-      {-5, 1000, 1, 1},         // a hostile count is no count
+      {0, 1000, 1, 1},   // an empty or unknown project still costs the first page
+      {-5, 1000, 1, 1},  // a hostile count is no count
       {1, 1000, 1, 1},
-      {1000, 1000, 1, 2},       // a full last page needs one more search page to end
+      {1000, 1000, 1, 2},  // a full last page needs one more search page to end
       {1001, 1000, 2, 2},
       {100000, 1000, 100, 101},
       {49, 50, 1, 1},

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "controller/core/batch_rule.h"
+
 namespace mactl {
 
 Observer::Observer(CloudClient& client, const Clock& clock) : client_(client), clock_(clock) {}
@@ -12,16 +14,43 @@ void Observer::SetManagedCounts(std::map<std::string, std::size_t> counts) {
   managed_counts_ = std::move(counts);
 }
 
+void Observer::ExpectObservation(const std::string& key, DueObservation due) {
+  std::lock_guard lock(mu_);
+  due_.Set(key, std::move(due));
+}
+
+void Observer::ForgetObservation(const std::string& key) {
+  std::lock_guard lock(mu_);
+  due_.Erase(key);
+}
+
 std::size_t Observer::PagesEstimate(const ProjectCache& cache) const {
-  const auto total = static_cast<std::size_t>(cache.total_jobs > 0 ? cache.total_jobs : 1);
-  return (total + kMaxPerPage - 1) / kMaxPerPage;
+  return CountedListPages(cache.total_jobs, kMaxPerPage);
 }
 
 bool Observer::WorthListing(const std::string& project_id, std::size_t waiting) const {
   std::lock_guard lock(mu_);
   const auto it = projects_.find(project_id);
   const std::size_t pages = it == projects_.end() ? 1 : PagesEstimate(it->second);
-  return waiting > pages;
+  return ShouldBatch(waiting, pages);
+}
+
+std::size_t Observer::DueTogetherLocked(const ObserveRequest& request, const ProjectCache& cache,
+                                        SteadyTime now) const {
+  DueQuery query;
+  query.project_id = request.ref.project_id;
+  query.key = request.ref.Key();
+  query.now = now;
+  query.window = request.batch_window;
+  if (cache.has_snapshot) query.cached = cache.taken_at;
+  const auto managed = managed_counts_.find(request.ref.project_id);
+  query.managed = managed == managed_counts_.end() ? 0 : managed->second;
+  return due_.CountDue(query);
+}
+
+Observation Observer::DeferLocked(const ProjectCache& cache, SteadyTime now) {
+  ++counters_.deferrals;
+  return Observation{0, SteadyTime{}, "", DeferFor(cache, now)};
 }
 
 Observer::Counters Observer::counters() const {
@@ -48,7 +77,7 @@ Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id, 
   std::size_t seen = 0;
   // Pages stop at the first short page, at the job count the first page announced, at a
   // page that shows no job not seen before (a server repeating itself), and at max_pages:
-  // a refresh never costs more calls than a detail call per managed object would, whatever
+  // a refresh never costs more calls than a detail call per object due would, whatever
   // job_total_count claims (it may say INT64_MAX). Jobs past the last page read are
   // observed with the detail call. The API itself caps page at 65535.
   std::size_t pages_announced = 0;
@@ -85,26 +114,9 @@ Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id, 
 }
 
 Duration Observer::DeferFor(const ProjectCache& cache, SteadyTime now) const {
-  // Before the first page: as long as the last refresh took (0 if none), so small projects
-  // come back at once and large ones do not spin.
-  Duration remaining = cache.last_refresh_took;
-  if (cache.refresh_pages_done > 0) {
-    const Duration elapsed = now - cache.refresh_started;
-    const std::size_t left = cache.refresh_pages_total > cache.refresh_pages_done
-                                 ? cache.refresh_pages_total - cache.refresh_pages_done
-                                 : 0;
-    // One page more than the pace predicts: coming back a little late costs nothing (the
-    // status is as fresh), coming back early costs another deferral. Past the 5 s cap the
-    // product is not formed: with a hostile page count it would overflow.
-    const Duration per_page = elapsed / static_cast<Duration::rep>(cache.refresh_pages_done);
-    const auto pages = static_cast<std::uint64_t>(left) + 1;
-    const Duration cap = kMaxDeferral;
-    remaining =
-        per_page.count() > 0 && pages > static_cast<std::uint64_t>(cap.count() / per_page.count())
-            ? cap
-            : per_page * static_cast<Duration::rep>(pages);
-  }
-  return std::clamp<Duration>(remaining, kMinDeferral, kMaxDeferral);
+  return mactl::DeferFor({cache.refresh_started, cache.refresh_pages_done,
+                          cache.refresh_pages_total, cache.last_refresh_took},
+                         now);
 }
 
 Result<Observation> Observer::Observe(const ObserveRequest& request) {
@@ -121,15 +133,13 @@ Result<Observation> Observer::Observe(const ObserveRequest& request) {
       break;  // not the latest version (or a job the list did not show): ask exactly
     }
     if (!request.allow_batch) break;
-    const auto managed = managed_counts_.find(ref.project_id);
-    const std::size_t managed_here = managed == managed_counts_.end() ? 0 : managed->second;
-    if (managed_here <= PagesEstimate(cache)) break;
     const SteadyTime now = clock_.Now();
+    // Deferred callers come back after the refresh in flight, which may answer them, without
+    // counting (DueSchedule::CountDue is linear in the project's objects).
+    if (cache.refreshing && request.may_defer) return DeferLocked(cache, now);
+    const std::size_t due = DueTogetherLocked(request, cache, now);
+    if (!ShouldBatch(due, PagesEstimate(cache))) break;
     if (cache.refreshing) {
-      if (request.may_defer) {
-        ++counters_.deferrals;
-        return Observation{0, SteadyTime{}, "", DeferFor(cache, now)};
-      }
       refreshed_.wait(lock, [&] { return !projects_[ref.project_id].refreshing; });
       continue;  // its snapshot may be fresh enough for us
     }
@@ -142,7 +152,7 @@ Result<Observation> Observer::Observe(const ObserveRequest& request) {
     cache.refresh_pages_total = 0;
     ++counters_.list_refreshes;
     lock.unlock();
-    Result<ProjectCache> listed = ListAll(ref.project_id, now, managed_here);
+    Result<ProjectCache> listed = ListAll(ref.project_id, now, due);
     lock.lock();
     ProjectCache& after = projects_[ref.project_id];
     if (listed) {

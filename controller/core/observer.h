@@ -3,8 +3,10 @@
 // Observes version status through the API as cheaply as the API allows. One list page
 // reports the latest version of up to 1000 jobs, so periodic re-checks of many objects
 // in a project share one list refresh (single-flight per project) instead of one
-// detail call each. Edits, retries after a refused stop and non-latest versions use the
-// detail call, which is exact and costs one request.
+// detail call each. A refresh is taken only when enough objects of the project are due
+// together (controller/core/batch_rule.h); a lone poll uses the detail call. Edits, retries
+// after a refused stop and non-latest versions use the detail call, which is exact and
+// costs one request.
 //
 // A refresh of a large project takes many pages (101 at 100k jobs). A caller that may
 // defer does not wait for another caller's refresh: it is told when to come back, so
@@ -26,6 +28,8 @@
 #include "api/version_ref.h"
 #include "controller/base/clock.h"
 #include "controller/cloud/cloud_client.h"
+#include "controller/core/due_schedule.h"
+#include "controller/core/refresh_deferral.h"
 
 namespace mactl {
 
@@ -39,6 +43,9 @@ struct ObserveRequest {
   // If another caller's refresh is in flight and would answer, return a deferral instead
   // of waiting for it.
   bool may_defer = false;
+  // Objects of the project due within this long from now are due together with this one
+  // and share a refresh (DueQuery::window).
+  Duration batch_window{0};
 };
 
 struct Observation {
@@ -53,17 +60,18 @@ struct Observation {
 class Observer {
  public:
   static constexpr Duration kFailedRefreshShared = std::chrono::seconds(1);
-  static constexpr Duration kMinDeferral = std::chrono::milliseconds(100);
-  static constexpr Duration kMaxDeferral = std::chrono::seconds(5);
 
   // client and clock must outlive the observer. Thread-safe.
   Observer(CloudClient& client, const Clock& clock);
 
   Result<Observation> Observe(const ObserveRequest& request);
 
-  // How many managed versions each project has. Listing a project pays off only when
-  // it answers more objects than it costs pages.
+  // How many managed versions each project has: those whose next observation was never
+  // recorded (ExpectObservation) count as due now.
   void SetManagedCounts(std::map<std::string, std::size_t> counts);
+  // When the object `key` (a VersionRef key) comes due next, as its reconciler scheduled it.
+  void ExpectObservation(const std::string& key, DueObservation due);
+  void ForgetObservation(const std::string& key);
   // Whether `waiting` objects of a project are cheaper to observe with one list refresh.
   bool WorthListing(const std::string& project_id, std::size_t waiting) const;
 
@@ -96,14 +104,16 @@ class Observer {
   };
 
   Result<Observation> Detail(const VersionRef& ref);
-  // Lists the pages of a project (per_page 1000), at most max_pages (the project's managed
-  // objects: more pages would cost more than a detail call each). Called without mu_ held.
+  // Lists the pages of a project (per_page 1000), at most max_pages (the objects due: more
+  // pages would cost more than a detail call each). Called without mu_ held.
   Result<ProjectCache> ListAll(const std::string& project_id, SteadyTime started,
                                std::size_t max_pages);
   std::size_t PagesEstimate(const ProjectCache& cache) const;
-  // When a deferred caller should come back: the in-flight refresh's remaining pages plus
-  // one at its pace so far, or before its first page as long as the last refresh took;
-  // within [100 ms, 5 s].
+  // The objects a refresh for `request` now would answer (DueSchedule::CountDue).
+  std::size_t DueTogetherLocked(const ObserveRequest& request, const ProjectCache& cache,
+                                SteadyTime now) const;
+  Observation DeferLocked(const ProjectCache& cache, SteadyTime now);
+  // When a deferred caller should come back (controller/core/refresh_deferral.h).
   Duration DeferFor(const ProjectCache& cache, SteadyTime now) const;
 
   CloudClient& client_;
@@ -112,6 +122,7 @@ class Observer {
   std::condition_variable refreshed_;
   std::unordered_map<std::string, ProjectCache> projects_;  // guarded by mu_
   std::map<std::string, std::size_t> managed_counts_;       // guarded by mu_
+  DueSchedule due_;                                         // guarded by mu_
   Counters counters_;                                       // guarded by mu_
 };
 

@@ -72,17 +72,26 @@ Reconciler::Reconciler(ReconcilerOptions options, const SnapshotStore& desired, 
 
 void Reconciler::MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch) {
   const SteadyTime now = clock_.Now();
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
   std::lock_guard lock(mu_);
   for (const std::string& key : keys) {
     VersionState& state = EntryLocked(key);
     state.observe_not_before = now;
     state.observe_allow_batch = allow_batch;
+    state.observe_due = now;
+    state.observe_batch_window = Duration{0};  // a bulk change is due all at once
+    if (const ManagedVersion* managed = snapshot ? snapshot->Find(key) : nullptr) {
+      observer_.ExpectObservation(key, {managed->ref.project_id, now, now, allow_batch});
+    }
   }
 }
 
 void Reconciler::Forget(const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
-  for (const std::string& key : keys) states_.erase(key);
+  for (const std::string& key : keys) {
+    states_.erase(key);
+    observer_.ForgetObservation(key);
+  }
 }
 
 std::unordered_map<std::string, VersionState> Reconciler::States() const {
@@ -128,7 +137,11 @@ void Reconciler::Publish(const std::string& key, const VersionState& state) {
   if (it != states_.end() && it->second.observe_not_before > state.observe_not_before) {
     merged.observe_not_before = it->second.observe_not_before;
     merged.observe_allow_batch = it->second.observe_allow_batch;
+    merged.observe_due = it->second.observe_due;
+    merged.observe_batch_window = it->second.observe_batch_window;
   }
+  observer_.ExpectObservation(key, {merged.managed.ref.project_id, merged.observe_due,
+                                    merged.observe_not_before, merged.observe_allow_batch});
   states_[key] = std::move(merged);
 }
 
@@ -175,6 +188,7 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       state.observe_not_before = std::max(state.observed_steady + Duration(1),
                                           now + (result.requeue_after - options_.resync));
       state.observe_allow_batch = true;
+      state.observe_batch_window = options_.resync;
       break;
     case NextCheck::kPoll:
       result = ReconcileResult::RequeueAfter(Jittered(options_.poll, options_.jitter, random_),
@@ -182,19 +196,24 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       state.observe_not_before =
           std::max(state.observe_not_before, now + (result.requeue_after - options_.poll / 2));
       state.observe_allow_batch = true;
+      state.observe_batch_window = options_.poll / 2;
       break;
     case NextCheck::kNow:
       result = ReconcileResult::RequeueAfter(Duration{0}, Requeue::kNow);
       state.observe_not_before = now;
       state.observe_allow_batch = false;
+      state.observe_batch_window = Duration{0};
       break;
     case NextCheck::kBackoff:
       // The queue picks the delay; RetryScheduled moves the bound to the retry time.
       state.observe_not_before = now;
+      state.observe_due = now;
+      state.observe_batch_window = Duration{0};
       state.next_reason = std::string(NextName(next));
       return ReconcileResult::RetryableError(std::nullopt, "");
   }
-  state.next_attempt = ToWall(clock_, SaturatingAdd(now, result.requeue_after));
+  state.observe_due = SaturatingAdd(now, result.requeue_after);
+  state.next_attempt = ToWall(clock_, state.observe_due);
   state.next_reason = std::string(NextName(next));
   return result;
 }
@@ -208,6 +227,10 @@ void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& f
     const auto it = states_.find(key);
     if (it == states_.end()) return;
     it->second.observe_not_before = std::max(it->second.observe_not_before, retry_at);
+    it->second.observe_due = retry_at;
+    observer_.ExpectObservation(
+        key, {it->second.managed.ref.project_id, retry_at, it->second.observe_not_before,
+              it->second.observe_allow_batch});
     it->second.next_attempt = ToWall(clock_, retry_at);
     it->second.next_reason = std::string(NextName(NextCheck::kBackoff));
     if (!failed.error) return;
@@ -319,8 +342,9 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
 
   // Observe. A worker never waits for another worker's list refresh: the object comes
   // back when the refresh should be done, and the worker is free for edits meanwhile.
-  Result<Observation> observed = observer_.Observe(
-      {managed->ref, state.observe_not_before, state.observe_allow_batch, /*may_defer=*/true});
+  Result<Observation> observed =
+      observer_.Observe({managed->ref, state.observe_not_before, state.observe_allow_batch,
+                         /*may_defer=*/true, state.observe_batch_window});
   if (observed && observed->retry_in) {
     return ReconcileResult::RequeueAfter(*observed->retry_in, Requeue::kDeferred);
   }

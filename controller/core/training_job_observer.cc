@@ -1,11 +1,43 @@
 #include "controller/core/training_job_observer.h"
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
-#include "controller/cloud/training_job_search.h"
+#include "controller/core/batch_rule.h"
 
 namespace mactl {
+
+namespace {
+
+// Passes every call through and reports each search page that arrived.
+class PageReportingClient final : public TrainingJobClient {
+ public:
+  PageReportingClient(TrainingJobClient& inner,
+                      std::function<void(const TrainingJobSearchPage&)> on_page)
+      : inner_(inner), on_page_(std::move(on_page)) {}
+  Result<TrainingJobInfo> GetTrainingJob(const std::string& project_id,
+                                         const std::string& id) override {
+    return inner_.GetTrainingJob(project_id, id);
+  }
+  Result<TrainingJobSearchPage> SearchTrainingJobs(const std::string& project_id,
+                                                   const TrainingJobSearch& search,
+                                                   int offset) override {
+    Result<TrainingJobSearchPage> page = inner_.SearchTrainingJobs(project_id, search, offset);
+    if (page) on_page_(*page);
+    return page;
+  }
+  Result<TrainingJobInfo> TerminateTrainingJob(const std::string& project_id,
+                                               const std::string& id) override {
+    return inner_.TerminateTrainingJob(project_id, id);
+  }
+
+ private:
+  TrainingJobClient& inner_;
+  const std::function<void(const TrainingJobSearchPage&)> on_page_;
+};
+
+}  // namespace
 
 const std::vector<std::string>& ActiveJobPhases() {
   static const std::vector<std::string> kPhases = {"Creating", "Pending", "Running", "Terminating"};
@@ -14,6 +46,21 @@ const std::vector<std::string>& ActiveJobPhases() {
 
 TrainingJobObserver::TrainingJobObserver(TrainingJobClient& client, const Clock& clock)
     : client_(client), clock_(clock) {}
+
+void TrainingJobObserver::SetManagedCounts(std::map<std::string, std::size_t> counts) {
+  std::lock_guard lock(mu_);
+  managed_counts_ = std::move(counts);
+}
+
+void TrainingJobObserver::ExpectObservation(const std::string& key, DueObservation due) {
+  std::lock_guard lock(mu_);
+  due_.Set(key, std::move(due));
+}
+
+void TrainingJobObserver::ForgetObservation(const std::string& key) {
+  std::lock_guard lock(mu_);
+  due_.Erase(key);
+}
 
 TrainingJobObserver::Counters TrainingJobObserver::counters() const {
   std::lock_guard lock(mu_);
@@ -48,6 +95,27 @@ Result<TrainingJobObservation> TrainingJobObserver::NameSearch(const TrainingJob
   return out;
 }
 
+TrainingJobObserver::ProjectSearch* TrainingJobObserver::DeferLocked(
+    ProjectSearch& search, SteadyTime now, std::optional<Duration>& retry_in) {
+  ++counters_.deferrals;
+  retry_in = DeferFor(search.progress, now);
+  return nullptr;
+}
+
+std::size_t TrainingJobObserver::DueTogetherLocked(const TrainingJobObserveRequest& request,
+                                                   const ProjectSearch& search,
+                                                   SteadyTime now) const {
+  DueQuery query;
+  query.project_id = request.ref.project_id;
+  query.key = request.ref.Key();
+  query.now = now;
+  query.window = request.batch_window;
+  if (search.has_snapshot) query.cached = search.taken_at;
+  const auto managed = managed_counts_.find(request.ref.project_id);
+  query.managed = managed == managed_counts_.end() ? 0 : managed->second;
+  return due_.CountDue(query);
+}
+
 Result<const TrainingJobObserver::ProjectSearch*> TrainingJobObserver::Snapshot(
     std::unique_lock<std::mutex>& lock, const TrainingJobObserveRequest& request,
     std::optional<Duration>& retry_in) {
@@ -59,46 +127,69 @@ Result<const TrainingJobObserver::ProjectSearch*> TrainingJobObserver::Snapshot(
       return &cache;
     }
     const SteadyTime now = clock_.Now();
+    // Deferred callers come back after the search in flight, which may answer them, without
+    // counting (DueSchedule::CountDue is linear in the project's objects).
+    if (cache.searching && request.may_defer) return DeferLocked(cache, now, retry_in);
+    const std::size_t pages = ShortPageSearchPages(static_cast<std::int64_t>(cache.active_count),
+                                                   static_cast<std::size_t>(kMaxSearchLimit));
+    if (!ShouldBatch(DueTogetherLocked(request, cache, now), pages)) {
+      return static_cast<const ProjectSearch*>(nullptr);  // ask exactly
+    }
     if (cache.searching) {
-      if (request.may_defer) {
-        ++counters_.deferrals;
-        retry_in = std::clamp<Duration>(cache.last_search_took, std::chrono::milliseconds(100),
-                                        std::chrono::seconds(5));
-        return static_cast<const ProjectSearch*>(nullptr);
-      }
       searched_.wait(lock, [&] { return !projects_[project_id].searching; });
       continue;  // its snapshot may be fresh enough for us
     }
     if (cache.last_error && now < cache.last_failed_at + kFailedSearchShared) {
       return *cache.last_error;  // a search just failed: share it, do not search again
     }
-    cache.searching = true;
-    ++counters_.searches;
-    lock.unlock();
-    TrainingJobSearch search;
-    search.phases = ActiveJobPhases();
-    Result<SearchResult> found = SearchAllTrainingJobs(client_, project_id, search);
-    lock.lock();
-    ProjectSearch& after = projects_[project_id];
-    counters_.search_pages += found.ok() ? static_cast<std::uint64_t>(found->pages) : 1;
-    after.searching = false;
-    if (found) {
-      after.has_snapshot = true;
-      after.taken_at = now;
-      after.last_search_took = clock_.Now() - now;
-      after.active.clear();
-      for (TrainingJobInfo& job : found.value().jobs) {
-        std::string id = job.id;
-        after.active.emplace(std::move(id), std::move(job));
-      }
-      after.last_error.reset();
-    } else {
-      after.last_error = found.error();
-      after.last_failed_at = clock_.Now();
-    }
-    searched_.notify_all();
+    Result<SearchResult> found = SearchLocked(lock, project_id, now);
     if (!found) return found.error();
   }
+}
+
+Result<SearchResult> TrainingJobObserver::SearchLocked(std::unique_lock<std::mutex>& lock,
+                                                       const std::string& project_id,
+                                                       SteadyTime now) {
+  ProjectSearch& before = projects_[project_id];
+  before.searching = true;
+  before.progress.started = now;
+  before.progress.pages_done = 0;
+  before.progress.pages_total = 0;
+  ++counters_.searches;
+  lock.unlock();
+  TrainingJobSearch search;
+  search.phases = ActiveJobPhases();
+  // Each page reports progress, for deferred callers (controller/core/refresh_deferral.h).
+  PageReportingClient reporting(client_, [&](const TrainingJobSearchPage& page) {
+    std::lock_guard progress_lock(mu_);
+    RefreshProgress& progress = projects_[project_id].progress;
+    if (progress.pages_done++ == 0) {
+      progress.pages_total = std::min<std::size_t>(
+          ShortPageSearchPages(page.total, static_cast<std::size_t>(search.limit)),
+          static_cast<std::size_t>(kMaxSearchPages));
+    }
+  });
+  Result<SearchResult> found = SearchAllTrainingJobs(reporting, project_id, search);
+  lock.lock();
+  ProjectSearch& after = projects_[project_id];
+  counters_.search_pages += found.ok() ? static_cast<std::uint64_t>(found->pages) : 1;
+  after.searching = false;
+  after.progress.pages_done = 0;
+  after.progress.pages_total = 0;
+  if (found) {
+    after.has_snapshot = true;
+    after.taken_at = now;
+    after.progress.last_took = clock_.Now() - now;
+    after.active.clear();
+    for (const TrainingJobInfo& job : found.value().jobs) after.active.emplace(job.id, job);
+    after.active_count = after.active.size();
+    after.last_error.reset();
+  } else {
+    after.last_error = found.error();
+    after.last_failed_at = clock_.Now();
+  }
+  searched_.notify_all();
+  return found;
 }
 
 TrainingJobObservation TrainingJobObserver::FromSnapshot(const ProjectSearch& search,
@@ -123,21 +214,27 @@ TrainingJobObservation TrainingJobObserver::FromSnapshot(const ProjectSearch& se
   return out;
 }
 
+Result<TrainingJobObservation> TrainingJobObserver::Exact(const TrainingJobRef& ref) {
+  if (ref.training_job_id.empty()) return NameSearch(ref);
+  const SteadyTime started = clock_.Now();
+  Result<TrainingJobInfo> job = Detail(ref.project_id, ref.training_job_id);
+  if (!job) return job.error();
+  return TrainingJobObservation{{std::move(job).value()}, started, "detail", std::nullopt};
+}
+
 Result<TrainingJobObservation> TrainingJobObserver::Observe(
     const TrainingJobObserveRequest& request) {
   const TrainingJobRef& ref = request.ref;
-  if (!request.allow_batch) {
-    if (ref.training_job_id.empty()) return NameSearch(ref);
-    const SteadyTime started = clock_.Now();
-    Result<TrainingJobInfo> job = Detail(ref.project_id, ref.training_job_id);
-    if (!job) return job.error();
-    return TrainingJobObservation{{std::move(job).value()}, started, "detail", std::nullopt};
-  }
+  if (!request.allow_batch) return Exact(ref);
   std::unique_lock lock(mu_);
   std::optional<Duration> retry_in;
   Result<const ProjectSearch*> snapshot = Snapshot(lock, request, retry_in);
   if (!snapshot) return snapshot.error();
-  if (*snapshot == nullptr) return TrainingJobObservation{{}, SteadyTime{}, "", retry_in};
+  if (*snapshot == nullptr) {
+    if (retry_in) return TrainingJobObservation{{}, SteadyTime{}, "", retry_in};
+    lock.unlock();
+    return Exact(ref);
+  }
   TrainingJobObservation out = FromSnapshot(**snapshot, request);
   lock.unlock();
   const bool listed = std::any_of(out.jobs.begin(), out.jobs.end(), [&](const TrainingJobInfo& j) {

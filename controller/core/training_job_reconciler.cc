@@ -48,17 +48,26 @@ TrainingJobReconciler::TrainingJobReconciler(TrainingJobReconcilerOptions option
 void TrainingJobReconciler::MarkDesiredChanged(const std::vector<std::string>& keys,
                                                bool allow_batch) {
   const SteadyTime now = clock_.Now();
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_();
   std::lock_guard lock(mu_);
   for (const std::string& key : keys) {
     TrainingJobState& state = states_[key];
     state.observe_not_before = now;
     state.observe_allow_batch = allow_batch;
+    state.observe_due = now;
+    state.observe_batch_window = Duration{0};  // a bulk change is due all at once
+    if (const ManagedTrainingJob* managed = snapshot ? snapshot->FindTrainingJob(key) : nullptr) {
+      observer_.ExpectObservation(key, {managed->ref.project_id, now, now, allow_batch});
+    }
   }
 }
 
 void TrainingJobReconciler::Forget(const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
-  for (const std::string& key : keys) states_.erase(key);
+  for (const std::string& key : keys) {
+    states_.erase(key);
+    observer_.ForgetObservation(key);
+  }
 }
 
 std::unordered_map<std::string, TrainingJobState> TrainingJobReconciler::States() const {
@@ -79,6 +88,9 @@ void TrainingJobReconciler::RetryScheduled(const std::string& key, Duration dela
   const auto it = states_.find(key);
   if (it == states_.end()) return;
   it->second.observe_not_before = std::max(it->second.observe_not_before, retry_at);
+  it->second.observe_due = retry_at;
+  observer_.ExpectObservation(key, {it->second.managed.ref.project_id, retry_at,
+                                    it->second.observe_not_before, it->second.observe_allow_batch});
   it->second.next_attempt = ToWall(clock_, retry_at);
   it->second.next_reason = std::string(NextName(NextCheck::kBackoff));
 }
@@ -92,7 +104,11 @@ void TrainingJobReconciler::Publish(const std::string& key, const TrainingJobSta
   if (it != states_.end() && it->second.observe_not_before > state.observe_not_before) {
     merged.observe_not_before = it->second.observe_not_before;
     merged.observe_allow_batch = it->second.observe_allow_batch;
+    merged.observe_due = it->second.observe_due;
+    merged.observe_batch_window = it->second.observe_batch_window;
   }
+  observer_.ExpectObservation(key, {merged.managed.ref.project_id, merged.observe_due,
+                                    merged.observe_not_before, merged.observe_allow_batch});
   states_[key] = std::move(merged);
 }
 
@@ -109,27 +125,33 @@ TrainingJobOutcome TrainingJobReconciler::Schedule(TrainingJobState& state, Next
       state.observe_not_before =
           std::max(state.observed_steady + Duration(1), now + out.after - options_.resync);
       state.observe_allow_batch = true;
+      state.observe_batch_window = options_.resync;
       break;
     case NextCheck::kPoll:
       out.after = Jittered(options_.poll, options_.jitter, random_);
       state.observe_not_before =
           std::max(state.observe_not_before, now + out.after - options_.poll / 2);
       state.observe_allow_batch = true;
+      state.observe_batch_window = options_.poll / 2;
       break;
     case NextCheck::kNow:
       // The job changed under a terminate: look again at once, exactly.
       out.after = Duration{0};
       state.observe_not_before = now;
       state.observe_allow_batch = false;
+      state.observe_batch_window = Duration{0};
       break;
     case NextCheck::kBackoff:
       // The queue picks the delay; RetryScheduled moves the bound to the retry time.
       state.observe_not_before = now;
+      state.observe_due = now;
+      state.observe_batch_window = Duration{0};
       state.next_reason = std::string(NextName(next));
       out.kind = TrainingJobOutcome::Kind::kRetryableError;
       return out;
   }
-  state.next_attempt = ToWall(clock_, now + out.after);
+  state.observe_due = now + out.after;
+  state.next_attempt = ToWall(clock_, state.observe_due);
   state.next_reason = std::string(NextName(next));
   return out;
 }
@@ -268,6 +290,7 @@ TrainingJobObserveRequest TrainingJobReconciler::ObserveRequest(
   request.not_before = state.observe_not_before;
   request.allow_batch = state.observe_allow_batch;
   request.may_defer = true;
+  request.batch_window = state.observe_batch_window;
   // A job last seen active (or never seen) that the search no longer lists has changed: only
   // then does its absence cost a detail call.
   if (!request.ref.training_job_id.empty()) {

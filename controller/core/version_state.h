@@ -60,6 +60,10 @@ struct VersionState {
   // What the next observation must satisfy.
   SteadyTime observe_not_before{};
   bool observe_allow_batch = true;
+  // When it is due, and how far ahead other objects' due times may be to share its list
+  // refresh (DueQuery::window): --resync for a resync, --poll/2 for a poll, else none.
+  SteadyTime observe_due{};
+  Duration observe_batch_window{0};
 };
 
 }  // namespace mactl

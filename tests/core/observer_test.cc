@@ -94,6 +94,56 @@ TEST_F(ObserverTest, FewObjectsInABigProjectUseDetailCalls) {
   EXPECT_TRUE(observer_.WorthListing("p", 4));
 }
 
+TEST_F(ObserverTest, ALonePollUsesTheDetailCallHoweverManyObjectsTheProjectManages) {
+  Seed(10000);  // ten pages
+  observer_.SetManagedCounts({{"p", 10000}});
+  // Every other object resyncs in five minutes and would take a list taken now.
+  const SteadyTime now = clock_.Now();
+  for (int j = 2; j <= 10000; ++j) {
+    observer_.ExpectObservation(Ref(j, 1).Key(), {"p", now + std::chrono::minutes(5), now, true});
+  }
+  // A poll of job 1: nothing else is due within its window (--poll/2), so one detail call.
+  ObserveRequest poll{Ref(1, 1), now, true, false, std::chrono::seconds(5)};
+  for (int i = 0; i < 3; ++i) {
+    const Result<Observation> o = observer_.Observe(poll);
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->source, "detail");
+  }
+  EXPECT_EQ(client_.Calls("get_version"), 3);
+  EXPECT_EQ(client_.Calls("list"), 0);
+  // A resync's window (--resync) covers them all: one refresh of ten pages.
+  ObserveRequest resync{Ref(1, 1), now, true, false, std::chrono::minutes(5)};
+  const Result<Observation> o = observer_.Observe(resync);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->source, "list");
+  EXPECT_EQ(client_.Calls("list"), 10);
+}
+
+TEST_F(ObserverTest, PollsDueTogetherShareARefreshWhenTheyOutnumberItsPages) {
+  Seed(3000);  // three pages
+  // Learn the project size from one list, then count only the objects scheduled below.
+  observer_.SetManagedCounts({{"p", 3000}});
+  ASSERT_TRUE(observer_.Observe({Ref(1, 1), clock_.Now(), true}).ok());
+  observer_.SetManagedCounts({});
+  ASSERT_EQ(client_.Calls("list"), 3);
+  clock_.Advance(seconds(60));
+  const SteadyTime now = clock_.Now();
+  // Three polls due within the window: three detail calls cost no more than three pages.
+  for (int j = 1; j <= 3; ++j) observer_.ExpectObservation(Ref(j, 1).Key(), {"p", now, now, true});
+  ObserveRequest poll{Ref(1, 1), now, true, false, std::chrono::seconds(5)};
+  ASSERT_TRUE(observer_.Observe(poll).ok());
+  EXPECT_EQ(client_.Calls("list"), 3);
+  EXPECT_EQ(client_.Calls("get_version"), 1);
+  // A fourth: one refresh of three pages answers all four.
+  observer_.ExpectObservation(Ref(4, 1).Key(), {"p", now + std::chrono::seconds(4), now, true});
+  for (int j = 1; j <= 4; ++j) {
+    poll.ref = Ref(j, 1);
+    ASSERT_TRUE(observer_.Observe(poll).ok());
+  }
+  EXPECT_EQ(client_.Calls("list"), 6);
+  EXPECT_EQ(client_.Calls("get_version"), 1);
+}
+
 TEST_F(ObserverTest, ListErrorsComeBackAsValues) {
   Seed(5);
   observer_.SetManagedCounts({{"p", 5}});

@@ -420,5 +420,31 @@ TEST_F(ReconcilerTest, ResyncsSpreadOverAPeriodShareOneListRefresh) {
   EXPECT_EQ(client_.Calls("list"), 3);
 }
 
+TEST_F(ReconcilerTest, OneKillingVersionInABigProjectCostsOneDetailCallPerPoll) {
+  // 10 000 managed versions (ten list pages); job 1 is being killed, the others converged.
+  const std::vector<std::string> keys = ManageJobs(10000, kKilled);
+  client_.SetStatus(VersionRef{"p", 1, 1}, kKilling);
+  Reconciler r = Make();
+  r.MarkDesiredChanged(keys, true);  // the initial load
+  for (const std::string& key : keys) r.Reconcile(key);
+  EXPECT_EQ(client_.Calls("list"), 10);
+  EXPECT_EQ(client_.Calls("get_version"), 0);
+
+  // Its polls: nothing else is due with it, so one detail call each, never a list.
+  for (int poll = 1; poll <= 20; ++poll) {
+    clock_.Advance(seconds(10));
+    EXPECT_EQ(r.Reconcile(keys[0]).why, Requeue::kPoll);
+    EXPECT_EQ(r.State(keys[0])->observed_source, "detail");
+    EXPECT_EQ(client_.Calls("get_version"), poll);
+  }
+  EXPECT_EQ(client_.Calls("list"), 10);
+
+  // The others' resync still shares one refresh: ceil(10000/1000) pages for 9 999 objects.
+  clock_.Advance(minutes(5) - seconds(200));
+  for (std::size_t i = 1; i < keys.size(); ++i) r.Reconcile(keys[i]);
+  EXPECT_EQ(client_.Calls("list"), 20);
+  EXPECT_EQ(client_.Calls("get_version"), 20);
+}
+
 }  // namespace
 }  // namespace mactl

@@ -48,6 +48,10 @@ TrainingJobObserveRequest ByName(const std::string& name, SteadyTime not_before)
 
 class TrainingJobObserverTest : public ::testing::Test {
  protected:
+  // Unless a test says otherwise, the project manages many jobs none of which was scheduled:
+  // all due now, so a search pays off (the tests below it are about the search itself).
+  TrainingJobObserverTest() { observer_.SetManagedCounts({{"p", 1000}}); }
+
   testing::FakeClock clock_;
   FakeTrainingJobClient client_;
   TrainingJobObserver observer_{client_, clock_};
@@ -203,6 +207,92 @@ TEST_F(TrainingJobObserverTest, ACallerThatMayDeferIsNotHeldByAnotherCallersSear
   searching.join();
   EXPECT_EQ(observer_.counters().deferrals, 1u);
   EXPECT_EQ(client_.Calls("search_jobs"), 1);
+}
+
+TEST_F(TrainingJobObserverTest, ALonePollAsksExactlyAndPollsDueTogetherShareASearch) {
+  for (int n = 0; n < 120; ++n) client_.SetJob("p", Job(n, "Running"));  // three pages
+  ASSERT_TRUE(observer_.Observe(ById(0, clock_.Now())).ok());            // learns the project size
+  ASSERT_EQ(client_.Calls("search_jobs"), 3);
+  observer_.SetManagedCounts({});
+  clock_.Advance(60s);
+  const SteadyTime now = clock_.Now();
+  // Every other job resyncs in five minutes: not due within a poll's window (--poll/2).
+  for (int n = 1; n < 120; ++n) {
+    observer_.ExpectObservation(TrainingJobRef{"p", Uuid(n), ""}.Key(),
+                                {"p", now + 5min, now, true});
+  }
+  TrainingJobObserveRequest poll = ById(0, now);
+  poll.batch_window = 5s;
+  for (int i = 0; i < 3; ++i) {
+    const Result<TrainingJobObservation> o = observer_.Observe(poll);
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->source, "detail");
+  }
+  EXPECT_EQ(client_.Calls("get_job"), 3);
+  EXPECT_EQ(client_.Calls("search_jobs"), 3);
+  // Four polls due within the window outnumber the three pages: one search answers them.
+  for (int n = 1; n <= 3; ++n) {
+    observer_.ExpectObservation(TrainingJobRef{"p", Uuid(n), ""}.Key(), {"p", now + 2s, now, true});
+  }
+  for (int n = 0; n <= 3; ++n) {
+    poll.ref = TrainingJobRef{"p", Uuid(n), ""};
+    poll.recheck_if_absent = Uuid(n);
+    const Result<TrainingJobObservation> o = observer_.Observe(poll);
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->source, "search");
+  }
+  EXPECT_EQ(client_.Calls("search_jobs"), 6);
+  EXPECT_EQ(client_.Calls("get_job"), 3);
+}
+
+TEST_F(TrainingJobObserverTest, ADeferralLastsAboutAsLongAsTheSearchsRemainingPages) {
+  for (int n = 0; n < 120; ++n) client_.SetJob("p", Job(n, "Running"));  // three pages
+  // Page 0 costs 300 ms of fake time; page 1 is held until the test has looked.
+  std::promise<void> entered;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  client_.BeforeSearch([&](int offset) {
+    if (offset == 0) clock_.Advance(300ms);
+    if (offset != 1) return;
+    entered.set_value();
+    released.wait();
+  });
+  const SteadyTime t = clock_.Now();
+  std::thread searching([&] { EXPECT_TRUE(observer_.Observe(ById(0, t)).ok()); });
+  entered.get_future().wait();
+  // One page done in 300 ms, two left: come back in three pages' time (one more than the
+  // pace predicts), and no call was made.
+  TrainingJobObserveRequest deferring = ById(1, t);
+  deferring.may_defer = true;
+  const Result<TrainingJobObservation> deferred = observer_.Observe(deferring);
+  ASSERT_TRUE(deferred.ok());
+  EXPECT_EQ(deferred->retry_in, 900ms);
+  EXPECT_EQ(client_.Calls("get_job"), 0);
+  release.set_value();
+  searching.join();
+  // Back after the search: answered from it.
+  const Result<TrainingJobObservation> later = observer_.Observe(deferring);
+  ASSERT_TRUE(later.ok());
+  EXPECT_FALSE(later->retry_in.has_value());
+  EXPECT_EQ(later->source, "search");
+  EXPECT_EQ(client_.Calls("search_jobs"), 3);
+  // The next search's deferrals start, before its first page, from this one's 300 ms.
+  std::promise<void> entered_again;
+  std::promise<void> release_again;
+  std::shared_future<void> released_again = release_again.get_future().share();
+  client_.BeforeSearch([&](int offset) {
+    if (offset != 0) return;
+    entered_again.set_value();
+    released_again.wait();
+  });
+  const SteadyTime t2 = clock_.Now() + 1ms;
+  clock_.Advance(1ms);
+  std::thread again([&] { EXPECT_TRUE(observer_.Observe(ById(0, t2)).ok()); });
+  entered_again.get_future().wait();
+  deferring.not_before = t2;
+  EXPECT_EQ(observer_.Observe(deferring)->retry_in, 300ms);
+  release_again.set_value();
+  again.join();
 }
 
 }  // namespace

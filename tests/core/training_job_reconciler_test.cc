@@ -249,7 +249,10 @@ TEST_F(TrainingJobReconcilerTest, ManyObjectsOfAProjectShareOneSearch) {
   AddTrainingJobs(*snapshot, objects);
   snapshot_ = snapshot;
   auto r = Make();
-  for (const auto& [key, managed] : snapshot->training_jobs) r->Reconcile(key);
+  std::vector<std::string> keys;
+  for (const auto& [key, managed] : snapshot->training_jobs) keys.push_back(key);
+  r->MarkDesiredChanged(keys, true);  // the initial load
+  for (const std::string& key : keys) r->Reconcile(key);
   // ceil(60 / 50) pages, no detail call.
   EXPECT_EQ(client_.Calls("search_jobs"), 2);
   EXPECT_EQ(client_.Calls("get_job"), 0);
@@ -267,6 +270,42 @@ TEST_F(TrainingJobReconcilerTest, AKeyNoManifestNamesIsForgotten) {
   snapshot_ = std::make_shared<DesiredSnapshot>(BuildDesiredSnapshot({}, {}, "p"));
   EXPECT_EQ(r->Reconcile(key_).kind, Kind::kDone);
   EXPECT_FALSE(r->State(key_).has_value());
+}
+
+TEST_F(TrainingJobReconcilerTest, OneTerminatingJobInABigProjectCostsOneDetailCallPerPoll) {
+  // 1000 managed jobs (21 search pages); the first is being terminated, the others run.
+  std::vector<TrainingJob> objects;
+  for (int n = 0; n < 1000; ++n) {
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+    client_.SetJob("p", Job(id, "job-" + std::to_string(n), n == 0 ? "Terminating" : "Running"));
+    TrainingJob o;
+    o.name = "o" + std::to_string(n);
+    o.training_job_id = id;
+    o.desired_state = n == 0 ? DesiredState::kStopped : DesiredState::kRunning;
+    objects.push_back(o);
+  }
+  auto snapshot = std::make_shared<DesiredSnapshot>(BuildDesiredSnapshot({}, {}, "p"));
+  AddTrainingJobs(*snapshot, objects);
+  snapshot_ = snapshot;
+  const std::string terminating = TrainingJobRef{"p", objects[0].training_job_id, ""}.Key();
+  auto r = Make();
+  std::vector<std::string> keys;
+  for (const auto& [key, managed] : snapshot->training_jobs) keys.push_back(key);
+  r->MarkDesiredChanged(keys, true);  // the initial load
+  for (const std::string& key : keys) r->Reconcile(key);
+  EXPECT_EQ(client_.Calls("search_jobs"), 21);
+  EXPECT_EQ(client_.Calls("get_job"), 0);
+
+  // Its polls: nothing else is due with it, so one detail call each, never a search.
+  for (int poll = 1; poll <= 10; ++poll) {
+    clock_.Advance(11s);  // a jittered --poll (10 s) has passed
+    r->Reconcile(terminating);
+    EXPECT_EQ(r->State(terminating)->next_reason, "poll");
+    EXPECT_EQ(r->State(terminating)->observed_source, "detail");
+    EXPECT_EQ(client_.Calls("get_job"), poll);
+  }
+  EXPECT_EQ(client_.Calls("search_jobs"), 21);
 }
 
 }  // namespace

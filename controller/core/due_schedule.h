@@ -1,0 +1,50 @@
+#pragma once
+
+// When each managed object comes due for observation, per project, so that a list refresh is
+// taken only when enough objects of a project are due together (controller/core/batch_rule.h)
+// rather than whenever the project manages many. The reconcilers record each object's next
+// observation as they schedule it; the observers count. Not thread-safe: the owner guards it.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "controller/base/clock.h"
+
+namespace mactl {
+
+struct DueObservation {
+  std::string project_id;
+  SteadyTime due;           // when the work queue hands the object out next
+  SteadyTime not_before;    // its observation must be taken at or after this
+  bool allow_batch = true;  // whether a list may answer it at all
+};
+
+struct DueQuery {
+  std::string project_id;
+  std::string key;  // the object asking: due now, counted once whatever the schedule says
+  SteadyTime now;
+  // Objects due by now + window are due together with the asking one: its own freshness
+  // window (--resync for a resync, --poll/2 for a poll, none for an edit or a retry).
+  Duration window{0};
+  std::optional<SteadyTime> cached;  // when the project's current list was taken, if any
+  // The project's managed objects: those never scheduled are due now (first observation).
+  std::size_t managed = 0;
+};
+
+class DueSchedule {
+ public:
+  void Set(const std::string& key, DueObservation due);
+  void Erase(const std::string& key);
+  // The objects a refresh taken at query.now would answer that the cached list does not, due
+  // by now + window, the asking object included. Linear in the project's scheduled objects;
+  // asked only when the cached list cannot answer.
+  std::size_t CountDue(const DueQuery& query) const;
+
+ private:
+  std::unordered_map<std::string, std::string> project_of_;  // by key
+  std::unordered_map<std::string, std::unordered_map<std::string, DueObservation>> by_project_;
+};
+
+}  // namespace mactl

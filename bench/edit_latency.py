@@ -142,7 +142,7 @@ def write_edit(mdir, i, mode):
     return t
 
 
-def run_one(build, n, edits, mode, qps, burst, resync):
+def run_one(build, n, edits, mode, qps, burst, resync, log_level="info", keep=False):
     work = tempfile.mkdtemp(prefix=f"mactl-edit-{n}-")
     procs = []
     try:
@@ -156,7 +156,7 @@ def run_one(build, n, edits, mode, qps, burst, resync):
         log = os.path.join(work, "controller.log")
         procs.append(Proc([f"{build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
                            "--project-id", PROJECT, "--listen", "127.0.0.1:0", "--log-format", "json",
-                           "--qps", str(qps), "--burst", str(burst), "--workers", "8", "--poll", "1s",
+                           "--log-level", log_level, "--qps", str(qps), "--burst", str(burst), "--workers", "8", "--poll", "1s",
                            "--resync", f"{resync}s"], log, dict(os.environ, OS_TOKEN=TOKEN)))
         wait_for(lambda: listening_port(log) is not None, 30)
         ctl = "http://127.0.0.1:" + listening_port(log)
@@ -186,7 +186,10 @@ def run_one(build, n, edits, mode, qps, burst, resync):
     finally:
         for p in reversed(procs):
             p.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        if keep:
+            print(f"N={n}: kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def pct(values, q):
@@ -204,8 +207,11 @@ def main():
     ap.add_argument("--qps", type=float, default=200)
     ap.add_argument("--burst", type=int, default=20)
     ap.add_argument("--resync", type=int, default=20)
+    ap.add_argument("--log-level", default="info", help="the daemon's; debug logs each reload")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, manifests)")
     args = ap.parse_args()
-    rows = [run_one(args.build, int(s), args.edits, args.mode, args.qps, args.burst, args.resync)
+    rows = [run_one(args.build, int(s), args.edits, args.mode, args.qps, args.burst, args.resync,
+                    args.log_level, args.keep)
             for s in args.sizes.split(",")]
     print(f"Edit-to-stop ({args.mode}), from the write to the stop in the simulator's request log; "
           f"qps={args.qps:g} burst={args.burst} resync {args.resync}s, workers 8:\n")

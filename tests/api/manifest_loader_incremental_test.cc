@@ -67,14 +67,15 @@ class EditSequence {
   }
 
  private:
-  static constexpr const char* kFiles[] = {"a.yaml",       "b.yml",       "team/c.yaml",
-                                           "team/d.yaml",  "team/x/e.yml", "f.yaml~",
-                                           ".g.yaml",      "notes.txt"};
+  static constexpr const char* kFiles[] = {"a.yaml",       "b.yml",   "team/c.yaml", "team/d.yaml",
+                                           "team/x/e.yml", "f.yaml~", ".g.yaml",     "notes.txt"};
   template <std::size_t N>
   std::string Pick(const char* const (&from)[N]) {
     return from[Uniform(N)];
   }
-  std::size_t Uniform(std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_); }
+  std::size_t Uniform(std::size_t n) {
+    return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
+  }
 
   // Zero to three documents over a small pool of names, so names collide across files.
   std::string Documents() {
@@ -94,9 +95,11 @@ class EditSequence {
                   "\n  desiredState: " + desired + "\n";
           break;
         default:
-          text += "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n"
-                  "  name: " + name + "\nspec:\n  jobId: " + std::to_string(1 + Uniform(3)) +
-                  "\n  versionId: 1\n  desiredState: " + desired + "\n";
+          text +=
+              "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n"
+              "  name: " +
+              name + "\nspec:\n  jobId: " + std::to_string(1 + Uniform(3)) +
+              "\n  versionId: 1\n  desiredState: " + desired + "\n";
       }
     }
     return text;

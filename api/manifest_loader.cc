@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cerrno>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -17,7 +18,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-bool IsManifestName(const std::string& name) {
+}  // namespace
+
+bool IsManifestFileName(const std::string& name) {
   auto ends = [&](std::string_view suffix) {
     return name.size() > suffix.size() &&
            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -26,7 +29,7 @@ bool IsManifestName(const std::string& name) {
 }
 
 // Hidden entries, editor backups and swap files are never manifests.
-bool Skipped(const std::string& name) {
+bool IsSkippedManifestEntry(const std::string& name) {
   if (name.empty() || name.front() == '.') return true;
   if (name.back() == '~') return true;
   if (name.size() > 4 && (name.compare(name.size() - 4, 4, ".swp") == 0 ||
@@ -35,6 +38,11 @@ bool Skipped(const std::string& name) {
   }
   return false;
 }
+
+namespace {
+
+bool IsManifestName(const std::string& name) { return IsManifestFileName(name); }
+bool Skipped(const std::string& name) { return IsSkippedManifestEntry(name); }
 
 struct Candidate {
   std::string relative;  // label in positions
@@ -120,6 +128,20 @@ std::vector<Candidate> FindCandidates(const fs::path& root, std::size_t max_file
   return candidates;
 }
 
+// What lstat (or stat, following a link) says of a path the incremental load looks at.
+enum class Entry { kMissing, kFile, kDirectory, kSymlink, kOther, kUnreadable };
+
+Entry Inspect(const fs::path& path, bool follow) {
+  struct stat st {};
+  if ((follow ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st)) != 0) {
+    return errno == ENOENT || errno == ENOTDIR ? Entry::kMissing : Entry::kUnreadable;
+  }
+  if (S_ISLNK(st.st_mode)) return Entry::kSymlink;
+  if (S_ISDIR(st.st_mode)) return Entry::kDirectory;
+  if (S_ISREG(st.st_mode)) return Entry::kFile;
+  return Entry::kOther;
+}
+
 // Reads one manifest file (`size` as stat reported it) and decodes it.
 DecodeResult ReadAndDecode(const Candidate& candidate, std::uintmax_t size,
                            const DecodeLimits& limits) {
@@ -168,6 +190,8 @@ ManifestSet ManifestLoader::Load() {
                                    "manifest directory does not exist or is "
                                    "not a directory"));
     cache_.clear();
+    total_bytes_ = 0;
+    incremental_ok_ = false;
     return set;
   }
 
@@ -199,10 +223,77 @@ ManifestSet ManifestLoader::Load() {
       next_cache.emplace(candidate.relative,
                          CachedFile{stamp, ReadAndDecode(candidate, stamp.size, options_.limits)});
     }
-    ++set.files;
   }
   cache_ = std::move(next_cache);
+  total_bytes_ = 0;
+  for (const auto& [relative, file] : cache_) total_bytes_ += file.stamp.size;
+  incremental_ok_ = walk_errors.empty();
+  return Merge(std::move(walk_errors));
+}
 
+ManifestSet ManifestLoader::LoadChanged(const std::vector<std::string>& files) {
+  std::error_code ec;
+  if (!incremental_ok_ || !fs::is_directory(root_, ec)) return Load();
+  for (const std::string& relative : files) {
+    if (Refresh(relative) == Refreshed::kNeedsFullLoad) return Load();
+  }
+  // A limit reached is reported by the walk, in path order.
+  if (cache_.size() >= options_.max_files || total_bytes_ > options_.max_total_bytes) {
+    return Load();
+  }
+  return Merge({});
+}
+
+// Whether `relative` is a manifest file Load would read, judged as Walk and FindCandidates
+// judge it: skipped names anywhere on the way, symlinks followed at the top level only.
+ManifestLoader::Refreshed ManifestLoader::Refresh(const std::string& relative) {
+  const fs::path path(relative);
+  std::vector<std::string> parts;
+  for (const fs::path& part : path) parts.push_back(part.string());
+  if (parts.empty() || path.is_absolute()) return Refreshed::kNeedsFullLoad;
+  bool candidate = IsManifestName(parts.back());
+  for (const std::string& part : parts) {
+    if (part == "." || part == "..") return Refreshed::kNeedsFullLoad;
+    candidate = candidate && !Skipped(part);
+  }
+  fs::path at = root_;
+  for (std::size_t i = 0; candidate && i < parts.size(); ++i) {
+    at /= parts[i];
+    const bool last = i + 1 == parts.size();
+    const Entry entry = Inspect(at, false);
+    // A top-level symlink (a ConfigMap's files, a linked directory) is left to the walk,
+    // which also reports a dangling one; anything unexpected too.
+    if (entry == Entry::kUnreadable || (i == 0 && entry == Entry::kSymlink) ||
+        (last && entry == Entry::kDirectory)) {
+      return Refreshed::kNeedsFullLoad;
+    }
+    candidate = entry == (last ? Entry::kFile : Entry::kDirectory);
+  }
+  const auto cached = cache_.find(relative);
+  struct stat st {};
+  if (!candidate || ::stat((root_ / path).c_str(), &st) != 0) {
+    if (cached != cache_.end()) {
+      total_bytes_ -= cached->second.stamp.size;
+      cache_.erase(cached);
+    }
+    return Refreshed::kDone;
+  }
+  const FileStamp stamp{
+      static_cast<std::uintmax_t>(st.st_size),
+      static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+      static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_dev)};
+  // Read again even when the stamp is unchanged: the event says the file was written, and a
+  // rewrite of the same size within one mtime tick keeps its stamp.
+  if (cached != cache_.end()) total_bytes_ -= cached->second.stamp.size;
+  total_bytes_ += stamp.size;
+  cache_[relative] = CachedFile{
+      stamp, ReadAndDecode(Candidate{relative, root_ / path}, stamp.size, options_.limits)};
+  return Refreshed::kDone;
+}
+
+ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const {
+  ManifestSet set;
+  set.files = cache_.size();
   // Merge in path order; the first definition of a name, of either kind, wins.
   std::map<std::string, SourcePosition> first_seen;
   set.errors = std::move(walk_errors);

@@ -37,12 +37,23 @@ struct ManifestSet {
   std::vector<TrainingJob> jobs = {};
 };
 
+// Whether the loader skips an entry of this name (hidden, editor backups and swap files).
+bool IsSkippedManifestEntry(const std::string& name);
+// Whether a file of this name is a manifest (`.yaml`, `.yml`).
+bool IsManifestFileName(const std::string& name);
+
 // Caches per-file results keyed by (path, size, mtime, inode), so a rescan re-parses only
 // what changed. Not thread-safe: call from one thread.
 class ManifestLoader {
  public:
   ManifestLoader(std::filesystem::path root, LoadOptions options);
+  // Walks the whole tree.
   ManifestSet Load();
+  // Re-reads only the named files (paths relative to the root, as inotify named them) and
+  // returns what Load would return now, without walking the tree. Falls back to Load when
+  // it cannot tell cheaply: before the first Load, after a Load that met a directory it could
+  // not read or a limit, for a name reached through a symlink or naming a directory.
+  ManifestSet LoadChanged(const std::vector<std::string>& files);
 
  private:
   struct FileStamp {
@@ -57,9 +68,17 @@ class ManifestLoader {
     DecodeResult decoded;
   };
 
+  enum class Refreshed { kDone, kNeedsFullLoad };
+  // Brings cache_ up to date for one file named by LoadChanged.
+  Refreshed Refresh(const std::string& relative);
+  // The set of everything in cache_, after `walk_errors`: first definition of a name wins.
+  ManifestSet Merge(std::vector<ManifestError> walk_errors) const;
+
   const std::filesystem::path root_;
   const LoadOptions options_;
   std::map<std::string, CachedFile> cache_;  // by path relative to root
+  std::uintmax_t total_bytes_ = 0;           // of the files in cache_
+  bool incremental_ok_ = false;              // the last Load met no error of the walk
 };
 
 }  // namespace mactl

@@ -409,8 +409,12 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   ManifestSource source(flags.project_id, manager, clock, &metrics);
   const std::size_t initial_objects = initial.objects.size() + initial.jobs.size();
   source.Apply(std::move(initial), "start");
-  ManifestWatcher watcher(WatcherOptions(flags), clock,  // later scans run on its thread
-                          [&](std::string_view reason) { source.Apply(loader.Load(), reason); });
+  // Later scans run on the watcher's thread: a burst naming only manifest files re-reads
+  // those; anything else (and the periodic safety net) walks the whole tree.
+  ManifestWatcher watcher(WatcherOptions(flags), clock, [&](const ScanRequest& scan) {
+    source.Apply(scan.full ? loader.Load() : loader.LoadChanged(scan.files),
+                 ScanReasonName(scan.reason));
+  });
   if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
 
   Probes probes(manager, watcher, clock, 3 * flags.rescan_interval + std::chrono::seconds(30),

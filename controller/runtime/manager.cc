@@ -62,9 +62,12 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
     initial = !loaded_;
     loaded_ = true;
   }
-  std::map<std::string, std::size_t> per_project;
-  for (const auto& [key, managed] : fresh->versions) ++per_project[managed.ref.project_id];
-  observer_.SetManagedCounts(per_project);
+  // Only a version added or removed changes the counts (a walk of every object otherwise).
+  if (initial || !diff.added.empty() || !diff.removed.empty()) {
+    std::map<std::string, std::size_t> per_project;
+    for (const auto& [key, managed] : fresh->versions) ++per_project[managed.ref.project_id];
+    observer_.SetManagedCounts(per_project);
+  }
 
   // New and edited versions need a fresh observation. A bulk change (the initial load,
   // a new file of many manifests) shares list refreshes; a single edit asks exactly.
@@ -104,7 +107,9 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
     metrics_->SetManifestErrors(fresh->errors.size());
     metrics_->SetManifestObjects(fresh->objects.size() + fresh->job_objects.size());
   }
-  UpdateGauges();
+  // The phase gauges are refreshed on scrape (UpdateGauges): refreshing them here walked every
+  // object under the reconciler's lock on each edit, which the edit's own reconcile then
+  // waited for (docs/benchmarks.md, edit-to-stop).
 }
 
 void Manager::MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch) {

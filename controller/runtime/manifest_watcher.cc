@@ -11,6 +11,7 @@
 #include <optional>
 #include <vector>
 
+#include "api/manifest_loader.h"
 #include "controller/base/log.h"
 
 namespace mactl {
@@ -19,8 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
-constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                                IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB | IN_ONLYDIR;
+constexpr std::uint32_t kMask = IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_MOVED_FROM |
+                                IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB |
+                                IN_ONLYDIR;
 // The scanning thread wakes at least this often so LastActivity shows it is alive.
 constexpr milliseconds kHeartbeat{1000};
 
@@ -29,13 +31,20 @@ bool Hidden(const std::string& name) { return name.empty() || name.front() == '.
 }  // namespace
 
 ManifestWatcher::ManifestWatcher(Options options, const Clock& clock,
-                                 std::function<void(std::string_view reason)> on_change)
+                                 std::function<void(const ScanRequest& scan)> on_change)
     : options_(std::move(options)),
       clock_(clock),
       on_change_(std::move(on_change)),
-      schedule_(options_.debounce, options_.rescan_interval, clock.Now()) {
+      schedule_({options_.coalesce, options_.debounce, options_.rescan_interval}, clock.Now()) {
   last_activity_ = clock.Now().time_since_epoch().count();
 }
+
+ManifestWatcher::ManifestWatcher(Options options, const Clock& clock,
+                                 std::function<void(std::string_view reason)> on_change)
+    : ManifestWatcher(std::move(options), clock,
+                      [on_change = std::move(on_change)](const ScanRequest& scan) {
+                        on_change(ScanReasonName(scan.reason));
+                      }) {}
 
 ManifestWatcher::~ManifestWatcher() {
   Stop();
@@ -124,19 +133,21 @@ void ManifestWatcher::ReadEvents() {
     // No timeout: every timer runs on the scanning thread, on the injected clock.
     pollfd fds[2] = {{inotify_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     if (poll(fds, 2, -1) < 0 || stop_.stop_requested()) continue;
-    if ((fds[0].revents & POLLIN) && DrainEvents(buffer)) {
-      {
-        std::lock_guard lock(mu_);
-        schedule_.OnChange(clock_.Now());
-        ++notes_;
-      }
-      cv_.notify_all();
+    if (!(fds[0].revents & POLLIN)) continue;
+    std::vector<Change> changes = DrainEvents(buffer);
+    if (changes.empty()) continue;
+    {
+      std::lock_guard lock(mu_);
+      const SteadyTime now = clock_.Now();
+      for (Change& change : changes) schedule_.OnChange(now, change.kind, std::move(change.file));
+      ++notes_;
     }
+    cv_.notify_all();
   }
 }
 
-bool ManifestWatcher::DrainEvents(std::vector<char>& buffer) {
-  bool changed = false;
+std::vector<ManifestWatcher::Change> ManifestWatcher::DrainEvents(std::vector<char>& buffer) {
+  std::vector<Change> changes;
   std::lock_guard lock(watch_mu_);
   while (true) {
     const ssize_t n = read(inotify_fd_, buffer.data(), buffer.size());
@@ -144,34 +155,49 @@ bool ManifestWatcher::DrainEvents(std::vector<char>& buffer) {
     for (ssize_t offset = 0; offset < n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
       offset += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
-      changed = true;
-      if (event->mask & IN_Q_OVERFLOW) continue;  // events lost: the rescan covers it
-      const auto watch = watches_.find(event->wd);
-      if (event->mask & IN_IGNORED) {
-        if (watch != watches_.end()) {
-          if (watch->second == options_.root) root_watched_ = false;
-          watches_.erase(watch);
-        }
-        continue;
-      }
-      if (watch == watches_.end() || event->len == 0) continue;
-      const std::string name = event->name;
-      // A new directory (created or moved in): watch it and what is inside it.
-      if ((event->mask & IN_ISDIR) && (event->mask & (IN_CREATE | IN_MOVED_TO)) && !Hidden(name)) {
-        AddWatchesBelow(watch->second / name, false);
-      }
-      // A new top-level symlink may point at a directory to watch (ConfigMap-style).
-      if (watch->second == options_.root && (event->mask & (IN_CREATE | IN_MOVED_TO)) &&
-          !Hidden(name)) {
-        std::error_code ec;
-        const fs::path path = options_.root / name;
-        if (fs::is_symlink(path, ec) && fs::is_directory(path, ec)) {
-          AddWatchesBelow(path, false);
-        }
-      }
+      if (std::optional<Change> change = Classify(*event)) changes.push_back(std::move(*change));
     }
   }
-  return changed;
+  return changes;
+}
+
+std::optional<ManifestWatcher::Change> ManifestWatcher::Classify(const inotify_event& event) {
+  const Change full{ChangeKind::kComplete, std::nullopt};
+  if (event.mask & IN_Q_OVERFLOW) return full;  // events lost: rescan everything
+  const auto watch = watches_.find(event.wd);
+  if (event.mask & IN_IGNORED) {
+    if (watch != watches_.end()) {
+      if (watch->second == options_.root) root_watched_ = false;
+      watches_.erase(watch);
+    }
+    return full;
+  }
+  if (watch == watches_.end() || event.len == 0) return full;
+  const std::string name = event.name;
+  const bool top_level = watch->second == options_.root;
+  // A new directory (created or moved in): watch it and what is inside it.
+  if ((event.mask & IN_ISDIR) && (event.mask & (IN_CREATE | IN_MOVED_TO)) && !Hidden(name)) {
+    AddWatchesBelow(watch->second / name, false);
+  }
+  // A new top-level symlink may point at a directory to watch (ConfigMap-style).
+  if (top_level && (event.mask & (IN_CREATE | IN_MOVED_TO)) && !Hidden(name)) {
+    std::error_code ec;
+    const fs::path path = options_.root / name;
+    if (fs::is_symlink(path, ec) && fs::is_directory(path, ec)) AddWatchesBelow(path, false);
+  }
+  // The ConfigMap swap renames `..data`; other hidden names, editor droppings and (below the
+  // top level, where symlinks are not followed) other files are never read by the loader.
+  if (top_level && name.starts_with("..")) return full;
+  if (IsSkippedManifestEntry(name)) return std::nullopt;
+  if (event.mask & IN_ISDIR) return full;
+  if (!IsManifestFileName(name)) {
+    if (top_level) return full;  // may be a symlink to a directory
+    return std::nullopt;
+  }
+  const std::string file = (watch->second / name).lexically_relative(options_.root).string();
+  if (file.empty() || file.starts_with("..")) return full;
+  const bool writing = (event.mask & (IN_MODIFY | IN_CREATE)) != 0;
+  return Change{writing ? ChangeKind::kWriting : ChangeKind::kComplete, file};
 }
 
 void ManifestWatcher::RunScans() {
@@ -180,7 +206,7 @@ void ManifestWatcher::RunScans() {
   while (!stop.stop_requested()) {
     const SteadyTime now = clock_.Now();
     last_activity_ = now.time_since_epoch().count();
-    if (const std::optional<ScanReason> due = schedule_.TakeDue(now)) {
+    if (const std::optional<ScanRequest> due = schedule_.TakeDue(now)) {
       lock.unlock();
       Scan(*due);
       lock.lock();
@@ -192,8 +218,8 @@ void ManifestWatcher::RunScans() {
   }
 }
 
-void ManifestWatcher::Scan(ScanReason reason) {
-  if (reason == ScanReason::kPeriodic) {
+void ManifestWatcher::Scan(const ScanRequest& scan) {
+  if (scan.reason == ScanReason::kPeriodic) {
     // The root may have been deleted and re-created; catch up on watches.
     std::lock_guard lock(watch_mu_);
     std::error_code ec;
@@ -201,7 +227,7 @@ void ManifestWatcher::Scan(ScanReason reason) {
       AddWatchesBelow(options_.root, true);
     }
   }
-  on_change_(ScanReasonName(reason));
+  on_change_(scan);
 }
 
 }  // namespace mactl

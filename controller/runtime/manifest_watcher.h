@@ -1,13 +1,15 @@
 #pragma once
 
-// Watches a manifest tree with inotify and calls on_change (from its own thread) after a
-// debounce whenever anything under it may have changed; also every rescan_interval as a
-// safety net, and at once when Trigger() is called (SIGHUP). on_change receives the
-// reason: "inotify", "periodic" or "signal".
+// Watches a manifest tree with inotify and calls on_change (from its own thread) when
+// something under it changed: a few milliseconds after an event that means a file is
+// complete (close-after-write, rename, delete), after a quiet `debounce` while a file is
+// still being written (ScanSchedule); also every rescan_interval as a safety net, and at
+// once when Trigger() is called (SIGHUP). on_change receives a ScanRequest: its reason
+// ("inotify", "periodic" or "signal") and either the manifest files that changed or "full".
 //
-// Any event is treated as "rescan": the ConfigMap `..data` swap never names the
-// manifest file (docs/architecture.md, "Library facts"), and a full rescan is cheap because
-// the loader only re-parses files whose stamp changed.
+// An event that cannot be pinned on one manifest file asks for a full rescan: a directory,
+// lost events, and the ConfigMap `..data` swap, which never names the manifest file
+// (docs/architecture.md, "Library facts"). Events on names the loader skips are ignored.
 //
 // Two threads: one blocks in poll() on the inotify descriptor and notes each change in a
 // ScanSchedule; the other waits on the injected clock until a scan is due and runs it. Every
@@ -22,7 +24,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <stop_token>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -31,17 +35,23 @@
 #include "controller/base/clock.h"
 #include "controller/runtime/scan_schedule.h"
 
+struct inotify_event;  // <sys/inotify.h>
+
 namespace mactl {
 
 class ManifestWatcher {
  public:
   struct Options {
     std::filesystem::path root;
-    std::chrono::milliseconds debounce{200};
+    std::chrono::milliseconds debounce{200};  // quiet period of a file still being written
     std::chrono::milliseconds rescan_interval{30000};
+    Duration coalesce = ScanSchedule::kCoalesceWindow;  // after a completed change
   };
 
   // `clock` must outlive this object.
+  ManifestWatcher(Options options, const Clock& clock,
+                  std::function<void(const ScanRequest& scan)> on_change);
+  // For a caller that rescans everything whatever changed.
   ManifestWatcher(Options options, const Clock& clock,
                   std::function<void(std::string_view reason)> on_change);
   ~ManifestWatcher();
@@ -61,18 +71,24 @@ class ManifestWatcher {
  private:
   // The inotify thread: notes changes until Stop.
   void ReadEvents();
-  // Reads every queued inotify event, watching new directories; true when any arrived.
-  bool DrainEvents(std::vector<char>& buffer);
+  struct Change {
+    ChangeKind kind;
+    std::optional<std::string> file;  // relative to the root; nullopt: rescan everything
+  };
+  // Reads every queued inotify event, watching new directories; returns the changes.
+  std::vector<Change> DrainEvents(std::vector<char>& buffer);
+  // What one event means; nullopt for names the loader skips. With watch_mu_ held.
+  std::optional<Change> Classify(const ::inotify_event& event);
   // The scanning thread: runs each scan as it falls due until Stop.
   void RunScans();
-  void Scan(ScanReason reason);
+  void Scan(const ScanRequest& scan);
   // Both with watch_mu_ held.
   void AddWatchesBelow(const std::filesystem::path& dir, bool top_level);
   void AddWatch(const std::filesystem::path& dir);
 
   const Options options_;
   const Clock& clock_;
-  const std::function<void(std::string_view)> on_change_;
+  const std::function<void(const ScanRequest&)> on_change_;
   int inotify_fd_ = -1;
   int wake_fd_ = -1;  // wakes the inotify thread's poll() for Stop
   std::stop_source stop_;

@@ -25,6 +25,7 @@ using namespace std::chrono_literals;
 using testing::FakeClock;
 
 constexpr std::chrono::milliseconds kDebounce = 50ms;
+constexpr std::chrono::milliseconds kCoalesce = 5ms;
 // How long, in real time, a test waits for a real inotify event or a callback.
 constexpr std::chrono::milliseconds kPatience = 10s;
 
@@ -39,12 +40,14 @@ class WatcherTest : public ::testing::Test {
     fs::remove_all(root_);
   }
   void Start(std::chrono::milliseconds rescan = 1h) {
-    watcher_ = std::make_unique<ManifestWatcher>(ManifestWatcher::Options{root_, kDebounce, rescan},
-                                                 clock_, [this](std::string_view reason) {
-                                                   std::lock_guard lock(mu_);
-                                                   reasons_.emplace_back(reason);
-                                                   cv_.notify_all();
-                                                 });
+    watcher_ = std::make_unique<ManifestWatcher>(
+        ManifestWatcher::Options{root_, kDebounce, rescan, kCoalesce}, clock_,
+        [this](const ScanRequest& scan) {
+          std::lock_guard lock(mu_);
+          reasons_.emplace_back(ScanReasonName(scan.reason));
+          scans_.push_back(scan);
+          cv_.notify_all();
+        });
     ASSERT_TRUE(watcher_->Start().ok());
   }
   // Waits (bounded) until `n` callbacks have happened in total; returns the reasons so far.
@@ -57,8 +60,13 @@ class WatcherTest : public ::testing::Test {
     std::lock_guard lock(mu_);
     return reasons_.size();
   }
-  // True once the watcher has seen a change made now: it then waits for the debounce.
-  bool ChangeSeen() { return clock_.BlockUntilWaitingFor(clock_.Now() + kDebounce, kPatience); }
+  std::vector<ScanRequest> Scans() {
+    std::lock_guard lock(mu_);
+    return scans_;
+  }
+  // True once the watcher has seen a completed change made now: it then waits for the
+  // coalescing window.
+  bool ChangeSeen() { return clock_.BlockUntilWaitingFor(clock_.Now() + kCoalesce, kPatience); }
   // For a change made of several events: once the first is seen, moves the clock to when the
   // burst is scanned at the latest, so an event read only after the move is scanned with it.
   std::vector<std::string> ScanAfterChange(std::size_t n) {
@@ -74,6 +82,7 @@ class WatcherTest : public ::testing::Test {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> reasons_;
+  std::vector<ScanRequest> scans_;
 };
 
 TEST_F(WatcherTest, RejectsAMissingRoot) {
@@ -81,7 +90,7 @@ TEST_F(WatcherTest, RejectsAMissingRoot) {
   EXPECT_FALSE(watcher.Start().ok());
 }
 
-TEST_F(WatcherTest, InPlaceWriteIsScannedOnceExactlyOneDebounceLater) {
+TEST_F(WatcherTest, InPlaceWriteIsReReadOnceExactlyOneCoalescingWindowAfterItsClose) {
   Write(root_ / "a.yaml", "x");
   Start();
   {
@@ -91,12 +100,56 @@ TEST_F(WatcherTest, InPlaceWriteIsScannedOnceExactlyOneDebounceLater) {
     out << "z";  // several writes of one save: one close, one callback
   }
   ASSERT_TRUE(ChangeSeen());
-  clock_.Advance(kDebounce - 1ms);
+  clock_.Advance(kCoalesce - 1ms);
   EXPECT_EQ(Calls(), 0u);  // not due yet, whatever the scanning thread has done
   clock_.Advance(1ms);
   const auto reasons = WaitForCalls(1);
   ASSERT_EQ(reasons.size(), 1u);
   EXPECT_EQ(reasons[0], "inotify");
+  const std::vector<ScanRequest> scans = Scans();
+  EXPECT_FALSE(scans[0].full);
+  EXPECT_EQ(scans[0].files, std::vector<std::string>{"a.yaml"});
+}
+
+TEST_F(WatcherTest, AFileStillBeingWrittenIsNotReadUntilClosedOrQuiet) {
+  Write(root_ / "a.yaml", "x");
+  Start();
+  std::ofstream out(root_ / "a.yaml", std::ios::trunc);
+  out << "half";
+  out.flush();  // IN_MODIFY, no close yet: wait for the debounce, not the coalescing window
+  ASSERT_TRUE(clock_.BlockUntilWaitingFor(clock_.Now() + kDebounce, kPatience));
+  clock_.Advance(kDebounce - 1ms);
+  EXPECT_EQ(Calls(), 0u);
+  out << " and the rest";
+  out.close();  // IN_CLOSE_WRITE: complete, read after the coalescing window
+  ASSERT_TRUE(ChangeSeen());
+  EXPECT_EQ(Calls(), 0u);
+  clock_.Advance(kCoalesce);
+  ASSERT_EQ(WaitForCalls(1).size(), 1u);
+  EXPECT_EQ(Scans()[0].files, std::vector<std::string>{"a.yaml"});
+}
+
+TEST_F(WatcherTest, AWriterThatNeverClosesIsReadAfterTheDebounce) {
+  Write(root_ / "b.yaml", "x");
+  Start();
+  std::ofstream out(root_ / "b.yaml", std::ios::in | std::ios::out);  // one write: one event
+  out << "y";
+  out.flush();
+  ASSERT_TRUE(clock_.BlockUntilWaitingFor(clock_.Now() + kDebounce, kPatience));
+  clock_.Advance(kDebounce);
+  ASSERT_EQ(WaitForCalls(1).size(), 1u);
+  EXPECT_EQ(Scans()[0].files, std::vector<std::string>{"b.yaml"});
+}
+
+TEST_F(WatcherTest, EditorDroppingsAreIgnored) {
+  Start();
+  Write(root_ / ".a.yaml.swp", "x");
+  Write(root_ / "a.yaml~", "x");
+  Write(root_ / "a.yaml", "x");  // the only event that counts; it is read alone
+  ASSERT_TRUE(ChangeSeen());
+  clock_.Advance(ScanSchedule::kMaxHold);
+  ASSERT_GE(WaitForCalls(1).size(), 1u);
+  EXPECT_EQ(Scans()[0].files, std::vector<std::string>{"a.yaml"});
 }
 
 TEST_F(WatcherTest, RenameOverAndDeleteAreSeen) {
@@ -133,6 +186,7 @@ TEST_F(WatcherTest, ConfigMapSymlinkSwapIsSeen) {
   const auto reasons = ScanAfterChange(1);
   ASSERT_GE(reasons.size(), 1u);
   EXPECT_EQ(reasons[0], "inotify");
+  EXPECT_TRUE(Scans()[0].full);  // the swap names no manifest file: rescan everything
 }
 
 TEST_F(WatcherTest, TriggerRescansAtOnceWithoutTimePassing) {

@@ -32,8 +32,8 @@ std::string Id(int n) {
 std::string VersionManifest(const std::string& name, int job, int version,
                             const std::string& desired) {
   return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n  name: " +
-         name + "\nspec:\n  jobId: " + std::to_string(job) + "\n  versionId: " +
-         std::to_string(version) + "\n  desiredState: " + desired + "\n";
+         name + "\nspec:\n  jobId: " + std::to_string(job) +
+         "\n  versionId: " + std::to_string(version) + "\n  desiredState: " + desired + "\n";
 }
 
 std::string JobManifest(const std::string& name, const std::string& identity,
@@ -184,8 +184,7 @@ TEST_F(PlanTest, AFailedObservationOrAnUnknownIdIsAnError) {
 
 TEST_F(PlanTest, AnInvalidTrainingJobManifestIsAnErrorBesideTheValidOnes) {
   SetJob(1, "llama-sft", "Completed");
-  Write(ById("llama", 1) + "---\n" +
-        JobManifest("broken", "trainingJobId: not-a-uuid", "Stopped"));
+  Write(ById("llama", 1) + "---\n" + JobManifest("broken", "trainingJobId: not-a-uuid", "Stopped"));
   EXPECT_EQ(Plan(), kExitError) << out_;
   EXPECT_NE(out_.find("m.yaml:"), std::string::npos) << out_;
   EXPECT_NE(Row("llama").find("Completed"), std::string::npos) << out_;

@@ -117,6 +117,27 @@ TEST(Cli, PlanShowsTrainingJobsBesideVersionsAndTerminatesNothing) {
   EXPECT_EQ(out.find("terminate"), std::string::npos) << out;
 }
 
+// The README's demo tree against the demo seed: both kinds, and work pending for each.
+TEST(Cli, PlanAndValidateOnTheDemoTreeShowBothKinds) {
+  TempDir dir;
+  Simulator sim(dir);
+  const std::string manifests = std::string(MACTL_SOURCE_DIR) + "/deploy/examples/manifests";
+  std::string out;
+  EXPECT_EQ(RunCli(dir, {"validate", "--manifests", manifests}, &out, "validate"), 0) << out;
+  // 8 TrainingJobVersion and 4 TrainingJob objects.
+  EXPECT_NE(out.find("4 file(s), 12 valid object(s), 0 invalid document(s)"), std::string::npos)
+      << out;
+  const std::vector<std::string> plan = {"plan",         "--manifests",  manifests, "--endpoint",
+                                         sim.endpoint(), "--project-id", kProject};
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan"), 2) << out;
+  EXPECT_NE(Row(out, "bert-finetune-v10").find("stop"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "llama-sft").find("terminate"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "mistral-dpo").find("terminate"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "qwen-pretrain").find("none"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "sdxl-finetune").find("none active"), std::string::npos) << out;
+  EXPECT_EQ(sim.StopCalls(10, 10), 0);
+}
+
 TEST(Cli, ValidateReportsEveryErrorWithItsPosition) {
   TempDir dir;
   const fs::path tree = dir.path() / "tree";

@@ -112,10 +112,15 @@ std::string ObservedJobText(const std::vector<TrainingJobInfo>& jobs, const Trai
   return active == 0 ? "none active" : std::to_string(active) + " active";
 }
 
+struct PlannedJob {
+  TrainingJobDecision decision;
+  std::string observed;  // the OBSERVED cell
+};
+
 // The decision `run` takes on its first look at the job: the project's batched search, a
 // detail call for an id the search does not list, then the pure decision.
-Result<std::pair<TrainingJobDecision, std::string>> PlanTrainingJob(
-    const ManagedTrainingJob& managed, TrainingJobObserver& observer, SteadyTime start) {
+Result<PlannedJob> PlanTrainingJob(const ManagedTrainingJob& managed, TrainingJobObserver& observer,
+                                   SteadyTime start) {
   TrainingJobObserveRequest request;
   request.ref = managed.ref;
   request.not_before = start;
@@ -137,7 +142,7 @@ Result<std::pair<TrainingJobDecision, std::string>> PlanTrainingJob(
                                 context);
   }
   std::string text = ObservedJobText(observed->jobs, managed.ref, d);
-  return std::make_pair(std::move(d), std::move(text));
+  return PlannedJob{std::move(d), std::move(text)};
 }
 
 void PlanTrainingJobs(const DesiredSnapshot& snapshot, const std::string& default_project,
@@ -159,9 +164,9 @@ void PlanTrainingJobs(const DesiredSnapshot& snapshot, const std::string& defaul
       table.failed = true;
       row.insert(row.end(), {"error", "none", planned.error().ToString()});
     } else {
-      const TrainingJobDecision& d = planned->first;
+      const TrainingJobDecision& d = planned->decision;
       table.pending = table.pending || d.action == JobAction::kTerminate;
-      row.insert(row.end(), {planned->second, std::string(JobActionName(d.action)), d.message});
+      row.insert(row.end(), {planned->observed, std::string(JobActionName(d.action)), d.message});
     }
     table.rows.push_back(std::move(row));
   }

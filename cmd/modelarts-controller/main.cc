@@ -187,7 +187,8 @@ int RunPlanCommand(const Flags& flags) {
   std::stop_source stop;
   Result<ApiStack> api = BuildApiStack(flags, clock, discard, stop.get_token(), [](Duration) {});
   if (!api) return StartupError(api.error().ToString());
-  return RunPlan(flags, *api->client, clock, std::cout);
+  HttpTrainingJobClient job_client(*api->client, clock);
+  return RunPlan(flags, *api->client, job_client, clock, std::cout);
 }
 
 ReconcilerOptions ReconcilerOptionsFrom(const Flags& flags) {

@@ -13,6 +13,8 @@
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
+#include "controller/core/training_job_decision.h"
+#include "controller/core/training_job_observer.h"
 
 namespace mactl {
 namespace {
@@ -58,6 +60,118 @@ std::string Str(const json& j, const char* key) {
   return it->dump();
 }
 
+// plan's output: one row per object of either kind, and what the pass found.
+struct PlanTable {
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "KIND", "PROJECT", "JOB", "VERSION", "DESIRED", "OBSERVED", "ACTION", "REASON"}};
+  bool pending = false;  // some object would be stopped or terminated
+  bool failed = false;   // an invalid manifest or a failed observation
+};
+
+void PlanVersions(const DesiredSnapshot& snapshot, const std::string& default_project,
+                  CloudClient& client, const Clock& clock, SteadyTime start, PlanTable& table) {
+  Observer observer(client, clock);
+  std::map<std::string, std::size_t> per_project;
+  for (const auto& [key, managed] : snapshot.versions) ++per_project[managed.ref.project_id];
+  observer.SetManagedCounts(per_project);
+  for (const TrainingJobVersion& object : snapshot.objects) {
+    const VersionRef ref = object.Ref(default_project);
+    const ManagedVersion* managed = snapshot.Find(ref.Key());
+    std::vector<std::string> row = {object.name,
+                                    std::string(kKind),
+                                    ref.project_id,
+                                    std::to_string(ref.job_id),
+                                    std::to_string(ref.version_id),
+                                    std::string(DesiredStateName(object.desired_state))};
+    Result<Observation> observed = observer.Observe({ref, start, true});
+    if (!observed) {
+      table.failed = true;
+      row.insert(row.end(), {"error", "none", observed.error().ToString()});
+    } else {
+      DecisionContext context;
+      context.paused = managed->paused;
+      context.conflict = managed->conflict;
+      const Decision d = Decide(managed->desired, observed->status, context);
+      table.pending = table.pending || d.action == Action::kStop;
+      row.insert(row.end(), {std::string(JobStatusName(observed->status)),
+                             std::string(ActionName(d.action)), d.message});
+    }
+    table.rows.push_back(std::move(row));
+  }
+}
+
+// What plan shows as a TrainingJob's observed state: the phase of the job decided about, or
+// for a name that resolved to no job or to several, how many active jobs carry it.
+std::string ObservedJobText(const std::vector<TrainingJobInfo>& jobs, const TrainingJobRef& ref,
+                            const TrainingJobDecision& d) {
+  for (const TrainingJobInfo& job : jobs) {
+    if (job.id == d.job_id) return job.phase;
+  }
+  if (!ref.training_job_id.empty()) return "-";
+  const std::size_t active = MatchJobName(ref.training_job_name, jobs).active.size();
+  return active == 0 ? "none active" : std::to_string(active) + " active";
+}
+
+struct PlannedJob {
+  TrainingJobDecision decision;
+  std::string observed;  // the OBSERVED cell
+};
+
+// The decision `run` takes on its first look at the job: the project's batched search, a
+// detail call for an id the search does not list, then the pure decision.
+Result<PlannedJob> PlanTrainingJob(const ManagedTrainingJob& managed, TrainingJobObserver& observer,
+                                   SteadyTime start) {
+  TrainingJobObserveRequest request;
+  request.ref = managed.ref;
+  request.not_before = start;
+  request.recheck_if_absent = managed.ref.training_job_id;
+  Result<TrainingJobObservation> observed = observer.Observe(request);
+  if (!observed) return observed.error();
+  TrainingJobDecisionContext context;
+  context.paused = managed.paused;
+  context.conflict = managed.conflict;
+  TrainingJobDecision d;
+  if (!managed.ref.training_job_id.empty()) {
+    if (observed->jobs.empty()) {
+      return MakeError(ErrorClass::kRetryable, "Observe.NoJob",
+                       "the job was neither listed nor looked up");
+    }
+    d = DecideTrainingJob(managed.desired, observed->jobs.front(), context);
+  } else {
+    d = DecideTrainingJobByName(managed.desired, managed.ref.training_job_name, observed->jobs,
+                                context);
+  }
+  std::string text = ObservedJobText(observed->jobs, managed.ref, d);
+  return PlannedJob{std::move(d), std::move(text)};
+}
+
+void PlanTrainingJobs(const DesiredSnapshot& snapshot, const std::string& default_project,
+                      TrainingJobClient& client, const Clock& clock, SteadyTime start,
+                      PlanTable& table) {
+  TrainingJobObserver observer(client, clock);
+  for (const TrainingJob& object : snapshot.job_objects) {
+    const TrainingJobRef ref = object.Ref(default_project);
+    const ManagedTrainingJob* managed = snapshot.FindTrainingJob(ref.Key());
+    std::vector<std::string> row = {
+        object.name,
+        std::string(kTrainingJobKind),
+        ref.project_id,
+        ref.training_job_id.empty() ? "name:" + ref.training_job_name : ref.training_job_id,
+        "-",
+        std::string(DesiredStateName(object.desired_state))};
+    const auto planned = PlanTrainingJob(*managed, observer, start);
+    if (!planned) {
+      table.failed = true;
+      row.insert(row.end(), {"error", "none", planned.error().ToString()});
+    } else {
+      const TrainingJobDecision& d = planned->decision;
+      table.pending = table.pending || d.action == JobAction::kTerminate;
+      row.insert(row.end(), {planned->observed, std::string(JobActionName(d.action)), d.message});
+    }
+    table.rows.push_back(std::move(row));
+  }
+}
+
 }  // namespace
 
 int RunValidate(const Flags& flags, std::ostream& out) {
@@ -77,45 +191,20 @@ int RunValidate(const Flags& flags, std::ostream& out) {
   return set.errors.empty() ? kExitOk : kExitError;
 }
 
-int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::ostream& out) {
-  // plan covers TrainingJobVersion objects only so far: a TrainingJob is reported, not skipped.
-  const ManifestSet set = Load(flags, flags.project_id, /*accept_training_jobs=*/false);
+int RunPlan(const Flags& flags, CloudClient& client, TrainingJobClient& job_client,
+            const Clock& clock, std::ostream& out) {
+  const ManifestSet set = Load(flags, flags.project_id, /*accept_training_jobs=*/true);
   PrintErrors(set.errors, out);
-  const DesiredSnapshot snapshot = BuildDesiredSnapshot(set.objects, set.errors, flags.project_id);
-  Observer observer(client, clock);
-  std::map<std::string, std::size_t> per_project;
-  for (const auto& [key, managed] : snapshot.versions) ++per_project[managed.ref.project_id];
-  observer.SetManagedCounts(per_project);
-
-  std::vector<std::vector<std::string>> rows = {
-      {"NAME", "PROJECT", "JOB", "VERSION", "DESIRED", "OBSERVED", "ACTION", "REASON"}};
-  bool pending = false;
-  bool failed = !set.errors.empty();
+  DesiredSnapshot snapshot = BuildDesiredSnapshot(set.objects, set.errors, flags.project_id);
+  AddTrainingJobs(snapshot, set.jobs);
+  PlanTable table;
+  table.failed = !set.errors.empty();
   const SteadyTime start = clock.Now();
-  for (const TrainingJobVersion& object : snapshot.objects) {
-    const VersionRef ref = object.Ref(flags.project_id);
-    const ManagedVersion* managed = snapshot.Find(ref.Key());
-    std::vector<std::string> row = {object.name, ref.project_id, std::to_string(ref.job_id),
-                                    std::to_string(ref.version_id),
-                                    std::string(DesiredStateName(object.desired_state))};
-    Result<Observation> observed = observer.Observe({ref, start, true});
-    if (!observed) {
-      failed = true;
-      row.insert(row.end(), {"error", "none", observed.error().ToString()});
-    } else {
-      DecisionContext context;
-      context.paused = managed->paused;
-      context.conflict = managed->conflict;
-      const Decision d = Decide(managed->desired, observed->status, context);
-      pending = pending || d.action == Action::kStop;
-      row.insert(row.end(), {std::string(JobStatusName(observed->status)),
-                             std::string(ActionName(d.action)), d.message});
-    }
-    rows.push_back(std::move(row));
-  }
-  out << Table(rows);
-  if (failed) return kExitError;
-  return pending ? kExitChangesPending : kExitOk;
+  PlanVersions(snapshot, flags.project_id, client, clock, start, table);
+  PlanTrainingJobs(snapshot, flags.project_id, job_client, clock, start, table);
+  out << Table(table.rows);
+  if (table.failed) return kExitError;
+  return table.pending ? kExitChangesPending : kExitOk;
 }
 
 std::string RenderStatusTable(const json& status) {

@@ -9,6 +9,7 @@
 #include "controller/base/clock.h"
 #include "controller/cli/flags.h"
 #include "controller/cloud/cloud_client.h"
+#include "controller/cloud/training_job_client.h"
 
 namespace mactl {
 
@@ -19,9 +20,12 @@ inline constexpr int kExitChangesPending = 2;
 // 0 valid, 1 invalid: every error printed as file:line:column: reason.
 int RunValidate(const Flags& flags, std::ostream& out);
 
-// 0 nothing to do, 2 changes pending (a stop would be sent), 1 error (invalid
-// manifests or failed observations).
-int RunPlan(const Flags& flags, CloudClient& client, const Clock& clock, std::ostream& out);
+// Both kinds in one table: TrainingJobVersion objects over the v1 calls (client), TrainingJob
+// objects over the v2 calls (job_client), each with the decision `run` would take. 0 nothing
+// to do, 2 changes pending (a stop or terminate would be sent), 1 error (invalid manifests or
+// failed observations). Never acts.
+int RunPlan(const Flags& flags, CloudClient& client, TrainingJobClient& job_client,
+            const Clock& clock, std::ostream& out);
 
 // kubectl-get-style table of /status.
 std::string RenderStatusTable(const nlohmann::json& status);

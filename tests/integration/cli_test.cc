@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <tuple>
+
 #include "integration/harness.h"
 
 namespace mactl::integration {
@@ -36,6 +39,103 @@ TEST(Cli, PlanExitCodesSayWhetherChangesArePending) {
   std::vector<std::string> unreachable = plan;
   unreachable[4] = "http://127.0.0.1:1";
   EXPECT_EQ(RunCli(dir, unreachable, &out, "plan3"), 1) << out;
+}
+
+// Ids of the seeded v2 jobs: the job number in the last group.
+std::string JobId(int n) {
+  char id[40];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+  return id;
+}
+
+std::string JobManifest(const std::string& name, const std::string& identity,
+                        const std::string& desired) {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: " + name +
+         "\nspec:\n  " + identity + "\n  desiredState: " + desired + "\n";
+}
+
+int TerminateCalls(const Simulator& sim, int n) {
+  for (const json& j : GetJson(sim.port(), "/_sim/training-jobs")) {
+    if (j["id"] == JobId(n)) return j.value("terminate_calls", -1);
+  }
+  return -1;
+}
+
+// The table row of one object ("" when absent).
+std::string Row(const std::string& out, const std::string& name) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name + " ", 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST(Cli, PlanShowsTrainingJobsBesideVersionsAndTerminatesNothing) {
+  TempDir dir;
+  const fs::path seed = dir.path() / "seed.json";
+  json jobs = json::array();
+  for (const auto& [n, name, phase] :
+       std::vector<std::tuple<int, std::string, std::string>>{{1, "llama-sft", "Running"},
+                                                              {2, "stopping", "Terminating"},
+                                                              {3, "finished", "Completed"},
+                                                              {4, "twin", "Running"},
+                                                              {5, "twin", "Pending"}}) {
+    // One name in two workspaces: the API keeps names unique per workspace only.
+    jobs.push_back({{"id", JobId(n)},
+                    {"name", name},
+                    {"phase", phase},
+                    {"workspace_id", n == 5 ? "ws-2" : "0"}});
+  }
+  WriteFile(seed, json{{"projects", {{{"project_id", kProject}, {"training_jobs", jobs}}}}}.dump());
+  Simulator sim(dir, ExactArgs{},
+                {"--seed", seed.string(), "--token", kToken, "--project-id", kProject});
+  ASSERT_GT(sim.port(), 0) << sim.process().Stderr();
+  const fs::path manifests = dir.path() / "m";
+  const std::string settled = JobManifest("stopping-job", "trainingJobId: " + JobId(2), "Stopped") +
+                              "---\n" +
+                              JobManifest("finished-job", "trainingJobId: " + JobId(3), "Stopped") +
+                              "---\n" + JobManifest("twins", "trainingJobName: twin", "Stopped");
+  WriteFile(manifests / "a.yaml",
+            JobManifest("llama", "trainingJobName: llama-sft", "Stopped") + "---\n" + settled);
+  const std::vector<std::string> plan = {"plan",       "--manifests",  manifests.string(),
+                                         "--endpoint", sim.endpoint(), "--project-id",
+                                         kProject};
+  std::string out;
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan1"), 2) << out;
+  EXPECT_NE(out.find("KIND"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "llama").find("TrainingJob"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "llama").find("terminate"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "llama").find(JobId(1)), std::string::npos) << out;
+  EXPECT_NE(Row(out, "stopping-job").find("Terminating"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "finished-job").find("Completed"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "twins").find("2 active"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "twins").find("not acting on any"), std::string::npos) << out;
+  for (int n = 1; n <= 5; ++n) EXPECT_EQ(TerminateCalls(sim, n), 0) << n;  // plan never acts
+
+  WriteFile(manifests / "a.yaml", settled);
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan2"), 0) << out;
+  EXPECT_EQ(out.find("terminate"), std::string::npos) << out;
+}
+
+// The README's demo tree against the demo seed: both kinds, and work pending for each.
+TEST(Cli, PlanAndValidateOnTheDemoTreeShowBothKinds) {
+  TempDir dir;
+  Simulator sim(dir);
+  const std::string manifests = std::string(MACTL_SOURCE_DIR) + "/deploy/examples/manifests";
+  std::string out;
+  EXPECT_EQ(RunCli(dir, {"validate", "--manifests", manifests}, &out, "validate"), 0) << out;
+  // 8 TrainingJobVersion and 4 TrainingJob objects.
+  EXPECT_NE(out.find("4 file(s), 12 valid object(s), 0 invalid document(s)"), std::string::npos)
+      << out;
+  const std::vector<std::string> plan = {"plan",         "--manifests",  manifests, "--endpoint",
+                                         sim.endpoint(), "--project-id", kProject};
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan"), 2) << out;
+  EXPECT_NE(Row(out, "bert-finetune-v10").find("stop"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "llama-sft").find("terminate"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "mistral-dpo").find("terminate"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "qwen-pretrain").find("none"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "sdxl-finetune").find("none active"), std::string::npos) << out;
+  EXPECT_EQ(sim.StopCalls(10, 10), 0);
 }
 
 TEST(Cli, ValidateReportsEveryErrorWithItsPosition) {

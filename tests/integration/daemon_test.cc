@@ -50,6 +50,15 @@ TEST(Daemon, DemoManifestsConvergeWithExactlyOneStopEach) {
   EXPECT_EQ(controller.Phase("gpt-pretrain-v2"), "Converged");
   EXPECT_EQ(controller.Phase("whisper-asr-v1"), "Drifted");
   EXPECT_EQ(controller.Phase("llama-lora-v1"), "Paused");
+  // The TrainingJob examples (llm.yaml): the Running and the Pending job are terminated once;
+  // the job kept Running and the Completed one are left alone.
+  EXPECT_TRUE(WaitFor([&] {
+    return controller.Phase("llama-sft") == "Converged" &&
+           controller.Phase("mistral-dpo") == "Converged";
+  })) << controller.Status().dump(1);
+  EXPECT_EQ(controller.Phase("qwen-pretrain"), "Converged");
+  EXPECT_EQ(controller.Phase("sdxl-finetune"), "Converged");
+  EXPECT_EQ(controller.Object("llama-sft")["observed"]["phase"], "Terminated");
   const json bert = controller.Object("bert-finetune-v10");
   EXPECT_EQ(bert["observed"]["statusName"], "JOBSTAT_KILLED");
   EXPECT_EQ(bert["conditions"][0]["type"], "Ready");
@@ -61,6 +70,10 @@ TEST(Daemon, DemoManifestsConvergeWithExactlyOneStopEach) {
       std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("modelarts_controller_objects{phase=\"Paused\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find(
+                "modelarts_controller_api_requests_total{code=\"202\",operation=\"terminate\"} 2"),
+            std::string::npos)
+      << metrics;
   EXPECT_NE(metrics.find("modelarts_controller_build_info{version="), std::string::npos);
   EXPECT_NE(metrics.find("process_resident_memory_bytes"), std::string::npos);
 

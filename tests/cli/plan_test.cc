@@ -1,0 +1,194 @@
+// plan over both kinds with fake clients: one table with a KIND column, the decision `run`
+// would take for each object, the exit code, and never a stop or terminate.
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "controller/cli/commands.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_cloud_client.h"
+#include "fakes/fake_training_job_client.h"
+
+namespace mactl {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FakeClock;
+using testing::FakeCloudClient;
+using testing::FakeTrainingJobClient;
+
+constexpr const char* kProject = "p1";
+
+std::string Id(int n) {
+  char id[40];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+  return id;
+}
+
+std::string VersionManifest(const std::string& name, int job, int version,
+                            const std::string& desired) {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n  name: " +
+         name + "\nspec:\n  jobId: " + std::to_string(job) +
+         "\n  versionId: " + std::to_string(version) + "\n  desiredState: " + desired + "\n";
+}
+
+std::string JobManifest(const std::string& name, const std::string& identity,
+                        const std::string& desired, bool paused = false) {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: " + name +
+         (paused ? "\n  annotations:\n    modelarts-controller.io/paused: \"true\"" : "") +
+         "\nspec:\n  " + identity + "\n  desiredState: " + desired + "\n";
+}
+
+std::string ById(const std::string& name, int n, const std::string& desired = "Stopped") {
+  return JobManifest(name, "trainingJobId: " + Id(n), desired);
+}
+
+std::string ByName(const std::string& name, const std::string& job_name,
+                   const std::string& desired = "Stopped") {
+  return JobManifest(name, "trainingJobName: " + job_name, desired);
+}
+
+class PlanTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("mactl-plan-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    flags_.manifests = dir_.string();
+    flags_.project_id = kProject;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void Write(const std::string& text) { std::ofstream(dir_ / "m.yaml") << text; }
+  void SetJob(int n, const std::string& name, const std::string& phase) {
+    jobs_.SetJob(kProject, TrainingJobInfo{Id(n), name, phase, "", n, n, 0});
+  }
+  int Plan() {
+    std::ostringstream out;
+    const int code = RunPlan(flags_, versions_, jobs_, clock_, out);
+    out_ = out.str();
+    return code;
+  }
+  // The table row of one object ("" when absent).
+  std::string Row(const std::string& name) const {
+    std::istringstream lines(out_);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + " ", 0) == 0) return line;
+    }
+    return "";
+  }
+
+  fs::path dir_;
+  Flags flags_;
+  FakeClock clock_;
+  FakeCloudClient versions_;
+  FakeTrainingJobClient jobs_;
+  std::string out_;
+};
+
+TEST_F(PlanTest, BothKindsInOneTableWithTheActionRunWouldTake) {
+  versions_.SetStatus(VersionRef{kProject, 10, 10}, 8);  // running
+  SetJob(1, "llama-sft", "Running");
+  SetJob(2, "done", "Completed");
+  SetJob(3, "stopping", "Terminating");
+  SetJob(4, "by-name", "Running");
+  Write(VersionManifest("bert", 10, 10, "Stopped") + "---\n" + ById("llama", 1) + "---\n" +
+        ById("done-job", 2) + "---\n" + ById("stopping-job", 3) + "---\n" +
+        ByName("named", "by-name"));
+
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  EXPECT_NE(out_.find("KIND"), std::string::npos) << out_;
+  EXPECT_NE(Row("bert").find("TrainingJobVersion"), std::string::npos) << out_;
+  EXPECT_NE(Row("bert").find("stop"), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("TrainingJob "), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find(Id(1)), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("Running"), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("terminate"), std::string::npos) << out_;
+  EXPECT_NE(Row("done-job").find("Completed"), std::string::npos) << out_;
+  EXPECT_NE(Row("done-job").find("none"), std::string::npos) << out_;
+  EXPECT_NE(Row("stopping-job").find("Terminating"), std::string::npos) << out_;
+  EXPECT_EQ(Row("stopping-job").find("terminate "), std::string::npos) << out_;
+  EXPECT_NE(Row("named").find("name:by-name"), std::string::npos) << out_;
+  EXPECT_NE(Row("named").find("terminate"), std::string::npos) << out_;
+  EXPECT_NE(Row("named").find(Id(4)), std::string::npos) << out_;
+  // plan never acts.
+  EXPECT_EQ(jobs_.Calls("terminate"), 0);
+  EXPECT_TRUE(versions_.Stops().empty());
+}
+
+TEST_F(PlanTest, OnlyATrainingJobToTerminateIsAChangePending) {
+  SetJob(1, "llama-sft", "Pending");
+  Write(ById("llama", 1));
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  EXPECT_EQ(jobs_.Calls("terminate"), 0);
+}
+
+TEST_F(PlanTest, ConvergedDriftedUnknownAndNamesResolvingToNoneAreNothingToDo) {
+  SetJob(1, "done", "Completed");
+  SetJob(2, "ended", "Terminated");
+  SetJob(3, "odd", "Hibernating");  // not a documented phase
+  SetJob(4, "gone-by", "Failed");
+  Write(ById("done-job", 1) + "---\n" + ById("ended-job", 2, "Running") + "---\n" +
+        ById("odd-job", 3) + "---\n" + ByName("gone", "gone-by") + "---\n" +
+        ByName("never", "no-such-job", "Running"));
+
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(Row("done-job").find("none"), std::string::npos) << out_;
+  EXPECT_NE(Row("ended-job").find("Terminated"), std::string::npos) << out_;
+  EXPECT_NE(Row("ended-job").find("Running but"), std::string::npos) << out_;
+  EXPECT_NE(Row("odd-job").find("Hibernating"), std::string::npos) << out_;
+  EXPECT_NE(Row("gone").find("none active"), std::string::npos) << out_;
+  EXPECT_NE(Row("never").find("desired Running but no active job"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find("terminate"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, AnAmbiguousNameIsReportedAndNeverActedOn) {
+  SetJob(1, "twin", "Running");
+  SetJob(2, "twin", "Pending");
+  Write(ByName("twins", "twin"));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(Row("twins").find("2 active"), std::string::npos) << out_;
+  EXPECT_NE(Row("twins").find("not acting on any"), std::string::npos) << out_;
+  EXPECT_EQ(Row("twins").find("terminate"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, PausedAndConflictingTrainingJobsWouldNotBeTerminated) {
+  SetJob(1, "paused", "Running");
+  SetJob(2, "contested", "Running");
+  Write(JobManifest("held", "trainingJobId: " + Id(1), "Stopped", /*paused=*/true) + "---\n" +
+        ById("stop-it", 2) + "---\n" + ById("keep-it", 2, "Running"));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(Row("held").find("paused"), std::string::npos) << out_;
+  EXPECT_NE(Row("stop-it").find("disagree"), std::string::npos) << out_;
+  EXPECT_NE(Row("keep-it").find("disagree"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, AFailedObservationOrAnUnknownIdIsAnError) {
+  SetJob(1, "llama-sft", "Running");
+  Write(ById("llama", 1) + "---\n" + ById("missing", 9));
+  EXPECT_EQ(Plan(), kExitError) << out_;
+  EXPECT_NE(Row("missing").find("error"), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("terminate"), std::string::npos) << out_;
+
+  Write(ById("llama", 1));
+  jobs_.FailNext("search_jobs", MakeError(ErrorClass::kRetryable, "APIGW.0308", "throttled"));
+  EXPECT_EQ(Plan(), kExitError) << out_;
+  EXPECT_NE(Row("llama").find("APIGW.0308"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, AnInvalidTrainingJobManifestIsAnErrorBesideTheValidOnes) {
+  SetJob(1, "llama-sft", "Completed");
+  Write(ById("llama", 1) + "---\n" + JobManifest("broken", "trainingJobId: not-a-uuid", "Stopped"));
+  EXPECT_EQ(Plan(), kExitError) << out_;
+  EXPECT_NE(out_.find("m.yaml:"), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("Completed"), std::string::npos) << out_;
+}
+
+}  // namespace
+}  // namespace mactl

@@ -149,6 +149,10 @@ void PlanTrainingJobs(const DesiredSnapshot& snapshot, const std::string& defaul
                       TrainingJobClient& client, const Clock& clock, SteadyTime start,
                       PlanTable& table) {
   TrainingJobObserver observer(client, clock);
+  // As on the daemon's first pass, every job is due now, so a project shares one search.
+  std::map<std::string, std::size_t> per_project;
+  for (const auto& [key, managed] : snapshot.training_jobs) ++per_project[managed.ref.project_id];
+  observer.SetManagedCounts(per_project);
   for (const TrainingJob& object : snapshot.job_objects) {
     const TrainingJobRef ref = object.Ref(default_project);
     const ManagedTrainingJob* managed = snapshot.FindTrainingJob(ref.Key());

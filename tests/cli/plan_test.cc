@@ -176,8 +176,10 @@ TEST_F(PlanTest, AFailedObservationOrAnUnknownIdIsAnError) {
   EXPECT_NE(Row("missing").find("error"), std::string::npos) << out_;
   EXPECT_NE(Row("llama").find("terminate"), std::string::npos) << out_;
 
+  // One job alone is looked up by its detail call (docs/architecture.md, "When a list pays
+  // off"); a failure there is an error of that row.
   Write(ById("llama", 1));
-  jobs_.FailNext("search_jobs", MakeError(ErrorClass::kRetryable, "APIGW.0308", "throttled"));
+  jobs_.FailNext("get_job", MakeError(ErrorClass::kRetryable, "APIGW.0308", "throttled"));
   EXPECT_EQ(Plan(), kExitError) << out_;
   EXPECT_NE(Row("llama").find("APIGW.0308"), std::string::npos) << out_;
 }

@@ -128,6 +128,16 @@ Status ParseSelector(Flags& f, const std::string& value) {
   return OkStatus();
 }
 
+// `get NAME`: the one argument that is not a flag.
+Status SetObjectName(Flags& f, const std::string& name) {
+  if (!f.object_name.empty()) {
+    return FlagError("get takes at most one NAME, got " + Quoted(f.object_name) + " and " +
+                     Quoted(name));
+  }
+  f.object_name = name;
+  return OkStatus();
+}
+
 // Which commands accept a flag.
 const std::set<std::string> kRunPlan = {"run", "plan"};
 const std::set<std::string> kRunPlanValidate = {"run", "plan", "validate"};
@@ -280,11 +290,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
       return flags;
     }
     if (command == "get" && !name.empty() && name[0] != '-') {
-      if (!flags.object_name.empty()) {
-        return FlagError("get takes at most one NAME, got " + Quoted(flags.object_name) + " and " +
-                         Quoted(name));
-      }
-      flags.object_name = name;
+      if (Status named = SetObjectName(flags, name); !named) return named.error();
       continue;
     }
     if (const auto eq = name.find('='); eq != std::string::npos && name.rfind("--", 0) == 0) {

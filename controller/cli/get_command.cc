@@ -20,15 +20,16 @@ constexpr int kGetPageSize = 500;
 // What RenderStatusTable reads of one object; a page's other fields are dropped at once, so
 // `get` over 100,000 objects keeps rows, not documents.
 json TableFields(const json& object) {
-  static const char* const kKept[] = {"name",          "kind",        "projectId",       "jobId",
-                                      "trainingJobId", "versionId",   "trainingJobName", "paused",
-                                      "desiredState",  "phase",       "attempts",        "nextAttempt"};
+  static const char* const kKept[] = {
+      "name",          "kind",      "projectId",       "jobId",
+      "trainingJobId", "versionId", "trainingJobName", "paused",
+      "desiredState",  "phase",     "attempts",        "nextAttempt"};
   json slim = json::object();
   for (const char* key : kKept) {
     if (const auto it = object.find(key); it != object.end()) slim[key] = *it;
   }
-  if (const auto observed = object.find("observed"); observed != object.end() &&
-                                                       observed->is_object()) {
+  if (const auto observed = object.find("observed");
+      observed != object.end() && observed->is_object()) {
     json o = json::object();
     for (const char* key : {"phase", "statusName"}) {
       if (const auto it = observed->find(key); it != observed->end()) o[key] = *it;

@@ -28,9 +28,10 @@ Status CheckPhase(const std::string& value) {
   for (const Phase p : kAllPhases) {
     if (PhaseName(p) == value) return OkStatus();
   }
-  return BadQuery("phase: want Pending, Stopping, Converged, Drifted, Error, Conflict or Paused, "
-                  "got " +
-                  Shown(value));
+  return BadQuery(
+      "phase: want Pending, Stopping, Converged, Drifted, Error, Conflict or Paused, "
+      "got " +
+      Shown(value));
 }
 
 Result<std::size_t> ParseLimit(const std::string& value) {
@@ -87,8 +88,8 @@ Result<StatusQuery> ParseStatusQuery(const QueryParams& params) {
     }
     seen.push_back(key);
     if (value.size() > kMaxValueLength) {
-      return BadQuery(SanitizeForLog(key, 40) + ": longer than " +
-                      std::to_string(kMaxValueLength) + " bytes");
+      return BadQuery(SanitizeForLog(key, 40) + ": longer than " + std::to_string(kMaxValueLength) +
+                      " bytes");
     }
     if (Status ok = Apply(query, key, value); !ok) return ok.error();
   }
@@ -114,8 +115,9 @@ std::string EncodeContinueToken(std::string_view last_name) {
 }
 
 Result<std::string> DecodeContinueToken(std::string_view token) {
-  const Error bad = BadQuery("continue: not a token this server issued (pass the \"continue\" "
-                             "value of the previous page unchanged)");
+  const Error bad = BadQuery(
+      "continue: not a token this server issued (pass the \"continue\" "
+      "value of the previous page unchanged)");
   std::string plain;
   std::uint32_t bits = 0;
   int count = 0;

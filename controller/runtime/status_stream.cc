@@ -36,8 +36,8 @@ void CloseArray(std::string& out, std::size_t written) { out += written == 0 ? "
 
 }  // namespace
 
-StatusStream::StatusStream(std::shared_ptr<const DesiredSnapshot> desired,
-                           StatusStateLookup lookup, StatusQuery query, StatusHead head)
+StatusStream::StatusStream(std::shared_ptr<const DesiredSnapshot> desired, StatusStateLookup lookup,
+                           StatusQuery query, StatusHead head)
     : desired_(std::move(desired)),
       lookup_(std::move(lookup)),
       query_(std::move(query)),
@@ -120,9 +120,9 @@ void StatusStream::Order() {
   std::sort(by_name_.begin(), by_name_.end(),
             [this](Entry a, Entry b) { return NameOf(a) < NameOf(b); });
   if (query_.after) {
-    const auto first = std::upper_bound(
-        by_name_.begin(), by_name_.end(), *query_.after,
-        [this](const std::string& name, Entry e) { return name < NameOf(e); });
+    const auto first =
+        std::upper_bound(by_name_.begin(), by_name_.end(), *query_.after,
+                         [this](const std::string& name, Entry e) { return name < NameOf(e); });
     position_ = static_cast<std::size_t>(first - by_name_.begin());
   }
 }

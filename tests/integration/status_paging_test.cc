@@ -67,9 +67,10 @@ TEST_F(StatusPaging, GetPagesThroughEveryObjectAndFilters) {
   EXPECT_EQ(Count(out, "\nobj-1"), 0u) << out;
   EXPECT_EQ(Count(out, "yolo-eval-v1"), 1u) << out;
 
-  ASSERT_EQ(RunCli(dir_, {"get", "--server", Server(), "-l", "phase=Converged,kind=TrainingJobVersion"},
-                   &out, "get-converged"),
-            0);
+  ASSERT_EQ(
+      RunCli(dir_, {"get", "--server", Server(), "-l", "phase=Converged,kind=TrainingJobVersion"},
+             &out, "get-converged"),
+      0);
   EXPECT_EQ(Count(out, "yolo-eval-v1"), 1u) << out;
   // Their jobs are not on the simulator: never Converged.
   EXPECT_EQ(Count(out, "\nobj-1"), 0u) << out;
@@ -92,7 +93,8 @@ TEST_F(StatusPaging, PagesAreChunkedAndHostileQueriesAre400) {
   EXPECT_EQ(first.at("objects").size(), 2u);
   EXPECT_EQ(first.at("objects")[0].at("name"), "obj-10000");
   ASSERT_TRUE(first.contains("continue"));
-  const auto next = client.Get("/status?limit=2&continue=" + first.at("continue").get<std::string>());
+  const auto next =
+      client.Get("/status?limit=2&continue=" + first.at("continue").get<std::string>());
   ASSERT_TRUE(next);
   EXPECT_EQ(json::parse(next->body).at("objects")[0].at("name"), "obj-10002");
 

@@ -163,8 +163,8 @@ TEST_F(StatusStreamTest, PagesByNameWithAContinueTokenUntilNoneRemain) {
     params = {{"limit", "3"}, {"continue", page.at("continue").get<std::string>()}};
   }
   EXPECT_EQ(pages, 2);  // 7 objects: 3 + 3 + 1
-  EXPECT_EQ(seen, (std::vector<std::string>{"alpha", "job-a", "job-b", "left", "mid", "right",
-                                            "zeta"}));
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"alpha", "job-a", "job-b", "left", "mid", "right", "zeta"}));
 }
 
 TEST_F(StatusStreamTest, AFullLastPageSaysNothingRemains) {
@@ -192,8 +192,8 @@ TEST(StatusStreamParts, ManyObjectsComeInBoundedParts) {
   for (int i = 1; i <= 3000; ++i) {
     objects.push_back(Version("v" + std::to_string(i), i, DesiredState::kStopped));
   }
-  auto desired = std::make_shared<const DesiredSnapshot>(
-      BuildDesiredSnapshot(std::move(objects), {}, "p"));
+  auto desired =
+      std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
   StatusStateLookup none{[](const std::string&) { return std::optional<VersionState>(); },
                          [](const std::string&) { return std::optional<TrainingJobState>(); }};
   StatusStream stream(desired, none, StatusQuery{}, StatusHead{});

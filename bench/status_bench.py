@@ -4,9 +4,12 @@
 Starts modelarts-sim seeded with N running jobs and modelarts-controller with one
 desired-Running manifest per job (observe only, no stops), waits until /readyz says every
 object was observed once (or --wait passes), then, for each query, measures:
-  * first byte: request sent until the response head arrives;
+  * first byte: request sent until the response head arrives (curl's time_starttransfer;
+    http.client when curl is missing);
   * whole: until the last byte of the body;
   * bytes of the body;
+  * the daemon's CPU time (user + system) while answering, which load on the machine
+    does not inflate as it does the wall times;
   * the daemon's RSS growth during the request (peak sampled every 2 ms, and VmHWM after
     resetting it through /proc/PID/clear_refs).
 Standalone (not part of bench/run.py); prints one Markdown table. A measurement, not a test.
@@ -65,6 +68,12 @@ def rss(pid, field="VmRSS"):
     return 0
 
 
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 def measure(port, path, pid):
     try:
         with open(f"/proc/{pid}/clear_refs", "w") as f:
@@ -82,25 +91,38 @@ def measure(port, path, pid):
             time.sleep(0.002)
     sampler = threading.Thread(target=sample)
     sampler.start()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    start = time.monotonic()
-    conn.request("GET", path)
-    resp = conn.getresponse()
-    first = time.monotonic() - start
-    size = 0
-    while True:
-        block = resp.read(65536)
-        if not block:
-            break
-        size += len(block)
-    whole = time.monotonic() - start
+    cpu0 = cpu_seconds(pid)
+    if shutil.which("curl"):
+        # curl reads 100 MB far faster than http.client, which would time itself, not the daemon.
+        out = subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-D", "-", "-w",
+             "\n%{http_code} %{time_starttransfer} %{time_total} %{size_download}",
+             f"http://127.0.0.1:{port}{path}"], capture_output=True, text=True, check=True).stdout
+        code, first, whole, size = out.rsplit("\n", 1)[1].split()
+        status, first, whole, size = int(code), float(first), float(whole), int(size)
+        chunked = "transfer-encoding: chunked" in out.lower()
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        start = time.monotonic()
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        first = time.monotonic() - start
+        size = 0
+        while True:
+            block = resp.read(65536)
+            if not block:
+                break
+            size += len(block)
+        whole = time.monotonic() - start
+        status, chunked = resp.status, resp.getheader("Transfer-Encoding") == "chunked"
+        conn.close()
+    cpu = cpu_seconds(pid) - cpu0
     done.set()
     sampler.join()
-    conn.close()
     hwm = rss(pid, "VmHWM") - base if hwm_reset else None
-    return {"status": resp.status, "first_ms": first * 1000, "whole_s": whole, "bytes": size,
-            "rss_delta": peak[0] - base, "hwm_delta": hwm,
-            "chunked": resp.getheader("Transfer-Encoding") == "chunked"}
+    return {"status": status, "first_ms": first * 1000, "whole_s": whole, "bytes": size,
+            "cpu_s": cpu, "rss_delta": peak[0] - base, "hwm_delta": hwm,
+            "chunked": chunked}
 
 
 def run_one(build, n, wait, keep):
@@ -172,15 +194,15 @@ def main():
     ap.add_argument("--wait", type=float, default=600, help="seconds to wait for /readyz")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     args = ap.parse_args()
-    print("| objects | query | HTTP | first byte | whole | body | RSS delta (sampled / VmHWM) |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| objects | query | HTTP | first byte | whole | daemon CPU | body | RSS delta (sampled / VmHWM) |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in args.objects:
         r = run_one(args.build, n, args.wait, args.keep)
         note = "" if r["ready"] else f" (not all observed after {r['ready_s']:.0f} s)"
         for path, m in r["rows"]:
             hwm = "-" if m["hwm_delta"] is None else f"{m['hwm_delta'] / 2**20:.1f} MiB"
             print(f"| {n}{note} | `{path}` | {m['status']}{' chunked' if m['chunked'] else ''} | "
-                  f"{m['first_ms']:.1f} ms | {m['whole_s']:.3f} s | {m['bytes'] / 2**20:.2f} MiB | "
+                  f"{m['first_ms']:.1f} ms | {m['whole_s']:.3f} s | {m['cpu_s']:.2f} s | {m['bytes'] / 2**20:.2f} MiB | "
                   f"{m['rss_delta'] / 2**20:.1f} / {hwm} |", flush=True)
         print(f"<!-- {n}: daemon RSS {r['rss'] / 2**20:.0f} MiB, ready after {r['ready_s']:.0f} s -->")
 

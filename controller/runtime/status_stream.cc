@@ -19,11 +19,16 @@ std::string Dump(const json& value) {
 
 // `value` as json::dump(2) writes it `depth` levels down: every line after the first indented.
 void AppendIndented(std::string& out, const json& value, std::size_t depth) {
-  const std::string indent(2 * depth, ' ');
-  for (const char c : Dump(value)) {
-    out += c;
-    if (c == '\n') out += indent;  // dump escapes newlines inside strings, so each is a line
+  const std::string indent = "\n" + std::string(2 * depth, ' ');
+  const std::string text = Dump(value);
+  // dump escapes newlines inside strings, so each '\n' ends a line.
+  std::size_t from = 0;
+  for (std::size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+    out.append(text, from, nl - from);
+    out += indent;
+    from = nl + 1;
   }
+  out.append(text, from);
 }
 
 // The next element of an array `depth` levels down.

@@ -252,14 +252,16 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
 }
 
 // /status streams from one desired snapshot and copies one object's state at a time, so no
-// reconciler lock is held while the socket is written (docs/operations.md, "/status").
+// reconciler lock is held while the socket is written (docs/operations.md, "Read /status").
 std::function<StreamedAnswer(const QueryParams&)> StatusHandler(
     const SnapshotStore& desired, const Reconciler& reconciler, const TrainingJobReconciler& jobs,
     const Manager& manager, const Clock& clock, const Leadership* leadership) {
   return [&desired, &reconciler, &jobs, &manager, &clock, leadership](const QueryParams& params) {
     Result<StatusQuery> query = ParseStatusQuery(params);
     if (!query) {
-      return StreamedAnswer{400, nlohmann::json{{"error", query.error().message}}.dump(), {}};
+      const nlohmann::json error{{"error", query.error().message}};
+      return StreamedAnswer{
+          400, error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
     }
     StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
     if (leadership != nullptr) head.leader_election = leadership->StatusJson();

@@ -47,7 +47,7 @@
 #include "controller/runtime/metrics.h"
 #include "controller/runtime/process_metrics.h"
 #include "controller/runtime/sd_notify.h"
-#include "controller/runtime/status_json.h"
+#include "controller/runtime/status_stream.h"
 #include "controller/runtime/work_queue.h"
 
 namespace mactl {
@@ -252,19 +252,26 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
   };
 }
 
-std::function<std::string()> StatusHandler(const SnapshotStore& desired,
-                                           const Reconciler& reconciler,
-                                           const TrainingJobReconciler& jobs,
-                                           const Manager& manager, const Clock& clock,
-                                           const Leadership* leadership) {
-  return [&desired, &reconciler, &jobs, &manager, &clock, leadership] {
-    const std::shared_ptr<const DesiredSnapshot> snapshot = desired.Current();
-    const auto states = reconciler.States();
-    const auto job_states = jobs.States();
-    nlohmann::json status =
-        StatusJson(*snapshot, states, job_states, manager.Ready(), clock.WallNow());
-    if (leadership != nullptr) status["leaderElection"] = leadership->StatusJson();
-    return StatusBody(status);
+// /status streams from one desired snapshot and copies one object's state at a time, so no
+// reconciler lock is held while the socket is written (docs/operations.md, "Read /status").
+std::function<StreamedAnswer(const QueryParams&)> StatusHandler(
+    const SnapshotStore& desired, const Reconciler& reconciler, const TrainingJobReconciler& jobs,
+    const Manager& manager, const Clock& clock, const Leadership* leadership) {
+  return [&desired, &reconciler, &jobs, &manager, &clock, leadership](const QueryParams& params) {
+    Result<StatusQuery> query = ParseStatusQuery(params);
+    if (!query) {
+      const nlohmann::json error{{"error", query.error().message}};
+      return StreamedAnswer{
+          400, error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+    }
+    StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
+    if (leadership != nullptr) head.leader_election = leadership->StatusJson();
+    StatusStateLookup lookup{
+        [&reconciler](const std::string& key) { return reconciler.State(key); },
+        [&jobs](const std::string& key) { return jobs.State(key); }};
+    auto stream = std::make_shared<StatusStream>(desired.Current(), std::move(lookup),
+                                                 std::move(query).value(), std::move(head));
+    return StreamedAnswer{200, "", [stream](std::string& out) { return stream->Next(out); }};
   };
 }
 

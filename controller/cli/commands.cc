@@ -1,7 +1,5 @@
 #include "controller/cli/commands.h"
 
-#include <httplib.h>
-
 #include <algorithm>
 #include <iomanip>
 #include <ostream>
@@ -264,38 +262,6 @@ std::string RenderLeaderLine(const json& status) {
   };
   return "LEADER: " + text("leader") + "   THIS REPLICA: " + text("identity") + " (" +
          text("role") + ")\n";
-}
-
-int RunGet(const Flags& flags, std::ostream& out, std::ostream& err) {
-  try {
-    httplib::Client client(flags.server);
-    client.set_connection_timeout(5, 0);
-    client.set_read_timeout(30, 0);
-    httplib::Result res = client.Get("/status");
-    if (!res) {
-      err << "get: cannot reach " << flags.server << ": " << httplib::to_string(res.error())
-          << "\n";
-      return kExitError;
-    }
-    if (res->status != 200) {
-      err << "get: " << flags.server << "/status answered HTTP " << res->status << "\n";
-      return kExitError;
-    }
-    const json status = json::parse(res->body, nullptr, false);
-    if (!status.is_object()) {
-      err << "get: " << flags.server << "/status did not answer JSON\n";
-      return kExitError;
-    }
-    if (flags.output == "json") {
-      out << status.dump(2) << "\n";
-      return kExitOk;
-    }
-    out << RenderLeaderLine(status) << RenderStatusTable(status);
-    return kExitOk;
-  } catch (const std::exception& e) {
-    err << "get: " << e.what() << "\n";
-    return kExitError;
-  }
 }
 
 }  // namespace mactl

@@ -32,7 +32,8 @@ std::string RenderStatusTable(const nlohmann::json& status);
 // The line `get` prints above the table with --leader-elect: the leader's identity and this
 // replica's; "" when /status has no "leaderElection".
 std::string RenderLeaderLine(const nlohmann::json& status);
-// 0, or 1 when the daemon is unreachable or answers nonsense.
+// Pages through /status (500 objects a request); NAME and -l become its filters. 0, or 1 when
+// the daemon is unreachable, refuses the query, answers nonsense, or NAME is not there.
 int RunGet(const Flags& flags, std::ostream& out, std::ostream& err);
 
 }  // namespace mactl

@@ -110,6 +110,34 @@ Status ParseProjectId(const std::string& value, std::string& out) {
   return OkStatus();
 }
 
+// `get -l phase=Error,kind=TrainingJob`: the keys /status filters on besides the name; the
+// values are checked by the daemon, which knows its phases.
+Status ParseSelector(Flags& f, const std::string& value) {
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = std::min(value.find(',', start), value.size());
+    const std::string term = value.substr(start, comma - start);
+    const std::size_t eq = term.find('=');
+    const std::string key = term.substr(0, eq);
+    if (eq == std::string::npos || eq + 1 == term.size() || (key != "phase" && key != "kind")) {
+      return FlagError("-l: want phase=PHASE or kind=KIND (comma-separated), got " + Quoted(value));
+    }
+    f.selector.emplace_back(key, term.substr(eq + 1));
+    start = comma + 1;
+  }
+  return OkStatus();
+}
+
+// `get NAME`: the one argument that is not a flag.
+Status SetObjectName(Flags& f, const std::string& name) {
+  if (!f.object_name.empty()) {
+    return FlagError("get takes at most one NAME, got " + Quoted(f.object_name) + " and " +
+                     Quoted(name));
+  }
+  f.object_name = name;
+  return OkStatus();
+}
+
 // Which commands accept a flag.
 const std::set<std::string> kRunPlan = {"run", "plan"};
 const std::set<std::string> kRunPlanValidate = {"run", "plan", "validate"};
@@ -218,6 +246,8 @@ std::map<std::string, FlagSpec> Specs() {
           return OkStatus();
         }}},
       {"--server", {kGetOnly, true, str(&Flags::server)}},
+      {"-l", {kGetOnly, true, ParseSelector}},
+      {"--selector", {kGetOnly, true, ParseSelector}},
       {"--output",
        {kGetOnly, true,
         [](Flags& f, const std::string& v) -> Status {
@@ -258,6 +288,10 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
     if (name == "--help" || name == "-h") {
       flags.command = "help";
       return flags;
+    }
+    if (command == "get" && !name.empty() && name[0] != '-') {
+      if (Status named = SetObjectName(flags, name); !named) return named.error();
+      continue;
     }
     if (const auto eq = name.find('='); eq != std::string::npos && name.rfind("--", 0) == 0) {
       value = name.substr(eq + 1);
@@ -314,7 +348,7 @@ Usage:
   modelarts-controller run      --manifests DIR --endpoint URL [--project-id ID] [flags]
   modelarts-controller plan     --manifests DIR --endpoint URL [--project-id ID] [flags]
   modelarts-controller validate --manifests DIR [--project-id ID]
-  modelarts-controller get      --server URL [--output table|json]
+  modelarts-controller get      --server URL [NAME] [-l phase=P,kind=K] [--output table|json]
 
 Flags (run; those marked * also apply to plan):
   --manifests DIR              manifest directory (*; validate)

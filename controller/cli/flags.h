@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "api/result.h"
@@ -53,6 +54,9 @@ struct Flags {
   // get
   std::string server;
   std::string output = "table";  // table | json
+  std::string object_name;       // `get NAME`: that object only
+  // `get -l phase=Error,kind=TrainingJob`: the /status filters (README, "Command line")
+  std::vector<std::pair<std::string, std::string>> selector;
 };
 
 // argv[0] is skipped. `environment_log_level` is MODELARTS_CONTROLLER_LOG_LEVEL, used

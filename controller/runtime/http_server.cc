@@ -31,22 +31,60 @@ class ConcurrencyGate {
   std::atomic<int> inside_{0};
 };
 
+// Holds a place in the gate while it lives.
+class GatePass {
+ public:
+  explicit GatePass(std::shared_ptr<ConcurrencyGate> gate) : gate_(std::move(gate)) {}
+  ~GatePass() { gate_->Leave(); }
+  GatePass(const GatePass&) = delete;
+  GatePass& operator=(const GatePass&) = delete;
+
+ private:
+  std::shared_ptr<ConcurrencyGate> gate_;
+};
+
+void RefuseBusy(httplib::Response& res) {
+  res.status = 503;
+  res.set_header("Retry-After", "1");
+  res.set_content("busy: too many concurrent requests to this endpoint\n",
+                  "text/plain; charset=utf-8");
+}
+
 httplib::Server::Handler Heavy(std::function<std::string()> render, const char* content_type) {
   auto gate = std::make_shared<ConcurrencyGate>();
   return [render = std::move(render), content_type, gate](const httplib::Request&,
                                                           httplib::Response& res) {
-    if (!gate->TryEnter()) {
-      res.status = 503;
-      res.set_header("Retry-After", "1");
-      res.set_content("busy: too many concurrent requests to this endpoint\n",
-                      "text/plain; charset=utf-8");
+    if (!gate->TryEnter()) return RefuseBusy(res);
+    const GatePass pass(gate);
+    res.set_content(render(), content_type);
+  };
+}
+
+// Like Heavy, but the answer is written after the handler returns: the place in the gate is
+// kept by the content provider until the last part is written (or the client is gone).
+httplib::Server::Handler HeavyStream(std::function<StreamedAnswer(const QueryParams&)> answer,
+                                     const char* content_type) {
+  auto gate = std::make_shared<ConcurrencyGate>();
+  return [answer = std::move(answer), content_type, gate](const httplib::Request& req,
+                                                          httplib::Response& res) {
+    if (!gate->TryEnter()) return RefuseBusy(res);
+    auto pass = std::make_shared<GatePass>(gate);
+    StreamedAnswer streamed = answer(QueryParams(req.params.begin(), req.params.end()));
+    if (streamed.status != 200) {
+      res.status = streamed.status;
+      res.set_content(streamed.body, content_type);
       return;
     }
-    struct Leave {
-      ConcurrencyGate& gate;
-      ~Leave() { gate.Leave(); }
-    } leave{*gate};
-    res.set_content(render(), content_type);
+    res.set_chunked_content_provider(content_type, [next = std::move(streamed.next), pass](
+                                                       std::size_t, httplib::DataSink& sink) {
+      std::string part;
+      bool more = true;
+      // An empty chunk would end the chunked body early: gather until there is text.
+      while (part.empty() && more) more = next(part);
+      if (!part.empty() && !sink.write(part.data(), part.size())) return false;
+      if (!more) sink.done();
+      return true;
+    });
   };
 }
 
@@ -98,7 +136,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(const std::string& host, i
   };
   server->Get("/healthz", probe(handlers.healthz, 500));
   server->Get("/readyz", probe(handlers.readyz, 503));
-  server->Get("/status", Heavy(handlers.status, "application/json"));
+  server->Get("/status", HeavyStream(handlers.status, "application/json"));
 
   int bound = port;
   if (port == 0) {

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "api/result.h"
+#include "controller/runtime/status_query.h"
 
 namespace httplib {
 class Server;
@@ -22,11 +23,19 @@ struct ProbeResult {
   std::string body;
 };
 
+// An answer written in parts (chunked), so a large document is never held whole: refused
+// when `status` is not 200 (then `body` is the whole answer), else produced by `next`.
+struct StreamedAnswer {
+  int status = 200;
+  std::string body;
+  std::function<bool(std::string& out)> next;  // appends the next part; false when complete
+};
+
 struct HttpHandlers {
   std::function<std::string()> metrics;  // Prometheus text format 0.0.4
   std::function<ProbeResult()> healthz;
   std::function<ProbeResult()> readyz;
-  std::function<std::string()> status;  // JSON
+  std::function<StreamedAnswer(const QueryParams&)> status;  // JSON
 };
 
 class HttpServer {

@@ -22,10 +22,22 @@ json ConditionJson(const Condition& c) {
                                          : json(Iso8601(c.last_transition_time))}};
 }
 
+// Before the first reconcile a version shows Pending even when conflicting (as it always has);
+// a TrainingJob shows Conflict at once.
+Phase ShownPhase(const VersionState* state, const ManagedVersion* managed) {
+  if (state == nullptr) return Phase::kPending;
+  return managed != nullptr && managed->conflict ? Phase::kConflict : state->phase;
+}
+
+Phase ShownPhase(const TrainingJobState* state, const ManagedTrainingJob* managed) {
+  if (managed != nullptr && managed->conflict) return Phase::kConflict;
+  return state == nullptr ? Phase::kPending : state->phase;
+}
+
 // What the controller knows about one object; `managed` may be null.
 void AddState(json& o, const VersionState* state, const ManagedVersion* managed) {
+  o["phase"] = std::string(PhaseName(ShownPhase(state, managed)));
   if (state == nullptr) {
-    o["phase"] = "Pending";
     o["observed"] = nullptr;
     o["conditions"] = json::array();
     o["attempts"] = 0;
@@ -34,8 +46,6 @@ void AddState(json& o, const VersionState* state, const ManagedVersion* managed)
     return;
   }
   const VersionState& s = *state;
-  o["phase"] =
-      std::string(PhaseName(managed != nullptr && managed->conflict ? Phase::kConflict : s.phase));
   if (s.observed_status) {
     o["observed"] = json{{"statusCode", *s.observed_status},
                          {"statusName", std::string(JobStatusName(*s.observed_status))},
@@ -52,11 +62,12 @@ void AddState(json& o, const VersionState* state, const ManagedVersion* managed)
   o["nextAttemptReason"] = s.next_reason;
 }
 
-json ObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired,
-                const std::unordered_map<std::string, VersionState>& states) {
+}  // namespace
+
+json VersionObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired,
+                       const VersionState* state) {
   const VersionRef ref = object.Ref(desired.default_project_id);
-  const std::string key = ref.Key();
-  const ManagedVersion* managed = desired.Find(key);
+  const ManagedVersion* managed = desired.Find(ref.Key());
   json o{{"kind", std::string(kKind)},
          {"name", object.name},
          {"file", object.source.file},
@@ -67,15 +78,15 @@ json ObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired
          {"desiredState", std::string(DesiredStateName(object.desired_state))},
          {"paused", object.paused},
          {"conflict", managed != nullptr && managed->conflict}};
-  const auto it = states.find(key);
-  AddState(o, it == states.end() ? nullptr : &it->second, managed);
+  AddState(o, state, managed);
   return o;
 }
 
+namespace {
+
 void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJob* managed) {
-  const bool conflict = managed != nullptr && managed->conflict;
+  o["phase"] = std::string(PhaseName(ShownPhase(state, managed)));
   if (state == nullptr) {
-    o["phase"] = std::string(PhaseName(conflict ? Phase::kConflict : Phase::kPending));
     o["observed"] = nullptr;
     o["conditions"] = json::array();
     o["attempts"] = 0;
@@ -84,7 +95,6 @@ void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJo
     return;
   }
   const TrainingJobState& s = *state;
-  o["phase"] = std::string(PhaseName(conflict ? Phase::kConflict : s.phase));
   if (!s.resolved_id.empty()) o["trainingJobId"] = s.resolved_id;
   if (s.job) {
     o["observed"] = json{{"trainingJobId", s.job->id},
@@ -105,11 +115,12 @@ void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJo
   o["nextAttemptReason"] = s.next_reason;
 }
 
+}  // namespace
+
 json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
-                   const std::unordered_map<std::string, TrainingJobState>& states) {
+                   const TrainingJobState* state) {
   const TrainingJobRef ref = object.Ref(desired.default_project_id);
-  const std::string key = ref.Key();
-  const ManagedTrainingJob* managed = desired.FindTrainingJob(key);
+  const ManagedTrainingJob* managed = desired.FindTrainingJob(ref.Key());
   json o{{"kind", std::string(kTrainingJobKind)},
          {"name", object.name},
          {"file", object.source.file},
@@ -121,12 +132,36 @@ json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
          {"desiredState", std::string(DesiredStateName(object.desired_state))},
          {"paused", object.paused},
          {"conflict", managed != nullptr && managed->conflict}};
-  const auto it = states.find(key);
-  AddJobState(o, it == states.end() ? nullptr : &it->second, managed);
+  AddJobState(o, state, managed);
   return o;
 }
 
+namespace {
+
+template <typename State>
+const State* Find(const std::unordered_map<std::string, State>& states, const std::string& key) {
+  const auto it = states.find(key);
+  return it == states.end() ? nullptr : &it->second;
+}
+
 }  // namespace
+
+Phase ObjectPhase(const TrainingJobVersion& object, const DesiredSnapshot& desired,
+                  const VersionState* state) {
+  return ShownPhase(state, desired.Find(object.Ref(desired.default_project_id).Key()));
+}
+
+Phase ObjectPhase(const TrainingJob& object, const DesiredSnapshot& desired,
+                  const TrainingJobState* state) {
+  return ShownPhase(state, desired.FindTrainingJob(object.Ref(desired.default_project_id).Key()));
+}
+
+json ManifestErrorJson(const ManifestError& e) {
+  return json{{"file", e.position.file},
+              {"line", e.position.line},
+              {"column", e.position.column},
+              {"error", e.reason}};
+}
 
 std::string Iso8601(WallTime t) {
   // fmt::gmtime, not the time_point formatter: fmt 9 (Debian's) formats a time_point in
@@ -147,18 +182,15 @@ json StatusJson(const DesiredSnapshot& desired,
                 WallTime generated_at) {
   json objects = json::array();
   for (const TrainingJobVersion& object : desired.objects) {
-    objects.push_back(ObjectJson(object, desired, states));
+    objects.push_back(VersionObjectJson(
+        object, desired, Find(states, object.Ref(desired.default_project_id).Key())));
   }
   for (const TrainingJob& object : desired.job_objects) {
-    objects.push_back(JobObjectJson(object, desired, job_states));
+    objects.push_back(JobObjectJson(
+        object, desired, Find(job_states, object.Ref(desired.default_project_id).Key())));
   }
   json errors = json::array();
-  for (const ManifestError& e : desired.errors) {
-    errors.push_back(json{{"file", e.position.file},
-                          {"line", e.position.line},
-                          {"column", e.position.column},
-                          {"error", e.reason}});
-  }
+  for (const ManifestError& e : desired.errors) errors.push_back(ManifestErrorJson(e));
   return json{{"objects", std::move(objects)},
               {"manifestErrors", std::move(errors)},
               {"ready", ready},

@@ -32,6 +32,19 @@ nlohmann::json StatusJson(const DesiredSnapshot& desired,
                           const std::unordered_map<std::string, TrainingJobState>& job_states,
                           bool ready, WallTime generated_at);
 
+// One entry of "objects": `state` is the reconciler's (null before the first reconcile).
+nlohmann::json VersionObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired,
+                                 const VersionState* state);
+nlohmann::json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
+                             const TrainingJobState* state);
+// The "phase" those entries show, for filtering without rendering.
+Phase ObjectPhase(const TrainingJobVersion& object, const DesiredSnapshot& desired,
+                  const VersionState* state);
+Phase ObjectPhase(const TrainingJob& object, const DesiredSnapshot& desired,
+                  const TrainingJobState* state);
+// One entry of "manifestErrors".
+nlohmann::json ManifestErrorJson(const ManifestError& error);
+
 // The HTTP body for `status`: indented by two. Manifest file names and offending values
 // may hold bytes that are not UTF-8; they are replaced, where a strict dump would throw and
 // /status would answer 500 without any content.

@@ -118,3 +118,26 @@ TEST(Flags, HelpAndVersion) {
 
 }  // namespace
 }  // namespace mactl
+
+namespace mactl {
+namespace {
+
+TEST(Flags, GetTakesOneNameAndASelector) {
+  Result<Flags> f =
+      Parse({"get", "--server", "http://x", "bert-v10", "-l", "phase=Error,kind=TrainingJob"});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->object_name, "bert-v10");
+  EXPECT_EQ(f->selector, (std::vector<std::pair<std::string, std::string>>{
+                             {"phase", "Error"}, {"kind", "TrainingJob"}}));
+  EXPECT_TRUE(Parse({"get", "--server", "http://x", "--selector=phase=Pending"}).ok());
+  EXPECT_FALSE(Parse({"get", "--server", "http://x", "a", "b"}).ok());
+  for (const std::string bad : {"phase", "phase=", "name=x", "phase=Error,", "=x"}) {
+    const Result<Flags> refused = Parse({"get", "--server", "http://x", "-l", bad});
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.error().message.find("-l: want phase=PHASE"), std::string::npos);
+  }
+  EXPECT_FALSE(Parse({"plan", "--manifests", "/m", "--endpoint", "http://x", "name"}).ok());
+}
+
+}  // namespace
+}  // namespace mactl

@@ -44,7 +44,15 @@ HttpHandlers Handlers(HeldStatus& held) {
   handlers.metrics = [] { return std::string("# metrics\n"); };
   handlers.healthz = [] { return ProbeResult{true, "ok"}; };
   handlers.readyz = [] { return ProbeResult{false, "not yet"}; };
-  handlers.status = [&held] { return held.Render(); };
+  handlers.status = [&held](const QueryParams&) {
+    // Held while streaming, after the handler returned: the gate must still count the call.
+    return StreamedAnswer{200, "", [&held, done = false](std::string& out) mutable {
+                            if (done) return false;
+                            out += held.Render();
+                            done = true;
+                            return true;
+                          }};
+  };
   return handlers;
 }
 

@@ -289,6 +289,8 @@ def sizes(text):
 
 def main():
     args = parse_args()
+    # The cores may be shared (a build, other benchmarks): say how busy they were.
+    load_at_start = os.getloadavg()[0]
     if "v1" in args.only:
         rows = []
         for n in sizes(args.sizes):
@@ -309,6 +311,8 @@ def main():
                                             args.poll_window, args.poll_qps))
             print(f"bench: poll {kind} done", file=sys.stderr)
         poll_bench.print_table(rows, args.poll_period)
+    print(f"\nLoad average (1 min) at the start: {load_at_start:.1f}, at the end: "
+          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -62,14 +62,15 @@ def terminate_times(records):
 
 def mean_latency(metrics_text, operation):
     """Mean seconds per request of one operation, from the daemon's duration histogram."""
-    series = f'modelarts_controller_api_request_duration_seconds_{{}}{{{{operation="{operation}"}}}}'
-    count = metric(metrics_text, series.format("count"))
-    return metric(metrics_text, series.format("sum")) / count if count else float("nan")
+    def series(part):
+        return f'modelarts_controller_api_request_duration_seconds_{part}{{operation="{operation}"}}'
+    count = metric(metrics_text, series("count"))
+    return metric(metrics_text, series("sum")) / count if count else float("nan")
 
 
-def converge(sim, ctl, n, watched, qps):
-    """Waits until every object is Converged; what it cost, from both sides."""
-    start = time.monotonic()
+def converge(sim, ctl, n, watched, qps, start):
+    """Waits until every object is Converged; the time since start (the daemon's launch) and
+    what it cost, from both sides."""
     ok = wait_for(lambda: objects_in_phase(ctl, "Converged") >= n + watched,
                   timeout=max(120, 6 * n / qps), interval=0.2)
     seconds = time.monotonic() - start
@@ -117,11 +118,12 @@ def run_v2(build, n, qps, burst, resync_s):
         watched, other_active = world_sizes(n)
         sim_proc, sim = start_sim(build, work, seed, "sim")
         procs.append(sim_proc)
+        start = time.monotonic()
         ctl_proc, ctl = start_daemon(build, work, sim, mdir, [
             "--qps", str(qps), "--burst", str(burst), "--workers", "8", "--poll", "1s",
             "--resync", f"{resync_s}s"])
         procs.append(ctl_proc)
-        result = converge(sim, ctl, n, watched, qps)
+        result = converge(sim, ctl, n, watched, qps, start)
         result.update(steady_state(sim, ctl, ctl_proc.p.pid, result["seq"], watched, resync_s))
         result.update({"n": n, "watched": watched, "active": other_active + watched,
                        "bound_s": n / qps, "qps": qps, "peak_rss": proc_status(ctl_proc.p.pid, "VmHWM")})

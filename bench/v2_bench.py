@@ -90,6 +90,21 @@ def end_watched_jobs(sim, watched):
                   body={"phase": "Completed"})
 
 
+def sweeps(records, last_seq_in_window, gap_ms=2000):
+    """The searches among records: runs of search pages with no gap over gap_ms, each as its
+    page count, kept when its first page came before the window ended."""
+    runs = []
+    last_ms = None
+    for r in records:
+        if r["operation"] != "search_jobs":
+            continue
+        if last_ms is None or r["time_ms"] - last_ms > gap_ms:
+            runs.append({"first_seq": r["seq"], "pages": 0})
+        runs[-1]["pages"] += 1
+        last_ms = r["time_ms"]
+    return [run["pages"] for run in runs if run["first_seq"] <= last_seq_in_window]
+
+
 def steady_state(sim, ctl, ctl_pid, seq0, watched, resync_s, periods=3):
     """Counts `periods` resync periods; the watched objects' jobs end after the first one."""
     before = api_calls(http_text(f"{ctl}/metrics"))
@@ -101,10 +116,14 @@ def steady_state(sim, ctl, ctl_pid, seq0, watched, resync_s, periods=3):
     cpu1 = proc_cpu_seconds(ctl_pid)
     after = api_calls(http_text(f"{ctl}/metrics"))
     window = time.monotonic() - t0
+    seq_end = max((r["seq"] for r in sim_requests(sim, seq0)), default=seq0)
+    time.sleep(3)  # let a search that began in the window finish, to count its pages
+    records = sim_requests(sim, seq0)
     watched_prefix = v2_job_id(WATCHED, 0)[:8]
-    details = [r for r in sim_requests(sim, seq0) if r["operation"] == "get_job"]
+    details = [r for r in records if r["operation"] == "get_job" and r["seq"] <= seq_end]
     return {"window_s": window, "periods": window / resync_s,
             "calls": {op: after.get(op, 0) - before.get(op, 0) for op in after},
+            "sweeps": sweeps(records, seq_end),
             "details_watched": sum(1 for r in details if f"/training-jobs/{watched_prefix}" in r["path"]),
             "details_other": sum(1 for r in details if f"/training-jobs/{watched_prefix}" not in r["path"]),
             "idle_cpu_per_min": (cpu1 - cpu0) / window * 60}
@@ -157,15 +176,19 @@ def print_steady_state(rows):
     print(f"\nSteady state over about three resync periods, timed between two scrapes (A = "
           f"non-terminal jobs in the project, page = {SEARCH_PAGE}; the d watched objects' jobs "
           f"end after the first period, so A drops by d then; detail calls are counted over the "
-          f"whole window, with d beside them):\n")
-    print("| objects | A | search pages/period | bound ceil(A/page) | detail calls | d | "
-          "of them for watched jobs | other calls | CPU/min idle |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          f"whole window, with d beside them; 'searches' = runs of search pages that began in the "
+          f"window, from the simulator's log, so a search the final scrape cut in two counts "
+          f"whole):\n")
+    print("| objects | A | search pages/period | searches in window | pages per search | "
+          "bound ceil(A/page) | detail calls | d | of them for watched jobs | other calls | "
+          "CPU/min idle |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         calls = r["calls"]
         pages = calls.get("search_jobs", 0) / r["periods"]
         other = sum(v for op, v in calls.items() if op not in ("search_jobs", "get_job"))
-        print(f"| {r['n']} | {r['active']} | {pages:.1f} | {math.ceil(r['active'] / SEARCH_PAGE)} | "
+        print(f"| {r['n']} | {r['active']} | {pages:.1f} | {len(r['sweeps'])} in {r['periods']:.2f} periods | "
+              f"{', '.join(str(p) for p in r['sweeps'])} | {math.ceil(r['active'] / SEARCH_PAGE)} | "
               f"{calls.get('get_job', 0):.0f} | {r['watched']} | {r['details_watched']} | {other:.0f} | "
               f"{r['idle_cpu_per_min']:.2f} s |")
 

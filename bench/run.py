@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Benchmarks of the real daemon against the real simulator over loopback.
 
-For each object count N it measures:
+Three parts, each runnable alone with --only (docs/benchmarks.md):
+
+v1 (`kind: TrainingJobVersion`), for each object count N in --sizes:
   * convergence: time from start until every desired-Stopped version has been stopped
     and the daemon reports every object Converged, against the rate-limit bound N/qps
     (each stop costs one request, so no controller can beat N/qps);
@@ -14,60 +16,28 @@ For each object count N it measures:
   * the naive baseline, in the same run: bench/naive-stop.sh, the shell loop of curl
     stop calls a user would script over the same manifests, against a fresh simulator
     with the same seed: its time for one pass and what each re-run costs.
+v2 (`kind: TrainingJob`), for each N in --v2-sizes (bench/v2_bench.py): convergence
+  against N/qps, and steady-state search pages and detail calls per resync period against
+  ceil(A/50) + d.
+poll (bench/poll_bench.py): the calls one polled object costs per --poll period among
+  --poll-objects converged ones, v1 and v2, against one detail call per poll.
 Prints Markdown tables; figures are ratios to bounds measured in the same run.
 """
 
 import argparse
-import json
 import math
 import os
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-PROJECT = "bench0123456789abcdef0123456789ab"
-TOKEN = "bench-token"
-
-
-def http_json(url, timeout=30):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return json.loads(r.read().decode())
-
-
-def http_text(url, timeout=30):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read().decode()
-
-
-def metric(text, series):
-    """Value of one exact series, e.g. 'objects{phase="Converged"}' with its prefix."""
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        if key == series:
-            return float(value)
-    return 0.0
-
-
-def wait_for(predicate, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
-
-
-def manifest(name, job, version, desired="Stopped"):
-    return (f"apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\n"
-            f"metadata:\n  name: {name}\nspec:\n  jobId: {job}\n  versionId: {version}\n"
-            f"  desiredState: {desired}\n")
+from benchlib import (PROJECT, TOKEN, api_calls, http_json, http_text, last_seq, metric,
+                      proc_cpu_seconds, proc_status, sim_requests, start_daemon, start_sim,
+                      v1_manifest, wait_for, write_manifests, write_seed)
+import poll_bench
+import v2_bench
 
 
 def write_world(work, n, extra_jobs, non_latest):
@@ -89,75 +59,10 @@ def write_world(work, n, extra_jobs, non_latest):
         jobs.append({"job_id": 900000 + i, "job_name": f"edit-{i}", "versions": [{"version_id": 1, "status": 8}]})
     for i in range(100):
         jobs.append({"job_id": 800000 + i, "job_name": f"other-{i}", "versions": [{"version_id": 1, "status": 10}]})
-    seed = os.path.join(work, "seed.json")
-    with open(seed, "w") as f:
-        json.dump({"projects": [{"project_id": PROJECT, "jobs": jobs}]}, f)
+    seed = write_seed(work, v1_jobs=jobs)
     mdir = os.path.join(work, "manifests")
-    os.makedirs(mdir)
-    per_file = 500
-    for start in range(0, len(objects), per_file):
-        with open(os.path.join(mdir, f"objects-{start // per_file:04d}.yaml"), "w") as f:
-            f.write("---\n".join(manifest(*o) for o in objects[start:start + per_file]))
+    write_manifests(mdir, [v1_manifest(*o) for o in objects])
     return seed, mdir, len(objects)
-
-
-class Proc:
-    def __init__(self, args, log, env=None):
-        self.log = open(log, "w")
-        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env)
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.send_signal(signal.SIGTERM)
-            try:
-                self.p.wait(30)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-        self.log.close()
-
-
-def sim_requests(sim, since=0):
-    return http_json(f"{sim}/_sim/requests?since={since}", timeout=120)
-
-
-def last_seq(sim):
-    return max((r["seq"] for r in sim_requests(sim)), default=0)
-
-
-def api_calls(metrics_text):
-    """Requests the daemon made, by operation (auth excluded), from its own metrics."""
-    counts = {}
-    for line in metrics_text.splitlines():
-        if not line.startswith("modelarts_controller_api_requests_total{"):
-            continue
-        labels, _, value = line.rpartition(" ")
-        op = labels.split('operation="', 1)[1].split('"', 1)[0]
-        if op != "auth":
-            counts[op] = counts.get(op, 0) + float(value)
-    return counts
-
-
-def proc_status(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024  # kB
-    return 0
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def start_sim(build, work, seed, name):
-    port_file = os.path.join(work, f"{name}.port")
-    proc = Proc([f"{build}/modelarts-sim", "--listen", "127.0.0.1:0", "--port-file", port_file,
-                 "--seed", seed, "--token", TOKEN, "--kill-delay", "0s", "--log-level", "warn"],
-                os.path.join(work, f"{name}.log"))
-    wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 30)
-    return proc, "http://127.0.0.1:" + open(port_file).read().strip()
 
 
 def sim_stop_calls(sim):
@@ -195,27 +100,11 @@ def run_one(build, n, qps, burst, edits, non_latest, resync_s, naive):
         jobs_in_project = n + edits + 100
         sim_proc, sim = start_sim(build, work, seed, "sim")
         procs.append(sim_proc)
-        env = dict(os.environ, OS_TOKEN=TOKEN)
-        log = os.path.join(work, "controller.log")
         start = time.monotonic()
-        ctl_proc = Proc([f"{build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
-                         "--project-id", PROJECT, "--listen", "127.0.0.1:0", "--log-format", "json",
-                         "--log-level", "info", "--qps", str(qps), "--burst", str(burst), "--workers", "8",
-                         "--poll", "1s", "--resync", f"{resync_s}s"], log, env)
+        ctl_proc, ctl = start_daemon(build, work, sim, mdir, [
+            "--qps", str(qps), "--burst", str(burst), "--workers", "8", "--poll", "1s",
+            "--resync", f"{resync_s}s"])
         procs.append(ctl_proc)
-
-        def port():
-            with open(log) as f:
-                for line in f:
-                    try:
-                        j = json.loads(line)
-                    except ValueError:
-                        continue
-                    if j.get("msg") == "http server listening":
-                        return j["address"].rsplit(":", 1)[1]
-            return None
-        wait_for(lambda: port() is not None, 30)
-        ctl = "http://127.0.0.1:" + port()
 
         def converged():
             text = http_text(f"{ctl}/metrics")
@@ -261,7 +150,7 @@ def run_one(build, n, qps, burst, edits, non_latest, resync_s, naive):
             t0 = time.monotonic()
             path = os.path.join(mdir, f"edit-{i}.yaml")
             with open(path + ".tmp", "w") as f:
-                f.write(manifest(f"edit-{i}", job, 1))
+                f.write(v1_manifest(f"edit-{i}", job, 1))
             os.rename(path + ".tmp", path)
 
             def stopped():
@@ -298,25 +187,7 @@ def pct(values, q):
     return values[k]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--build", default="build")
-    ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--qps", type=float, default=200)
-    ap.add_argument("--burst", type=int, default=20)
-    ap.add_argument("--edits", type=int, default=20)
-    ap.add_argument("--non-latest-every", type=int, default=100)
-    ap.add_argument("--resync", type=int, default=20)
-    ap.add_argument("--naive-max", type=int, default=10000,
-                    help="run the curl-loop baseline up to this many objects (it spawns a curl per "
-                         "object, twice; 0 skips it)")
-    args = ap.parse_args()
-    rows = []
-    for i, n in enumerate(int(s) for s in args.sizes.split(",")):
-        r = run_one(args.build, n, args.qps, args.burst, args.edits,
-                    args.non_latest_every, args.resync, n <= args.naive_max)
-        rows.append(r)
-        print(f"bench: N={r['n']} done", file=sys.stderr)
+def print_v1_tables(rows, args):
     print(f"qps={args.qps:g} burst={args.burst} workers=8; sim kill-delay 0s; resync {args.resync}s; "
           f"every {args.non_latest_every}th object manages a non-latest version; "
           f"the project also holds 100 unmanaged jobs\n")
@@ -341,28 +212,37 @@ def main():
         other = sum(v for op, v in r["resync"].items() if op not in ("list", "get_version"))
         print(f"| {r['n']} | {r['jobs']} | {lists:.1f} | {math.ceil(r['jobs'] / 1000)} | {details:.1f} | {k} | "
               f"{r['resync_details_latest']:.1f} | {other:.1f} | {(lists + details + other) / r['n']:.4f} | {r['idle_cpu_per_min']:.2f} s |")
-    if any(r["naive"] for r in rows):
-        print("\nNaive baseline (bench/naive-stop.sh: a sequential curl stop per manifest entry, "
-              "fresh simulator, same seed):\n")
-        print("| objects | first pass | vs daemon convergence | re-run: calls | re-run: refused | "
-              "re-run calls/object vs daemon resync |")
-        print("|---:|---:|---:|---:|---:|---:|")
-        per_call = None
-        for r in rows:
-            if not r["naive"]:
-                if per_call:
-                    print(f"| {r['n']} | not run: about {per_call * r['n'] / 60:.0f} min per pass at the "
-                          f"per-call time measured above | | | | |")
-                continue
-            first, again = r["naive"]
-            per_call = first["seconds"] / max(1, first["calls"])
-            resync_calls = sum(r["resync"].values())
-            refused = sum(c for code, c in again["codes"].items() if code != "200")
-            ratio = (again["calls"] / r["n"]) / (resync_calls / r["n"]) if resync_calls else float("inf")
-            print(f"| {r['n']} | {first['seconds']:.1f} s | {first['seconds'] / r['convergence_s']:.2f}× | "
-                  f"{again['calls']} | {refused} | {ratio:.0f}× |")
+    print_naive(rows)
+    print_edit_to_stop(rows, args.edits)
+
+
+def print_naive(rows):
+    if not any(r["naive"] for r in rows):
+        return
+    print("\nNaive baseline (bench/naive-stop.sh: a sequential curl stop per manifest entry, "
+          "fresh simulator, same seed):\n")
+    print("| objects | first pass | vs daemon convergence | re-run: calls | re-run: refused | "
+          "re-run calls/object vs daemon resync |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    per_call = None
+    for r in rows:
+        if not r["naive"]:
+            if per_call:
+                print(f"| {r['n']} | not run: about {per_call * r['n'] / 60:.0f} min per pass at the "
+                      f"per-call time measured above | | | | |")
+            continue
+        first, again = r["naive"]
+        per_call = first["seconds"] / max(1, first["calls"])
+        resync_calls = sum(r["resync"].values())
+        refused = sum(c for code, c in again["codes"].items() if code != "200")
+        ratio = (again["calls"] / r["n"]) / (resync_calls / r["n"]) if resync_calls else float("inf")
+        print(f"| {r['n']} | {first['seconds']:.1f} s | {first['seconds'] / r['convergence_s']:.2f}× | "
+              f"{again['calls']} | {refused} | {ratio:.0f}× |")
+
+
+def print_edit_to_stop(rows, edits):
     print(f"\nEdit-to-stop latency: a new manifest renamed into the tree until the simulator receives "
-          f"its stop, {args.edits} edits per size, made in steady state while resyncs (and their list "
+          f"its stop, {edits} edits per size, made in steady state while resyncs (and their list "
           f"refreshes) run; the watcher's debounce is 200 ms:\n")
     print("| objects | edits stopped | p50 | p99 | max |")
     print("|---:|---:|---:|---:|---:|")
@@ -371,6 +251,68 @@ def main():
         if lat:
             print(f"| {r['n']} | {len(lat)} | {pct(lat, 0.5) * 1000:.0f} ms | {pct(lat, 0.99) * 1000:.0f} ms | "
                   f"{max(lat) * 1000:.0f} ms |")
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--only", default="v1,v2,poll",
+                    help="comma-separated parts to run: v1 (versions), v2 (training jobs), "
+                         "poll (calls per poll)")
+    ap.add_argument("--sizes", default="1000,10000,100000", help="object counts of the v1 part")
+    ap.add_argument("--v2-sizes", default="1000,10000", help="object counts of the v2 part")
+    ap.add_argument("--qps", type=float, default=200)
+    ap.add_argument("--burst", type=int, default=20)
+    ap.add_argument("--edits", type=int, default=20)
+    ap.add_argument("--non-latest-every", type=int, default=100)
+    ap.add_argument("--resync", type=int, default=20)
+    ap.add_argument("--naive-max", type=int, default=10000,
+                    help="run the curl-loop baseline up to this many objects (it spawns a curl per "
+                         "object, twice; 0 skips it)")
+    ap.add_argument("--poll-objects", type=int, default=10000,
+                    help="converged objects beside the one polled in the poll part")
+    ap.add_argument("--poll-period", type=int, default=2, help="--poll of the poll part, seconds")
+    ap.add_argument("--poll-window", type=int, default=30, help="seconds counted in the poll part")
+    ap.add_argument("--poll-qps", type=float, default=1000,
+                    help="--qps of the poll part (only its set-up is rate-limited)")
+    args = ap.parse_args()
+    args.only = set(args.only.split(","))
+    unknown = args.only - {"v1", "v2", "poll"}
+    if unknown:
+        ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
+    return args
+
+
+def sizes(text):
+    return [int(s) for s in text.split(",") if s]
+
+
+def main():
+    args = parse_args()
+    # The cores may be shared (a build, other benchmarks): say how busy they were.
+    load_at_start = os.getloadavg()[0]
+    if "v1" in args.only:
+        rows = []
+        for n in sizes(args.sizes):
+            rows.append(run_one(args.build, n, args.qps, args.burst, args.edits,
+                                args.non_latest_every, args.resync, n <= args.naive_max))
+            print(f"bench: v1 N={n} done", file=sys.stderr)
+        print_v1_tables(rows, args)
+    if "v2" in args.only:
+        rows = []
+        for n in sizes(args.v2_sizes):
+            rows.append(v2_bench.run_v2(args.build, n, args.qps, args.burst, args.resync))
+            print(f"bench: v2 N={n} done", file=sys.stderr)
+        v2_bench.print_tables(rows, args.qps, args.burst, args.resync)
+    if "poll" in args.only:
+        rows = []
+        for kind in ("v1", "v2"):
+            rows.append(poll_bench.run_poll(args.build, kind, args.poll_objects, args.poll_period,
+                                            args.poll_window, args.poll_qps))
+            print(f"bench: poll {kind} done", file=sys.stderr)
+        poll_bench.print_table(rows, args.poll_period)
+    print(f"\nLoad average (1 min) at the start: {load_at_start:.1f}, at the end: "
+          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -335,6 +335,7 @@ SimServer::SimServer(SimState& state, FaultInjector& faults, RequestLog& log, Si
   };
   server_->set_keep_alive_timeout(options_.keep_alive_timeout.count());
   server_->set_payload_max_length(1 << 20);
+  server_->set_tcp_nodelay(true);
   // httplib's default also sets SO_REUSEPORT, which lets a second process share a busy
   // port silently; a simulator on a fixed port must fail to start instead.
   server_->set_socket_options([](socket_t sock) {

@@ -34,7 +34,10 @@ constexpr std::int64_t kSeedAgeMs = 3 * 3600 * 1000;   // seeded jobs were creat
 constexpr std::int64_t kStartLagMs = 30 * 1000;        // and queued this long before starting
 constexpr std::int64_t kSeededRunMs = 20 * 60 * 1000;  // how long a seeded ended job ran
 
-bool Matches(const V2JobView& job, const V2Filter& f) {
+// Job is a stored job or its view: both carry name, phase and create_time_ms, and a search
+// page tests the stored jobs so that only the page's jobs are copied into views.
+template <typename Job>
+bool Matches(const Job& job, const V2Filter& f) {
   const auto any = [&](auto pred) { return std::any_of(f.values.begin(), f.values.end(), pred); };
   const std::string& field = f.key == "name" ? job.name : job.phase;
   if (f.key == "create_time") {
@@ -198,25 +201,24 @@ V2SearchResult V2JobStore::Search(const std::string& project_id, const V2SearchQ
   V2SearchResult out;
   const auto p = projects_.find(project_id);
   if (p == projects_.end()) return out;
-  std::vector<V2JobView> matching;
+  std::vector<const Job*> matching;
   for (Job& job : p->second) {
     Settle(job);
-    V2JobView view = View(project_id, job);
     const bool all =
         std::all_of(query.filters.begin(), query.filters.end(),
-                    [&](const V2Filter& f) { return !Constrains(f) || Matches(view, f); });
-    if (all) matching.push_back(std::move(view));
+                    [&](const V2Filter& f) { return !Constrains(f) || Matches(job, f); });
+    if (all) matching.push_back(&job);
   }
-  std::stable_sort(matching.begin(), matching.end(), [&](const V2JobView& a, const V2JobView& b) {
-    return query.descending ? a.create_time_ms > b.create_time_ms
-                            : a.create_time_ms < b.create_time_ms;
+  std::stable_sort(matching.begin(), matching.end(), [&](const Job* a, const Job* b) {
+    return query.descending ? a->create_time_ms > b->create_time_ms
+                            : a->create_time_ms < b->create_time_ms;
   });
   out.total = static_cast<std::int64_t>(p->second.size());
   out.count = static_cast<std::int64_t>(matching.size());
   const auto limit = static_cast<std::size_t>(std::clamp(query.limit, 1, 50));
   const std::size_t first = static_cast<std::size_t>(std::max(query.offset, 0)) * limit;
   for (std::size_t i = first; i < matching.size() && i < first + limit; ++i) {
-    out.items.push_back(std::move(matching[i]));
+    out.items.push_back(View(project_id, *matching[i]));
   }
   return out;
 }

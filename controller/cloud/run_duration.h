@@ -13,8 +13,7 @@
 namespace mactl {
 
 // Longer than any training job runs (ten years); a larger value is a wire error.
-inline constexpr std::chrono::milliseconds kMaxPlausibleRunDuration =
-    std::chrono::hours(24 * 3653);
+inline constexpr std::chrono::milliseconds kMaxPlausibleRunDuration = std::chrono::hours(24 * 3653);
 
 struct RunDuration {
   std::optional<std::chrono::milliseconds> value;  // nullopt: unknown

@@ -5,6 +5,7 @@
 
 #include <ctime>
 
+#include "api/duration.h"
 #include "controller/cloud/job_status.h"
 
 namespace mactl {
@@ -41,12 +42,17 @@ void AddState(json& o, const VersionState* state, const ManagedVersion* managed)
                          {"statusName", std::string(JobStatusName(*s.observed_status))},
                          {"observedAt", Iso8601(s.observed_at)},
                          {"source", s.observed_source}};
+    // Only where a limit makes the run time matter, so other objects' documents stay as they were.
+    if (managed != nullptr && managed->max_runtime && s.observed_run_duration) {
+      o["observed"]["durationMs"] = s.observed_run_duration->count();
+    }
   } else {
     o["observed"] = nullptr;
   }
   o["conditions"] = json::array({ConditionJson(s.ready), ConditionJson(s.synced)});
   o["attempts"] = s.attempts;
   o["stopRequestedAt"] = s.stop_accepted_at ? json(Iso8601(*s.stop_accepted_at)) : json();
+  if (s.max_runtime_due) o["maxRuntimeDueAt"] = Iso8601(*s.max_runtime_due);
   o["lastError"] = s.last_error ? json(s.last_error->ToString()) : json(nullptr);
   o["nextAttempt"] = s.next_attempt ? json(Iso8601(*s.next_attempt)) : json(nullptr);
   o["nextAttemptReason"] = s.next_reason;
@@ -67,6 +73,7 @@ json ObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired
          {"desiredState", std::string(DesiredStateName(object.desired_state))},
          {"paused", object.paused},
          {"conflict", managed != nullptr && managed->conflict}};
+  if (object.max_runtime) o["maxRuntime"] = FormatDuration(*object.max_runtime);
   const auto it = states.find(key);
   AddState(o, it == states.end() ? nullptr : &it->second, managed);
   return o;
@@ -93,6 +100,9 @@ void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJo
                          {"secondaryPhase", s.job->secondary_phase},
                          {"observedAt", Iso8601(s.observed_at)},
                          {"source", s.observed_source}};
+    if (managed != nullptr && managed->max_runtime) {
+      o["observed"]["durationMs"] = s.job->duration_ms;
+    }
   } else {
     o["observed"] = nullptr;
   }
@@ -100,6 +110,7 @@ void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJo
   o["attempts"] = s.attempts;
   o["terminateRequestedAt"] =
       s.terminate_accepted_at ? json(Iso8601(*s.terminate_accepted_at)) : json();
+  if (s.max_runtime_due) o["maxRuntimeDueAt"] = Iso8601(*s.max_runtime_due);
   o["lastError"] = s.last_error ? json(s.last_error->ToString()) : json(nullptr);
   o["nextAttempt"] = s.next_attempt ? json(Iso8601(*s.next_attempt)) : json(nullptr);
   o["nextAttemptReason"] = s.next_reason;
@@ -121,6 +132,7 @@ json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
          {"desiredState", std::string(DesiredStateName(object.desired_state))},
          {"paused", object.paused},
          {"conflict", managed != nullptr && managed->conflict}};
+  if (object.max_runtime) o["maxRuntime"] = FormatDuration(*object.max_runtime);
   const auto it = states.find(key);
   AddJobState(o, it == states.end() ? nullptr : &it->second, managed);
   return o;

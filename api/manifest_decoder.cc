@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "api/duration.h"
 #include "api/printable.h"
 #include "api/yaml_tree.h"
 
@@ -235,15 +236,16 @@ void DecodeProjectId(const Fields& spec, std::string& out, Checker& check) {
   }
 }
 
-void DecodeDesiredState(const Fields& spec, const YamlNode& spec_node, DesiredState& out,
+// Returns whether a valid desiredState was found.
+bool DecodeDesiredState(const Fields& spec, const YamlNode& spec_node, DesiredState& out,
                         Checker& check) {
   const YamlNode* n = Required(spec, "desiredState", "spec", spec_node, check);
-  if (n == nullptr) return;
+  if (n == nullptr) return false;
   std::optional<std::string> v = ReadString(*n, "spec.desiredState", check);
-  if (!v) return;
+  if (!v) return false;
   if (std::optional<DesiredState> d = ParseDesiredState(*v)) {
     out = *d;
-    return;
+    return true;
   }
   std::string hint;
   std::string lower = *v;
@@ -252,11 +254,40 @@ void DecodeDesiredState(const Fields& spec, const YamlNode& spec_node, DesiredSt
   if (lower == "stopped") hint = " (did you mean Stopped?)";
   if (lower == "running") hint = " (did you mean Running?)";
   check.Fail(*n, "spec.desiredState: must be Stopped or Running, got " + Quote(*v) + hint);
+  return false;
+}
+
+// spec.maxRuntime: a duration of at least kMinMaxRuntime, whole milliseconds (the API's unit),
+// and only beside desiredState Running (a Stopped object is stopped anyway).
+// An invalid desiredState has its own error; the maxRuntime check then only checks the value.
+void DecodeMaxRuntime(const Fields& spec, std::optional<DesiredState> desired,
+                      std::optional<std::chrono::milliseconds>& out, Checker& check) {
+  const YamlNode* n = spec.Get("maxRuntime");
+  if (n == nullptr || n->kind == YamlNode::Kind::kNull) return;
+  std::optional<std::string> v = ReadString(*n, "spec.maxRuntime", check);
+  if (!v) return;
+  const Result<std::chrono::nanoseconds> parsed = ParseDuration(*v);
+  if (!parsed.ok()) {
+    check.Fail(*n, "spec.maxRuntime: must be a duration like 90m or 72h, got " + Quote(*v));
+    return;
+  }
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(parsed.value());
+  if (limit < kMinMaxRuntime) {
+    check.Fail(*n, "spec.maxRuntime: must be at least 1m, got " + Quote(*v));
+    return;
+  }
+  if (desired && *desired != DesiredState::kRunning) {
+    check.Fail(*n,
+               "spec.maxRuntime: only allowed with desiredState Running (a Stopped object is "
+               "stopped anyway)");
+    return;
+  }
+  out = limit;
 }
 
 void DecodeVersionSpec(const YamlNode& spec, TrainingJobVersion& object, Checker& check) {
-  std::optional<Fields> s =
-      ReadMap(spec, "spec", check, {"projectId", "jobId", "versionId", "desiredState"});
+  std::optional<Fields> s = ReadMap(
+      spec, "spec", check, {"projectId", "jobId", "versionId", "desiredState", "maxRuntime"});
   if (!s) return;
   DecodeProjectId(*s, object.project_id, check);
   if (const YamlNode* n = Required(*s, "jobId", "spec", spec, check)) {
@@ -265,13 +296,16 @@ void DecodeVersionSpec(const YamlNode& spec, TrainingJobVersion& object, Checker
   if (const YamlNode* n = Required(*s, "versionId", "spec", spec, check)) {
     if (auto id = ReadId(*n, "spec.versionId", check)) object.version_id = *id;
   }
-  DecodeDesiredState(*s, spec, object.desired_state, check);
+  const bool desired_known = DecodeDesiredState(*s, spec, object.desired_state, check);
+  DecodeMaxRuntime(*s, desired_known ? std::optional(object.desired_state) : std::nullopt,
+                   object.max_runtime, check);
 }
 
 // spec of kind TrainingJob: exactly one of trainingJobId (a UUID) and trainingJobName.
 void DecodeJobSpec(const YamlNode& spec, TrainingJob& object, Checker& check) {
-  std::optional<Fields> s = ReadMap(
-      spec, "spec", check, {"projectId", "trainingJobId", "trainingJobName", "desiredState"});
+  std::optional<Fields> s =
+      ReadMap(spec, "spec", check,
+              {"projectId", "trainingJobId", "trainingJobName", "desiredState", "maxRuntime"});
   if (!s) return;
   DecodeProjectId(*s, object.project_id, check);
   const YamlNode* id = s->Get("trainingJobId");
@@ -305,7 +339,9 @@ void DecodeJobSpec(const YamlNode& spec, TrainingJob& object, Checker& check) {
                      Quote(*v));
     }
   }
-  DecodeDesiredState(*s, spec, object.desired_state, check);
+  const bool desired_known = DecodeDesiredState(*s, spec, object.desired_state, check);
+  DecodeMaxRuntime(*s, desired_known ? std::optional(object.desired_state) : std::nullopt,
+                   object.max_runtime, check);
 }
 
 // apiVersion and kind; returns the kind when it is one this decoder knows.

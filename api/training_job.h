@@ -4,7 +4,9 @@
 // beside TrainingJobVersion in the same tree (README, "Manifests"). A v2 job has a UUID id and
 // a unique name; a manifest names it by exactly one of the two.
 
+#include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +51,8 @@ struct TrainingJob {
   std::string training_job_id;    // spec.trainingJobId, lower-cased; or empty
   std::string training_job_name;  // spec.trainingJobName; or empty
   DesiredState desired_state = DesiredState::kStopped;
+  // spec.maxRuntime: stop once the API's run duration exceeds it; only with desired Running.
+  std::optional<std::chrono::milliseconds> max_runtime;
   bool paused = false;    // from the modelarts-controller.io/paused annotation
   SourcePosition source;  // where the document starts
 

@@ -3,6 +3,7 @@
 // The desired-state manifest (README, "Manifests"): kind TrainingJobVersion,
 // apiVersion modelarts-controller.io/v1.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -21,6 +22,10 @@ enum class DesiredState { kStopped, kRunning };
 
 std::string_view DesiredStateName(DesiredState s);  // "Stopped" / "Running"
 std::optional<DesiredState> ParseDesiredState(std::string_view s);
+
+// spec.maxRuntime (README, "Runtime limits"): the shortest limit a manifest may set. A shorter
+// one is more likely a typo ("10s" for "10h") than a wish to stop every job at once.
+inline constexpr std::chrono::minutes kMinMaxRuntime{1};
 
 // Where something was found in the manifest tree; line and column are 1-based.
 struct SourcePosition {
@@ -41,6 +46,8 @@ struct TrainingJobVersion {
   std::int64_t job_id = 0;
   std::int64_t version_id = 0;
   DesiredState desired_state = DesiredState::kStopped;
+  // spec.maxRuntime: stop once the API's run duration exceeds it; only with desired Running.
+  std::optional<std::chrono::milliseconds> max_runtime;
   bool paused = false;    // from the modelarts-controller.io/paused annotation
   SourcePosition source;  // where the document starts
 

@@ -34,6 +34,9 @@ Status CheckKeys(const json& j, const std::string& where,
   return OkStatus();
 }
 
+// A seeded run time of at most a year keeps every time the sim derives from it in range.
+constexpr std::int64_t kMaxSeedDurationMs = std::int64_t{366} * 24 * 3600 * 1000;
+
 Result<std::int64_t> RequiredInt(const json& j, const std::string& where, const char* name,
                                  std::int64_t lo, std::int64_t hi) {
   const std::string at = where + "." + name;
@@ -134,7 +137,8 @@ Result<SeedData> ParseSeed(std::string_view json_text) {
       for (std::size_t vi = 0; vi < versions.size(); ++vi) {
         const std::string vw = jw + ".versions[" + std::to_string(vi) + "]";
         const json& vj = versions[vi];
-        if (Status s = CheckKeys(vj, vw, {"version_id", "status", "version_name"}); !s) {
+        if (Status s = CheckKeys(vj, vw, {"version_id", "status", "version_name", "duration_ms"});
+            !s) {
           return s.error();
         }
         VersionSeed version;
@@ -151,6 +155,11 @@ Result<SeedData> ParseSeed(std::string_view json_text) {
         auto name = OptionalString(vj, vw, "version_name");
         if (!name) return name.error();
         version.version_name = *name;
+        if (vj.contains("duration_ms")) {
+          auto run = RequiredInt(vj, vw, "duration_ms", 0, kMaxSeedDurationMs);
+          if (!run) return run.error();
+          version.duration_ms = *run;
+        }
         job.versions.push_back(std::move(version));
       }
       project.jobs.push_back(std::move(job));

@@ -6,7 +6,8 @@
 //   {"projects":[{"project_id":"...","jobs":[{"job_id":10,"job_name":"bert-finetune",
 //     "job_desc":"...","workspace_id":"0",
 //     "versions":[{"version_id":9,"status":10},{"version_id":10,"status":8}]}]}]}
-// job_desc, workspace_id and a version's version_name are optional; unknown fields are errors
+// job_desc, workspace_id and a version's version_name and duration_ms (run time already had, in
+// ms, at most a year) are optional; unknown fields are errors
 // (they are almost always typos). A project may also hold v2 jobs (sim/v2_wire.h):
 //   "training_jobs":[{"id":"2c7f7a0e-...","name":"llama-sft","phase":"Running"}]
 // and then needs no "jobs".

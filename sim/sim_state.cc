@@ -80,6 +80,16 @@ void SimState::SetStatus(Version& v, int status, bool sticky) const {
   }
 }
 
+void SimState::SeedRunTime(Version& v, std::int64_t duration_ms, std::int64_t now_ms) {
+  if (v.end_time_ms != 0) {
+    v.end_time_ms = v.start_time_ms + duration_ms;
+    return;
+  }
+  // Still running: it started duration_ms ago, and the duration grows from there.
+  v.start_time_ms = now_ms - duration_ms;
+  v.create_time_ms = std::min(v.create_time_ms, v.start_time_ms - kStartLagMs);
+}
+
 VersionView SimState::View(const std::string& project_id, const Job& job, const Version& v) const {
   VersionView out;
   out.project_id = project_id;
@@ -175,6 +185,7 @@ Status SimState::AddJob(const std::string& project_id, const JobSeed& seed) {
     if (IsTerminal(s.status)) {
       v.end_time_ms = (v.start_time_ms != 0 ? v.start_time_ms : v.create_time_ms) + kSeededRunMs;
     }
+    if (s.duration_ms && HasStarted(s.status)) SeedRunTime(v, *s.duration_ms, now_ms);
     if (s.status == kStatusKilling) {
       v.kill_done_at = clock_.Now() + kill_delay_;
       v.kill_done_wall_ms = now_ms + ToMs(kill_delay_);

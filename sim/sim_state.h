@@ -25,6 +25,9 @@ struct VersionSeed {
   std::int64_t version_id = 0;
   int status = 0;
   std::string version_name;  // empty: "V001", "V002", ... by position in the job
+  // How long a started version has already run (its `duration`, which keeps growing with the
+  // sim's clock while it runs); nullopt: the default start lag and seeded run time.
+  std::optional<std::int64_t> duration_ms = std::nullopt;
 };
 
 struct JobSeed {
@@ -173,6 +176,8 @@ class SimState {
   // Applies a lagging stop that is due (→ KILLING) and a due KILLING → KILLED transition.
   void Settle(Version& v) const;
   void SetStatus(Version& v, int status, bool sticky) const;
+  // A seeded version that has already run duration_ms (until now, or until it ended).
+  static void SeedRunTime(Version& v, std::int64_t duration_ms, std::int64_t now_ms);
   VersionView View(const std::string& project_id, const Job& job, const Version& v) const;
   JobView ViewJob(const std::string& project_id, Job& job) const;
   Job* FindJob(const std::string& project_id, std::int64_t job_id);

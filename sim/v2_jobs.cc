@@ -180,6 +180,15 @@ Status V2JobStore::AddJob(const std::string& project_id, const V2JobSeed& seed) 
   SetPhase(job, seed.phase, seed.secondary_phase, false);
   if (!NotStarted(seed.phase)) job.start_time_ms = job.create_time_ms + kStartLagMs;
   if (IsEndedV2Phase(seed.phase)) job.end_time_ms = job.start_time_ms + kSeededRunMs;
+  if (seed.duration_ms && job.start_time_ms != 0) {
+    if (job.end_time_ms != 0) {
+      job.end_time_ms = job.start_time_ms + *seed.duration_ms;
+    } else {
+      // Still running: it started duration_ms ago, and the duration grows from there.
+      job.start_time_ms = now_ms - *seed.duration_ms;
+      job.create_time_ms = std::min(job.create_time_ms, job.start_time_ms - kStartLagMs);
+    }
+  }
   project.push_back(std::move(job));
   return OkStatus();
 }

@@ -31,6 +31,9 @@ struct V2JobSeed {
   std::string secondary_phase;  // empty: the same as phase where the reference pairs them
   std::string description;
   std::string workspace_id = "0";
+  // How long a started job has already run (status.duration, which keeps growing with the
+  // sim's clock while it runs); nullopt: the default start lag and seeded run time.
+  std::optional<std::int64_t> duration_ms = std::nullopt;
 };
 
 // A consistent copy of one job.

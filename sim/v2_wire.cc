@@ -181,7 +181,7 @@ Result<std::vector<V2JobSeed>> ParseV2JobSeeds(const json& jobs, const std::stri
     if (!j.is_object()) return invalid(at, "must be an object");
     for (const auto& [key, value] : j.items()) {
       static const std::set<std::string> kKnown = {
-          "id", "name", "phase", "secondary_phase", "description", "workspace_id"};
+          "id", "name", "phase", "secondary_phase", "description", "workspace_id", "duration_ms"};
       if (kKnown.count(key) == 0) return invalid(at, "unknown field \"" + key + "\"");
     }
     V2JobSeed seed;
@@ -202,6 +202,17 @@ Result<std::vector<V2JobSeed>> ParseV2JobSeeds(const json& jobs, const std::stri
       return invalid(at + ".name", "must be 1-64 letters, digits, '_' or '-'");
     }
     if (seed.phase.empty()) return invalid(at + ".phase", "must not be empty");
+    if (j.contains("duration_ms")) {
+      const json& run = j.at("duration_ms");
+      // At most a year, so every time the sim derives from it stays in range.
+      constexpr std::int64_t kMaxMs = std::int64_t{366} * 24 * 3600 * 1000;
+      if (!run.is_number_integer() || run.get<std::int64_t>() < 0 ||
+          run.get<std::int64_t>() > kMaxMs) {
+        return invalid(at + ".duration_ms",
+                       "must be an integer in [0, " + std::to_string(kMaxMs) + "]");
+      }
+      seed.duration_ms = run.get<std::int64_t>();
+    }
     out.push_back(std::move(seed));
   }
   return out;

@@ -3,6 +3,7 @@
 // The heart of the controller: desired state + observed status → action.
 // A pure function with no I/O, so every row of the status table is tested directly.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,19 +51,32 @@ struct DecisionContext {
   std::optional<int> stop_refused_at_status;
   // --dry-run: observe and report what would be done, never act.
   bool dry_run = false;
+  // spec.maxRuntime (desired Running only): stop once run_duration reaches it.
+  std::optional<std::chrono::milliseconds> max_runtime;
+  // The run duration now (the API's, aged by the time since it was observed while the
+  // version runs); nullopt when the API's value was unusable.
+  std::optional<std::chrono::milliseconds> run_duration;
+  std::string run_duration_problem;  // why run_duration is unknown, for the message
 };
+
+// The condition reason of a stop for spec.maxRuntime, and of a version stopped by it.
+inline constexpr std::string_view kMaxRuntimeExceeded = "MaxRuntimeExceeded";
 
 struct Decision {
   Action action = Action::kNone;
   Phase phase = Phase::kPending;
   NextCheck next = NextCheck::kResync;
   // CamelCase condition reason: Converged, Stopping, Killing, StopRequested,
-  // StopRefused, StatusUnknown, Drifted, Paused, Conflict, DryRun.
+  // StopRefused, StatusUnknown, Drifted, Paused, Conflict, DryRun, MaxRuntimeExceeded,
+  // RunDurationUnknown.
   std::string_view reason;
   std::string message;  // one human sentence for /status and plan
   // Whether the Synced condition is true: the controller did what it should (false when
   // paused, in conflict, in dry run, or while a refused stop waits).
   bool synced = true;
+  // Look again exactly this long from now (never jittered) if that is sooner than `next`:
+  // the moment a running version reaches its maxRuntime.
+  std::optional<std::chrono::milliseconds> due_in;
 };
 
 Decision Decide(DesiredState desired, int observed_status, const DecisionContext& context);

@@ -21,6 +21,7 @@ DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
       managed.conflict = true;
     }
     managed.paused = managed.paused || object.paused;
+    managed.max_runtime = ShorterLimit(managed.max_runtime, object.max_runtime);
     managed.object_names.push_back(object.name);
   }
   for (auto& [key, managed] : snapshot.versions) {
@@ -43,6 +44,7 @@ void AddTrainingJobs(DesiredSnapshot& snapshot, std::vector<TrainingJob> jobs) {
       managed.conflict = true;
     }
     managed.paused = managed.paused || job.paused;
+    managed.max_runtime = ShorterLimit(managed.max_runtime, job.max_runtime);
     managed.object_names.push_back(job.name);
   }
   for (auto& [key, managed] : snapshot.training_jobs) {

@@ -5,8 +5,10 @@
 // Pure values, rebuilt from every manifest scan and swapped in whole.
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,10 +28,13 @@ struct ManagedVersion {
   // Manifests naming the version disagree on desiredState: never act, report both.
   bool conflict = false;
   std::vector<std::string> object_names;  // sorted
+  // spec.maxRuntime; with several manifests the shortest wins (README, "Runtime limits").
+  std::optional<std::chrono::milliseconds> max_runtime;
 
   // Whether a change between two snapshots needs a fresh reconcile.
   bool SameIntent(const ManagedVersion& other) const {
-    return desired == other.desired && paused == other.paused && conflict == other.conflict;
+    return desired == other.desired && paused == other.paused && conflict == other.conflict &&
+           max_runtime == other.max_runtime;
   }
 };
 
@@ -40,10 +45,12 @@ struct ManagedTrainingJob {
   DesiredState desired = DesiredState::kStopped;
   bool paused = false;
   bool conflict = false;
-  std::vector<std::string> object_names;  // sorted
+  std::vector<std::string> object_names;                 // sorted
+  std::optional<std::chrono::milliseconds> max_runtime;  // the shortest spec.maxRuntime
 
   bool SameIntent(const ManagedTrainingJob& other) const {
-    return desired == other.desired && paused == other.paused && conflict == other.conflict;
+    return desired == other.desired && paused == other.paused && conflict == other.conflict &&
+           max_runtime == other.max_runtime;
   }
 };
 
@@ -65,6 +72,14 @@ struct DesiredSnapshot {
     return it == training_jobs.end() ? nullptr : &it->second;
   }
 };
+
+// The shorter of two optional limits; an absent limit is no limit.
+inline std::optional<std::chrono::milliseconds> ShorterLimit(
+    std::optional<std::chrono::milliseconds> a, std::optional<std::chrono::milliseconds> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
 
 DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
                                      std::vector<ManifestError> errors,

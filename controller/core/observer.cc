@@ -50,7 +50,7 @@ std::size_t Observer::DueTogetherLocked(const ObserveRequest& request, const Pro
 
 Observation Observer::DeferLocked(const ProjectCache& cache, SteadyTime now) {
   ++counters_.deferrals;
-  return Observation{0, SteadyTime{}, "", DeferFor(cache, now)};
+  return Observation{0, 0, SteadyTime{}, "", DeferFor(cache, now)};
 }
 
 Observer::Counters Observer::counters() const {
@@ -66,7 +66,7 @@ Result<Observation> Observer::Detail(const VersionRef& ref) {
   }
   Result<VersionDetail> detail = client_.GetVersion(ref);
   if (!detail) return detail.error();
-  return Observation{detail->status, started, "detail", std::nullopt};
+  return Observation{detail->status, detail->duration_ms, started, "detail", std::nullopt};
 }
 
 Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id, SteadyTime started,
@@ -102,7 +102,7 @@ Result<Observer::ProjectCache> Observer::ListAll(const std::string& project_id, 
     }
     const std::size_t known = fresh.jobs.size();
     for (const JobSummary& job : result->jobs) {
-      fresh.jobs[job.job_id] = JobRow{job.version_id, job.status};
+      fresh.jobs[job.job_id] = JobRow{job.version_id, job.status, job.duration_ms};
     }
     seen += result->jobs.size();
     if (result->jobs.size() < static_cast<std::size_t>(kMaxPerPage) || page >= pages_announced ||
@@ -128,7 +128,8 @@ Result<Observation> Observer::Observe(const ObserveRequest& request) {
       const auto job = cache.jobs.find(ref.job_id);
       if (job != cache.jobs.end() && job->second.latest_version == ref.version_id) {
         ++counters_.cache_hits;
-        return Observation{job->second.status, cache.taken_at, "list", std::nullopt};
+        return Observation{job->second.status, job->second.duration_ms, cache.taken_at, "list",
+                           std::nullopt};
       }
       break;  // not the latest version (or a job the list did not show): ask exactly
     }

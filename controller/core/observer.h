@@ -50,6 +50,9 @@ struct ObserveRequest {
 
 struct Observation {
   int status = 0;
+  // The version's run duration as the API sent it (ms; controller/cloud/run_duration.h checks
+  // it before use).
+  std::int64_t duration_ms = 0;
   SteadyTime observed_at;
   std::string_view source;  // "list" or "detail"; empty when deferred
   // Set only for a may_defer request answered by no status: come back after this long
@@ -88,6 +91,7 @@ class Observer {
   struct JobRow {
     std::int64_t latest_version = 0;
     int status = 0;
+    std::int64_t duration_ms = 0;  // of the latest version
   };
   struct ProjectCache {
     bool has_snapshot = false;

@@ -6,6 +6,7 @@
 #include "controller/base/jitter.h"
 #include "controller/base/log.h"
 #include "controller/cloud/job_status.h"
+#include "controller/cloud/run_duration.h"
 
 namespace mactl {
 namespace {
@@ -264,6 +265,29 @@ void Reconciler::RecordObservation(VersionState& state, const Observation& obser
   state.observed_at = ToWall(clock_, observed.observed_at);
   state.observed_steady = observed.observed_at;
   state.observed_source = std::string(observed.source);
+  const RunDuration run = CheckRunDuration(observed.duration_ms);
+  state.observed_run_duration = run.value;
+  state.run_duration_problem = run.problem;
+}
+
+void Reconciler::ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const {
+  const SteadyTime now = clock_.Now();
+  // A running version's duration grew since it was observed (a list answer may be a resync
+  // old); a queued one's did not, so its due time counts from now (README, "Runtime limits").
+  const SteadyTime from = state.observed_status == static_cast<int>(JobStatus::kRunning)
+                              ? std::min(state.observed_steady, now)
+                              : now;
+  const SteadyTime due_at = SaturatingAdd(from, due_in);
+  state.max_runtime_due = ToWall(clock_, due_at);
+  // Never later than the regular check, and never a busy loop right at the boundary.
+  const Duration after = std::max(due_at - now, kMinDueDelay);
+  if (after >= result.requeue_after) return;
+  result = ReconcileResult::RequeueAfter(after, Requeue::kPoll);
+  // The look at the due time needs an answer from then, not the cached one.
+  state.observe_not_before = due_at;
+  state.observe_allow_batch = true;
+  state.next_attempt = ToWall(clock_, SaturatingAdd(now, after));
+  state.next_reason = "maxRuntime";
 }
 
 ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
@@ -276,7 +300,12 @@ ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
   state.synced.Set(decision.synced,
                    decision.synced ? "ReconcileSuccess" : std::string(decision.reason),
                    error != nullptr ? error->ToString() : decision.message, now);
-  return Schedule(state, decision.next);
+  state.max_runtime_due.reset();
+  ReconcileResult result = Schedule(state, decision.next);
+  if (decision.due_in && result.kind == ReconcileResult::Kind::kRequeueAfter) {
+    ScheduleDue(state, *decision.due_in, result);
+  }
+  return result;
 }
 
 ReconcileResult Reconciler::DecideAndAct(const std::string& key, VersionState& state, int status) {
@@ -286,18 +315,24 @@ ReconcileResult Reconciler::DecideAndAct(const std::string& key, VersionState& s
   context.stop_accepted = state.stop_accepted;
   context.stop_refused_at_status = state.stop_refused_at_status;
   context.dry_run = options_.dry_run;
+  context.max_runtime = state.managed.max_runtime;
+  context.run_duration = state.observed_run_duration;
+  context.run_duration_problem = state.run_duration_problem;
   const Decision decision = Decide(state.managed.desired, status, context);
-  if (decision.action == Action::kStop) return Stop(key, state, status);
+  if (decision.action == Action::kStop) return Stop(key, state, status, decision.reason);
   return Apply(state, decision, nullptr);
 }
 
-ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, int status) {
+ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, int status,
+                                 std::string_view reason) {
   Status stop = client_.StopVersion(state.managed.ref);
   state.last_action = "stop";
   if (stop) {
     state.stop_accepted = true;
     state.stop_accepted_at = clock_.WallNow();
     state.stop_refused_at_status.reset();
+    state.stop_reason = std::string(reason);
+    if (reason == kMaxRuntimeExceeded) ++runtime_limit_stops_;
     RememberStop(key, state);
     // The next observation must come after the stop.
     state.observe_not_before = clock_.Now();
@@ -307,6 +342,7 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
                                  {"object", ObjectName(state)},
                                  {"action", "stop"},
                                  {"result", "accepted"},
+                                 {"reason", std::string(reason)},
                                  {"observed", StatusText(status)}});
     return Apply(state, DecideAfterStop(StopOutcome::kAccepted, status), nullptr);
   }

@@ -5,13 +5,16 @@
 // injected CloudClient and Observer. The work queue guarantees that one key is never
 // reconciled by two workers at once; /status reads concurrently under mu_.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -39,10 +42,17 @@ class Reconciler {
   // manifest deleted and re-added (or read half-written) must not re-arm a stop the API
   // accepted, but the memory must not grow without bound either.
   static constexpr Duration kStopMemory = std::chrono::hours(1);
+  // The shortest wait for a maxRuntime due time: an answer taken a moment before the limit
+  // is looked at again soon, but not in a busy loop.
+  static constexpr Duration kMinDueDelay = std::chrono::milliseconds(100);
 
   // All references must outlive the reconciler.
   Reconciler(ReconcilerOptions options, const SnapshotStore& desired, CloudClient& client,
              Observer& observer, RandomSource& random, const Clock& clock);
+
+  // Stops accepted for spec.maxRuntime since start (modelarts_controller_runtime_limit_stops_total
+  // {source="object"}, read at scrape time).
+  std::uint64_t RuntimeLimitStops() const { return runtime_limit_stops_.load(); }
 
   // Observes, decides, acts at most once, records. The caller requeues the key as the
   // result says (see reconcile_result.h).
@@ -74,10 +84,13 @@ class Reconciler {
   void RememberStop(const std::string& key, const VersionState& state);
   void RecordObservation(VersionState& state, const Observation& observed) const;
   ReconcileResult DecideAndAct(const std::string& key, VersionState& state, int status);
-  ReconcileResult Stop(const std::string& key, VersionState& state, int status);
+  ReconcileResult Stop(const std::string& key, VersionState& state, int status,
+                       std::string_view reason);
   // Records a decision (or a stop's outcome) as phase and conditions, then schedules.
   ReconcileResult Apply(VersionState& state, const Decision& decision, const Error* error);
   ReconcileResult Schedule(VersionState& state, NextCheck next);
+  // Brings `result` forward to the moment the version reaches its maxRuntime, exactly.
+  void ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const;
   ReconcileResult RecordError(const std::string& key, VersionState& state, const Error& error,
                               std::string_view during);
   void Publish(const std::string& key, const VersionState& state);
@@ -98,6 +111,7 @@ class Reconciler {
   // Accepted stops by version key, kept for kStopMemory (Forget leaves them).
   std::unordered_map<std::string, AcceptedStop> stops_;  // guarded by mu_
   SteadyTime stops_pruned_{};                            // guarded by mu_
+  std::atomic<std::uint64_t> runtime_limit_stops_{0};
 };
 
 }  // namespace mactl

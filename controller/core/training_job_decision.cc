@@ -3,7 +3,9 @@
 #include <set>
 #include <utility>
 
+#include "api/duration.h"
 #include "controller/cloud/job_phase.h"
+#include "controller/cloud/run_duration.h"
 
 namespace mactl {
 namespace {
@@ -19,9 +21,14 @@ std::string Observed(const TrainingJobInfo& job) {
 
 TrainingJobDecision Make(JobAction action, Phase phase, NextCheck next, std::string_view reason,
                          std::string message, std::string job_id) {
-  return TrainingJobDecision{
-      action,           phase, next, reason, std::move(message), next != NextCheck::kBackoff,
-      std::move(job_id)};
+  return TrainingJobDecision{action,
+                             phase,
+                             next,
+                             reason,
+                             std::move(message),
+                             next != NextCheck::kBackoff,
+                             std::move(job_id),
+                             std::nullopt};
 }
 
 TrainingJobDecision Unsynced(TrainingJobDecision d) {
@@ -65,6 +72,60 @@ TrainingJobDecision DecideStopped(const TrainingJobInfo& job,
   }
   return Make(JobAction::kTerminate, Phase::kStopping, NextCheck::kPoll, "Stopping",
               "job is " + seen + "; terminating it", job.id);
+}
+
+std::string Took(std::chrono::milliseconds run, std::chrono::milliseconds limit) {
+  return "has run " + FormatDuration(run) + " of maxRuntime " + FormatDuration(limit);
+}
+
+// Desired Running with spec.maxRuntime (README, "Runtime limits"). A job terminating or ended
+// after reaching its limit is where the limit put it, not drift.
+std::optional<TrainingJobDecision> DecideMaxRuntime(const TrainingJobInfo& job,
+                                                    const TrainingJobDecisionContext& ctx) {
+  const std::chrono::milliseconds limit = *ctx.max_runtime;
+  const RunDuration run = CheckRunDuration(job.duration_ms);
+  const bool reached = run.value && *run.value >= limit;
+  const bool ours = ctx.terminate_accepted_for == job.id;
+  const std::string seen = Observed(job);
+  const std::string after = " after reaching maxRuntime " + FormatDuration(limit);
+  switch (ClassifyJobPhases(job.phase, job.secondary_phase)) {
+    case JobPhaseClass::kTerminating:
+      if (!reached && !ours) return std::nullopt;
+      return Make(JobAction::kNone, Phase::kStopping, NextCheck::kPoll, kMaxRuntimeExceeded,
+                  "job is " + seen + after + "; waiting for it to end", job.id);
+    case JobPhaseClass::kTerminal:
+      if (!reached && !ours) return std::nullopt;
+      return Make(JobAction::kNone, Phase::kConverged, NextCheck::kResync, kMaxRuntimeExceeded,
+                  "job is " + seen + after, job.id);
+    case JobPhaseClass::kUnknown:
+      return std::nullopt;
+    case JobPhaseClass::kTerminable:
+      break;
+  }
+  if (ours) {
+    return Make(JobAction::kNone, Phase::kStopping, NextCheck::kPoll, "TerminateRequested",
+                "terminate accepted (maxRuntime); job still shows " + seen, job.id);
+  }
+  if (!run.value) {
+    return Unsynced(Make(JobAction::kNone, Phase::kConverged, NextCheck::kResync,
+                         "RunDurationUnknown",
+                         "job is " + seen + "; maxRuntime " + FormatDuration(limit) +
+                             " not enforced: " + run.problem,
+                         job.id));
+  }
+  if (!reached) {
+    TrainingJobDecision d =
+        Make(JobAction::kNone, Phase::kConverged, NextCheck::kResync, "Converged",
+             "job is " + seen + " and " + Took(*run.value, limit), job.id);
+    d.due_in = limit - *run.value;
+    return d;
+  }
+  if (RefusedAtThisPhase(job, ctx)) {
+    return Make(JobAction::kNone, Phase::kError, NextCheck::kBackoff, "TerminateRefused",
+                "the API refused to terminate the job while it is " + seen, job.id);
+  }
+  return Make(JobAction::kTerminate, Phase::kStopping, NextCheck::kPoll, kMaxRuntimeExceeded,
+              "job is " + seen + " and " + Took(*run.value, limit) + "; terminating it", job.id);
 }
 
 TrainingJobDecision DecideRunning(const TrainingJobInfo& job) {
@@ -116,6 +177,11 @@ std::string_view JobActionName(JobAction a) {
 
 TrainingJobDecision DecideTrainingJob(DesiredState desired, const TrainingJobInfo& job,
                                       const TrainingJobDecisionContext& context) {
+  if (desired == DesiredState::kRunning && context.max_runtime) {
+    if (std::optional<TrainingJobDecision> d = DecideMaxRuntime(job, context)) {
+      return Overrule(*std::move(d), context);
+    }
+  }
   return Overrule(
       desired == DesiredState::kStopped ? DecideStopped(job, context) : DecideRunning(job),
       context);

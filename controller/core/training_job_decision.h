@@ -5,6 +5,7 @@
 // phase table (controller/cloud/job_phase.h) is tested directly. A job named by
 // spec.trainingJobName is first resolved among the jobs a search found.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,9 @@ struct TrainingJobDecisionContext {
     std::string secondary_phase;
   };
   std::optional<Refusal> terminate_refused;
+  // spec.maxRuntime (desired Running only): terminate once the job's status.duration reaches
+  // it (controller/cloud/run_duration.h checks the value first).
+  std::optional<std::chrono::milliseconds> max_runtime;
 };
 
 struct TrainingJobDecision {
@@ -43,7 +47,8 @@ struct TrainingJobDecision {
   Phase phase = Phase::kPending;
   NextCheck next = NextCheck::kResync;
   // CamelCase condition reason: Converged, Stopping, Terminating, TerminateRequested,
-  // TerminateRefused, StatusUnknown, Drifted, Ambiguous, Paused, Conflict, DryRun.
+  // TerminateRefused, StatusUnknown, Drifted, Ambiguous, Paused, Conflict, DryRun,
+  // MaxRuntimeExceeded, RunDurationUnknown.
   std::string_view reason;
   std::string message;  // one human sentence for /status and plan
   // Whether the Synced condition is true: false when paused, in conflict, ambiguous, in dry
@@ -52,6 +57,9 @@ struct TrainingJobDecision {
   // The job decided about (the one a terminate goes to); empty when a name resolved to none
   // or to several.
   std::string job_id;
+  // Look again exactly this long after the observation if that is sooner than `next`: the
+  // moment the job reaches its maxRuntime.
+  std::optional<std::chrono::milliseconds> due_in;
 };
 
 // A job identified by id (or a name resolved to exactly this job).

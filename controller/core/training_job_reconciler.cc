@@ -189,11 +189,38 @@ TrainingJobOutcome TrainingJobReconciler::Apply(TrainingJobState& state,
   state.synced.Set(decision.synced,
                    decision.synced ? "ReconcileSuccess" : std::string(decision.reason),
                    error != nullptr ? error->ToString() : decision.message, now);
-  return Schedule(state, decision.next);
+  state.max_runtime_due.reset();
+  TrainingJobOutcome out = Schedule(state, decision.next);
+  if (decision.due_in && out.kind == TrainingJobOutcome::Kind::kRequeueAfter) {
+    ScheduleDue(state, *decision.due_in, out);
+  }
+  return out;
+}
+
+void TrainingJobReconciler::ScheduleDue(TrainingJobState& state, Duration due_in,
+                                        TrainingJobOutcome& out) const {
+  const SteadyTime now = clock_.Now();
+  // A running job's duration grew since it was observed (a search may be a resync old); a
+  // pending one's did not, so its due time counts from now (README, "Runtime limits").
+  const bool running = state.job && state.job->phase == "Running";
+  const SteadyTime from = running ? std::min(state.observed_steady, now) : now;
+  const SteadyTime due_at = SaturatingAdd(from, due_in);
+  state.max_runtime_due = ToWall(clock_, due_at);
+  // Never later than the regular check, and never a busy loop right at the boundary.
+  const Duration after = std::max(due_at - now, kMinDueDelay);
+  if (after >= out.after) return;
+  out.after = after;
+  out.next = NextCheck::kPoll;
+  // The look at the due time needs an answer from then, not the cached one.
+  state.observe_not_before = due_at;
+  state.observe_allow_batch = true;
+  state.next_attempt = ToWall(clock_, SaturatingAdd(now, after));
+  state.next_reason = "maxRuntime";
 }
 
 TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, TrainingJobState& state,
-                                                    const TrainingJobInfo& job) {
+                                                    const TrainingJobInfo& job,
+                                                    std::string_view reason) {
   Result<TrainingJobInfo> answer =
       client_.TerminateTrainingJob(state.managed.ref.project_id, job.id);
   state.last_action = "terminate";
@@ -201,6 +228,8 @@ TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, Trai
     state.terminate_accepted_for = job.id;
     state.terminate_accepted_at = clock_.WallNow();
     state.terminate_refused.reset();
+    state.terminate_reason = std::string(reason);
+    if (reason == kMaxRuntimeExceeded) ++runtime_limit_stops_;
     state.job = *answer;
     state.ended = Ended(*answer);
     // The next observation must come after the terminate.
@@ -210,6 +239,7 @@ TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, Trai
                                       {"object", ObjectName(state)},
                                       {"action", "terminate"},
                                       {"result", "accepted"},
+                                      {"reason", std::string(reason)},
                                       {"observed", job.phase}});
     return Apply(state, DecideAfterTerminate(TerminateOutcome::kAccepted, *answer), nullptr);
   }
@@ -238,6 +268,7 @@ TrainingJobOutcome TrainingJobReconciler::DecideAndAct(const std::string& key,
   context.dry_run = options_.dry_run;
   context.terminate_accepted_for = state.terminate_accepted_for;
   context.terminate_refused = state.terminate_refused;
+  context.max_runtime = state.managed.max_runtime;
   const TrainingJobRef& ref = state.managed.ref;
   TrainingJobDecision decision;
   if (!ref.training_job_id.empty()) {
@@ -278,7 +309,7 @@ TrainingJobOutcome TrainingJobReconciler::DecideAndAct(const std::string& key,
     state.ended = !state.job || Ended(*state.job);
   }
   if (decision.action == JobAction::kTerminate && state.job) {
-    return Terminate(key, state, *state.job);
+    return Terminate(key, state, *state.job, decision.reason);
   }
   return Apply(state, decision, nullptr);
 }

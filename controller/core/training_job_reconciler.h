@@ -7,12 +7,15 @@
 // that one key is never reconciled by two workers at once; /status reads concurrently under
 // mu_.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -38,6 +41,8 @@ struct TrainingJobState {
   WallTime observed_at{};
   SteadyTime observed_steady{};
   std::string observed_source;  // "search", "detail", "name-search"
+  // When the job reaches its spec.maxRuntime, while it runs under it (for /status).
+  std::optional<WallTime> max_runtime_due;
 
   // Outcome of the last reconcile.
   Phase phase = Phase::kPending;
@@ -53,6 +58,7 @@ struct TrainingJobState {
   // (Terminating) carries the same information.
   std::string terminate_accepted_for;
   std::optional<WallTime> terminate_accepted_at;
+  std::string terminate_reason;  // the reason of the accepted terminate, e.g. MaxRuntimeExceeded
   std::optional<TrainingJobDecisionContext::Refusal> terminate_refused;
 
   // What the next observation must satisfy.
@@ -89,6 +95,8 @@ struct TrainingJobReconcilerOptions {
 
 class TrainingJobReconciler {
  public:
+  // The shortest wait for a maxRuntime due time (as Reconciler::kMinDueDelay).
+  static constexpr Duration kMinDueDelay = std::chrono::milliseconds(100);
   using SnapshotSource = std::function<std::shared_ptr<const DesiredSnapshot>()>;
 
   // All references must outlive the reconciler.
@@ -97,6 +105,8 @@ class TrainingJobReconciler {
                         RandomSource& random, const Clock& clock);
 
   TrainingJobOutcome Reconcile(const std::string& key);
+  // Terminates accepted for spec.maxRuntime since start (runtime_limit_stops_total).
+  std::uint64_t RuntimeLimitStops() const { return runtime_limit_stops_.load(); }
 
   // The queue scheduled the retry of a failed reconcile `delay` from now: the next
   // observation must be taken no earlier.
@@ -113,10 +123,12 @@ class TrainingJobReconciler {
   TrainingJobOutcome DecideAndAct(const std::string& key, TrainingJobState& state,
                                   const TrainingJobObservation& observed);
   TrainingJobOutcome Terminate(const std::string& key, TrainingJobState& state,
-                               const TrainingJobInfo& job);
+                               const TrainingJobInfo& job, std::string_view reason);
   TrainingJobOutcome Apply(TrainingJobState& state, const TrainingJobDecision& decision,
                            const Error* error);
   TrainingJobOutcome Schedule(TrainingJobState& state, NextCheck next);
+  // Brings `out` forward to the moment the job reaches its maxRuntime, exactly.
+  void ScheduleDue(TrainingJobState& state, Duration due_in, TrainingJobOutcome& out) const;
   TrainingJobOutcome RecordError(const std::string& key, TrainingJobState& state,
                                  const Error& error, std::string_view during);
   void Publish(const std::string& key, const TrainingJobState& state);
@@ -130,6 +142,7 @@ class TrainingJobReconciler {
 
   mutable std::mutex mu_;
   std::unordered_map<std::string, TrainingJobState> states_;  // guarded by mu_
+  std::atomic<std::uint64_t> runtime_limit_stops_{0};
 };
 
 }  // namespace mactl

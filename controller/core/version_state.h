@@ -4,6 +4,7 @@
 // conditions shown in /status, and its memory of its own actions (which it can rebuild
 // after a restart by observing again).
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -41,6 +42,11 @@ struct VersionState {
   WallTime observed_at{};
   std::string observed_source;   // "list" or "detail"
   SteadyTime observed_steady{};  // when the status used last was taken, on the steady clock
+  // The API's run duration at observed_steady; nullopt when unusable (run_duration_problem).
+  std::optional<std::chrono::milliseconds> observed_run_duration;
+  std::string run_duration_problem;
+  // When the version reaches its spec.maxRuntime, while it runs under it (for /status).
+  std::optional<WallTime> max_runtime_due;
 
   // Outcome of the last reconcile.
   Phase phase = Phase::kPending;
@@ -56,6 +62,7 @@ struct VersionState {
   bool stop_accepted = false;
   std::optional<WallTime> stop_accepted_at;
   std::optional<int> stop_refused_at_status;
+  std::string stop_reason;  // the reason of the accepted stop, e.g. "MaxRuntimeExceeded"
 
   // What the next observation must satisfy.
   SteadyTime observe_not_before{};

@@ -278,6 +278,8 @@ void Manager::UpdateGauges() const {
     phases[phase] += managed.object_names.size();
   }
   metrics_->SetObjectPhases(phases);
+  metrics_->SetRuntimeLimitStops("object", reconciler_.RuntimeLimitStops() +
+                                               (jobs_ != nullptr ? jobs_->RuntimeLimitStops() : 0));
 }
 
 }  // namespace mactl

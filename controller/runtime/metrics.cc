@@ -98,7 +98,15 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string
                                     .Add({})),
       rate_limiter_wait_(HistogramFamily(registry, "rate_limiter_wait_seconds",
                                          "Time API requests waited for the global token bucket.")
-                             .Add({}, kWaitBuckets)) {
+                             .Add({}, kWaitBuckets)),
+      runtime_limit_stops_(CounterFamily(
+          registry, "runtime_limit_stops_total",
+          "Stops and terminates sent because a job ran past its maxRuntime, by where the "
+          "limit came from: object (spec.maxRuntime) or policy (TrainingJobPolicy).")) {
+  for (std::string_view source : {"object", "policy"}) {
+    runtime_limit_stops_by_source_.emplace(
+        source, &runtime_limit_stops_.Add({{"source", std::string(source)}}));
+  }
   for (std::string_view result :
        {reconcile_result::kSuccess, reconcile_result::kError, reconcile_result::kRequeueAfter}) {
     reconcile_by_result_.emplace(result, &reconcile_total_.Add({{"result", std::string(result)}}));
@@ -153,6 +161,13 @@ void ControllerMetrics::ManifestReload(bool ok, WallTime at) {
 
 void ControllerMetrics::ObserveRateLimiterWait(std::chrono::duration<double> waited) {
   rate_limiter_wait_.Observe(waited.count());
+}
+
+void ControllerMetrics::SetRuntimeLimitStops(std::string_view source, std::uint64_t total) {
+  const auto it = runtime_limit_stops_by_source_.find(source);
+  if (it == runtime_limit_stops_by_source_.end()) return;
+  const double now = it->second->Value();
+  if (static_cast<double>(total) > now) it->second->Increment(static_cast<double>(total) - now);
 }
 
 void ControllerMetrics::SetLongestRunningProcessor(std::chrono::duration<double> age) {

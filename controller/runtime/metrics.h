@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -47,6 +48,9 @@ class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver
   void ManifestReload(bool ok, WallTime at);
   void ObserveRateLimiterWait(std::chrono::duration<double> waited);
   void SetLongestRunningProcessor(std::chrono::duration<double> age);
+  // Brings runtime_limit_stops_total{source} up to `total` (the reconcilers count the stops;
+  // source is "object" or "policy").
+  void SetRuntimeLimitStops(std::string_view source, std::uint64_t total);
 
   // ApiCallObserver
   void OnApiCall(std::string_view operation, int http_status,
@@ -75,6 +79,8 @@ class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver
   prometheus::Gauge& reload_successful_;
   prometheus::Gauge& reload_success_timestamp_;
   prometheus::Histogram& rate_limiter_wait_;
+  prometheus::Family<prometheus::Counter>& runtime_limit_stops_;
+  std::map<std::string_view, prometheus::Counter*> runtime_limit_stops_by_source_;
 };
 
 }  // namespace mactl

@@ -5,6 +5,7 @@
 
 #include <ctime>
 
+#include "api/duration.h"
 #include "controller/cloud/job_status.h"
 
 namespace mactl {
@@ -51,12 +52,17 @@ void AddState(json& o, const VersionState* state, const ManagedVersion* managed)
                          {"statusName", std::string(JobStatusName(*s.observed_status))},
                          {"observedAt", Iso8601(s.observed_at)},
                          {"source", s.observed_source}};
+    // Only where a limit makes the run time matter, so other objects' documents stay as they were.
+    if (managed != nullptr && managed->max_runtime && s.observed_run_duration) {
+      o["observed"]["durationMs"] = s.observed_run_duration->count();
+    }
   } else {
     o["observed"] = nullptr;
   }
   o["conditions"] = json::array({ConditionJson(s.ready), ConditionJson(s.synced)});
   o["attempts"] = s.attempts;
   o["stopRequestedAt"] = s.stop_accepted_at ? json(Iso8601(*s.stop_accepted_at)) : json();
+  if (s.max_runtime_due) o["maxRuntimeDueAt"] = Iso8601(*s.max_runtime_due);
   o["lastError"] = s.last_error ? json(s.last_error->ToString()) : json(nullptr);
   o["nextAttempt"] = s.next_attempt ? json(Iso8601(*s.next_attempt)) : json(nullptr);
   o["nextAttemptReason"] = s.next_reason;
@@ -78,6 +84,7 @@ json VersionObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& 
          {"desiredState", std::string(DesiredStateName(object.desired_state))},
          {"paused", object.paused},
          {"conflict", managed != nullptr && managed->conflict}};
+  if (object.max_runtime) o["maxRuntime"] = FormatDuration(*object.max_runtime);
   AddState(o, state, managed);
   return o;
 }
@@ -103,6 +110,9 @@ void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJo
                          {"secondaryPhase", s.job->secondary_phase},
                          {"observedAt", Iso8601(s.observed_at)},
                          {"source", s.observed_source}};
+    if (managed != nullptr && managed->max_runtime) {
+      o["observed"]["durationMs"] = s.job->duration_ms;
+    }
   } else {
     o["observed"] = nullptr;
   }
@@ -110,6 +120,7 @@ void AddJobState(json& o, const TrainingJobState* state, const ManagedTrainingJo
   o["attempts"] = s.attempts;
   o["terminateRequestedAt"] =
       s.terminate_accepted_at ? json(Iso8601(*s.terminate_accepted_at)) : json();
+  if (s.max_runtime_due) o["maxRuntimeDueAt"] = Iso8601(*s.max_runtime_due);
   o["lastError"] = s.last_error ? json(s.last_error->ToString()) : json(nullptr);
   o["nextAttempt"] = s.next_attempt ? json(Iso8601(*s.next_attempt)) : json(nullptr);
   o["nextAttemptReason"] = s.next_reason;
@@ -132,6 +143,7 @@ json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
          {"desiredState", std::string(DesiredStateName(object.desired_state))},
          {"paused", object.paused},
          {"conflict", managed != nullptr && managed->conflict}};
+  if (object.max_runtime) o["maxRuntime"] = FormatDuration(*object.max_runtime);
   AddJobState(o, state, managed);
   return o;
 }

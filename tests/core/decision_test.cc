@@ -208,3 +208,101 @@ TEST(DecisionTable, NamesAreStable) {
 
 }  // namespace
 }  // namespace mactl
+
+namespace mactl {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::minutes;
+
+struct LimitRow {
+  const char* what;
+  int status;
+  std::optional<milliseconds> run;  // nullopt: the API's duration was unusable
+  bool stop_accepted;
+  Action action;
+  Phase phase;
+  NextCheck next;
+  std::string_view reason;
+  std::optional<milliseconds> due_in;
+};
+
+// Desired Running with maxRuntime 60m: every row of README "Runtime limits".
+TEST(DecisionTable, MaxRuntimeRows) {
+  const milliseconds limit = minutes(60);
+  const LimitRow rows[] = {
+      {"running, under", 8, minutes(59), false, Action::kNone, Phase::kConverged,
+       NextCheck::kResync, "Converged", minutes(1)},
+      {"queued, nothing run yet", 7, milliseconds(0), false, Action::kNone, Phase::kConverged,
+       NextCheck::kResync, "Converged", limit},
+      {"running, 1 ms under", 8, limit - milliseconds(1), false, Action::kNone, Phase::kConverged,
+       NextCheck::kResync, "Converged", milliseconds(1)},
+      {"running, at", 8, limit, false, Action::kStop, Phase::kStopping, NextCheck::kPoll,
+       kMaxRuntimeExceeded, std::nullopt},
+      {"running, over", 8, minutes(600), false, Action::kStop, Phase::kStopping, NextCheck::kPoll,
+       kMaxRuntimeExceeded, std::nullopt},
+      {"running, duration unknown", 8, std::nullopt, false, Action::kNone, Phase::kConverged,
+       NextCheck::kResync, "RunDurationUnknown", std::nullopt},
+      {"over, stop already accepted", 8, minutes(61), true, Action::kNone, Phase::kStopping,
+       NextCheck::kPoll, "StopRequested", std::nullopt},
+      {"killing after the limit", 9, minutes(61), false, Action::kNone, Phase::kStopping,
+       NextCheck::kPoll, kMaxRuntimeExceeded, std::nullopt},
+      {"killing after our stop, duration unknown", 9, std::nullopt, true, Action::kNone,
+       Phase::kStopping, NextCheck::kPoll, kMaxRuntimeExceeded, std::nullopt},
+      {"killing under the limit: someone else stops it", 9, minutes(5), false, Action::kNone,
+       Phase::kDrifted, NextCheck::kPoll, "Drifted", std::nullopt},
+      {"killed after the limit (also after a restart)", 12, minutes(60), false, Action::kNone,
+       Phase::kConverged, NextCheck::kResync, kMaxRuntimeExceeded, std::nullopt},
+      {"completed under the limit", 10, minutes(5), false, Action::kNone, Phase::kDrifted,
+       NextCheck::kResync, "Drifted", std::nullopt},
+      {"unknown status", 23, minutes(61), false, Action::kNone, Phase::kPending, NextCheck::kPoll,
+       "StatusUnknown", std::nullopt},
+  };
+  for (const LimitRow& row : rows) {
+    SCOPED_TRACE(row.what);
+    DecisionContext ctx;
+    ctx.max_runtime = limit;
+    ctx.run_duration = row.run;
+    ctx.run_duration_problem = "negative run duration";
+    ctx.stop_accepted = row.stop_accepted;
+    const Decision d = Decide(DesiredState::kRunning, row.status, ctx);
+    EXPECT_EQ(d.action, row.action);
+    EXPECT_EQ(d.phase, row.phase);
+    EXPECT_EQ(d.next, row.next);
+    EXPECT_EQ(d.reason, row.reason);
+    EXPECT_EQ(d.due_in, row.due_in);
+    EXPECT_FALSE(d.message.empty());
+  }
+}
+
+TEST(DecisionTable, MaxRuntimeMessagesAndGuards) {
+  DecisionContext ctx;
+  ctx.max_runtime = minutes(60);
+  ctx.run_duration = minutes(90);
+  EXPECT_EQ(Decide(DesiredState::kRunning, 8, ctx).message,
+            "version is JOBSTAT_RUNNING (8) and has run 1h30m of maxRuntime 1h; stopping it");
+  // A refused stop waits for a change like any other.
+  ctx.stop_refused_at_status = 8;
+  EXPECT_EQ(Decide(DesiredState::kRunning, 8, ctx).reason, "StopRefused");
+  ctx.stop_refused_at_status.reset();
+  // Pause, conflict and dry run report the stop they hold back.
+  ctx.paused = true;
+  const Decision paused = Decide(DesiredState::kRunning, 8, ctx);
+  EXPECT_EQ(paused.action, Action::kNone);
+  EXPECT_NE(paused.message.find("would stop"), std::string::npos);
+  ctx.paused = false;
+  ctx.dry_run = true;
+  EXPECT_EQ(Decide(DesiredState::kRunning, 8, ctx).reason, "DryRun");
+  ctx.dry_run = false;
+  // The unknown duration says why.
+  ctx.run_duration.reset();
+  ctx.run_duration_problem = "the API reported a negative run duration (-5 ms)";
+  const Decision unknown = Decide(DesiredState::kRunning, 8, ctx);
+  EXPECT_FALSE(unknown.synced);
+  EXPECT_NE(unknown.message.find("negative run duration (-5 ms)"), std::string::npos);
+  // Without a limit, Running never acts and has no due time.
+  EXPECT_FALSE(Decide(DesiredState::kRunning, 8, {}).due_in);
+}
+
+}  // namespace
+}  // namespace mactl

@@ -33,8 +33,10 @@ class ReconcilerTest : public ::testing::Test {
  protected:
   ReconcilerTest() { SetDesired(DesiredState::kStopped); }
 
-  void SetDesired(DesiredState desired, bool paused = false) {
+  void SetDesired(DesiredState desired, bool paused = false,
+                  std::optional<std::chrono::milliseconds> max_runtime = std::nullopt) {
     TrainingJobVersion o;
+    o.max_runtime = max_runtime;
     o.name = "bert";
     o.job_id = kRef.job_id;
     o.version_id = kRef.version_id;
@@ -444,6 +446,65 @@ TEST_F(ReconcilerTest, OneKillingVersionInABigProjectCostsOneDetailCallPerPoll) 
   for (std::size_t i = 1; i < keys.size(); ++i) r.Reconcile(keys[i]);
   EXPECT_EQ(client_.Calls("list"), 20);
   EXPECT_EQ(client_.Calls("get_version"), 20);
+}
+
+}  // namespace
+}  // namespace mactl
+
+namespace mactl {
+namespace {
+
+TEST_F(ReconcilerTest, MaxRuntimeIsCheckedAtTheDueTimeAndStopsOnce) {
+  SetDesired(DesiredState::kRunning, false, minutes(60));
+  client_.SetStatus(kRef, kRunning);
+  client_.SetDuration(kRef, 59 * 60'000);
+  Reconciler r = Make();
+
+  // Under the limit: looked at again exactly when it is due, not at the jittered resync.
+  const ReconcileResult under = r.Reconcile(kKey);
+  EXPECT_TRUE(client_.Stops().empty());
+  EXPECT_EQ(under.kind, ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(under.requeue_after, minutes(1));
+  EXPECT_EQ(under.why, Requeue::kPoll);
+  EXPECT_EQ(r.State(kKey)->next_reason, "maxRuntime");
+  EXPECT_EQ(r.State(kKey)->max_runtime_due, ToWall(clock_, clock_.Now() + minutes(1)));
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+
+  clock_.Advance(minutes(1));
+  client_.SetDuration(kRef, 60 * 60'000);
+  r.Reconcile(kKey);
+  ASSERT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.RuntimeLimitStops(), 1u);
+  EXPECT_EQ(r.State(kKey)->stop_reason, kMaxRuntimeExceeded);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kStopping);
+
+  // KILLING, then KILLED: reported as the limit's doing, never stopped again.
+  clock_.Advance(seconds(10));
+  r.Reconcile(kKey);
+  EXPECT_EQ(r.State(kKey)->ready.reason, kMaxRuntimeExceeded);
+  client_.SetStatus(kRef, kKilled);
+  clock_.Advance(seconds(10));
+  const ReconcileResult done = r.Reconcile(kKey);
+  EXPECT_EQ(client_.Stops().size(), 1u);
+  EXPECT_EQ(r.State(kKey)->phase, Phase::kConverged);
+  EXPECT_EQ(r.State(kKey)->ready.reason, kMaxRuntimeExceeded);
+  EXPECT_EQ(done.why, Requeue::kResync);
+  EXPECT_FALSE(r.State(kKey)->max_runtime_due);
+}
+
+TEST_F(ReconcilerTest, MaxRuntimeDueCountsFromTheObservationOfARunningVersion) {
+  SetDesired(DesiredState::kRunning, false, minutes(60));
+  client_.SetStatus(kRef, kRunning);
+  client_.SetDuration(kRef, 30 * 60'000);
+  Reconciler r = Make();
+  // A far limit waits for the resync, which comes first.
+  EXPECT_EQ(r.Reconcile(kKey).requeue_after, minutes(5));
+  // A hostile duration is reported, never acted on.
+  client_.SetDuration(kRef, -1);
+  clock_.Advance(minutes(5));
+  r.Reconcile(kKey);
+  EXPECT_TRUE(client_.Stops().empty());
+  EXPECT_EQ(r.State(kKey)->ready.reason, "RunDurationUnknown");
 }
 
 }  // namespace

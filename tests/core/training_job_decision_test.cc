@@ -287,3 +287,83 @@ TEST(TrainingJobDecisionTest, ActionNames) {
 
 }  // namespace
 }  // namespace mactl
+
+namespace mactl {
+namespace {
+
+struct JobLimitRow {
+  const char* what;
+  std::string phase;
+  std::int64_t duration_ms;
+  bool terminate_accepted;
+  JobAction action;
+  Phase phase_out;
+  NextCheck next;
+  std::string_view reason;
+  std::optional<std::chrono::milliseconds> due_in;
+};
+
+// Desired Running with maxRuntime 60m: every row of README "Runtime limits".
+TEST(TrainingJobDecisionTest, MaxRuntimeRows) {
+  using std::chrono::milliseconds;
+  using std::chrono::minutes;
+  constexpr std::int64_t kMinute = 60'000;
+  const JobLimitRow rows[] = {
+      {"running, under", "Running", 59 * kMinute, false, JobAction::kNone, Phase::kConverged,
+       NextCheck::kResync, "Converged", minutes(1)},
+      {"pending, not started", "Pending", 0, false, JobAction::kNone, Phase::kConverged,
+       NextCheck::kResync, "Converged", minutes(60)},
+      {"running, at", "Running", 60 * kMinute, false, JobAction::kTerminate, Phase::kStopping,
+       NextCheck::kPoll, kMaxRuntimeExceeded, std::nullopt},
+      {"running, over", "Running", 61 * kMinute, false, JobAction::kTerminate, Phase::kStopping,
+       NextCheck::kPoll, kMaxRuntimeExceeded, std::nullopt},
+      {"running, implausible duration", "Running", INT64_MAX, false, JobAction::kNone,
+       Phase::kConverged, NextCheck::kResync, "RunDurationUnknown", std::nullopt},
+      {"over, terminate accepted", "Running", 61 * kMinute, true, JobAction::kNone,
+       Phase::kStopping, NextCheck::kPoll, "TerminateRequested", std::nullopt},
+      {"terminating after the limit", "Terminating", 61 * kMinute, false, JobAction::kNone,
+       Phase::kStopping, NextCheck::kPoll, kMaxRuntimeExceeded, std::nullopt},
+      {"terminating under the limit", "Terminating", 5 * kMinute, false, JobAction::kNone,
+       Phase::kDrifted, NextCheck::kPoll, "Drifted", std::nullopt},
+      {"terminated after the limit (also after a restart)", "Terminated", 60 * kMinute, false,
+       JobAction::kNone, Phase::kConverged, NextCheck::kResync, kMaxRuntimeExceeded, std::nullopt},
+      {"completed under the limit", "Completed", 5 * kMinute, false, JobAction::kNone,
+       Phase::kDrifted, NextCheck::kResync, "Drifted", std::nullopt},
+      {"unknown phase", "Hibernating", 61 * kMinute, false, JobAction::kNone, Phase::kPending,
+       NextCheck::kPoll, "StatusUnknown", std::nullopt},
+  };
+  for (const JobLimitRow& row : rows) {
+    SCOPED_TRACE(row.what);
+    TrainingJobInfo job = Job(row.phase);
+    job.duration_ms = row.duration_ms;
+    TrainingJobDecisionContext ctx;
+    ctx.max_runtime = minutes(60);
+    if (row.terminate_accepted) ctx.terminate_accepted_for = job.id;
+    const TrainingJobDecision d = DecideTrainingJob(DesiredState::kRunning, job, ctx);
+    EXPECT_EQ(d.action, row.action);
+    EXPECT_EQ(d.phase, row.phase_out);
+    EXPECT_EQ(d.next, row.next);
+    EXPECT_EQ(d.reason, row.reason);
+    EXPECT_EQ(d.due_in, row.due_in);
+    EXPECT_EQ(d.job_id, job.id);
+  }
+}
+
+TEST(TrainingJobDecisionTest, MaxRuntimeOverruledByPauseAndDryRunAndResolvedByName) {
+  TrainingJobInfo job = Job("Running");
+  job.duration_ms = 2 * 3'600'000;
+  TrainingJobDecisionContext ctx;
+  ctx.max_runtime = std::chrono::hours(1);
+  EXPECT_EQ(DecideTrainingJob(DesiredState::kRunning, job, ctx).message,
+            "job is Running and has run 2h of maxRuntime 1h; terminating it");
+  EXPECT_EQ(DecideTrainingJobByName(DesiredState::kRunning, job.name, {job}, ctx).action,
+            JobAction::kTerminate);
+  ctx.dry_run = true;
+  EXPECT_EQ(DecideTrainingJob(DesiredState::kRunning, job, ctx).reason, "DryRun");
+  ctx.dry_run = false;
+  ctx.paused = true;
+  EXPECT_EQ(DecideTrainingJob(DesiredState::kRunning, job, ctx).action, JobAction::kNone);
+}
+
+}  // namespace
+}  // namespace mactl

@@ -31,8 +31,10 @@ class TrainingJobReconcilerTest : public ::testing::Test {
  protected:
   // One manifest for the job `id` (or, with id empty, for the name).
   void Manage(const std::string& id, const std::string& name, DesiredState desired,
-              bool paused = false) {
+              bool paused = false,
+              std::optional<std::chrono::milliseconds> max_runtime = std::nullopt) {
     TrainingJob o;
+    o.max_runtime = max_runtime;
     o.name = "obj";
     o.training_job_id = id;
     o.training_job_name = id.empty() ? name : "";
@@ -306,6 +308,44 @@ TEST_F(TrainingJobReconcilerTest, OneTerminatingJobInABigProjectCostsOneDetailCa
     EXPECT_EQ(client_.Calls("get_job"), poll);
   }
   EXPECT_EQ(client_.Calls("search_jobs"), 21);
+}
+
+}  // namespace
+}  // namespace mactl
+
+namespace mactl {
+namespace {
+
+TEST_F(TrainingJobReconcilerTest, MaxRuntimeIsCheckedAtTheDueTimeAndTerminatesOnce) {
+  TrainingJobInfo job = Job(kId, "llama", "Running");
+  job.duration_ms = 59 * 60'000;
+  client_.SetJob("p", job);
+  Manage(kId, "", DesiredState::kRunning, false, std::chrono::minutes(60));
+  auto r = Make();
+
+  const TrainingJobOutcome under = r->Reconcile(key_);
+  EXPECT_TRUE(client_.Terminated().empty());
+  EXPECT_EQ(under.after, std::chrono::minutes(1));
+  EXPECT_EQ(under.next, NextCheck::kPoll);
+  EXPECT_EQ(State(*r).next_reason, "maxRuntime");
+  EXPECT_TRUE(State(*r).max_runtime_due.has_value());
+
+  clock_.Advance(std::chrono::minutes(1));
+  job.duration_ms = 60 * 60'000;
+  client_.SetJob("p", job);
+  Step(*r);
+  EXPECT_EQ(client_.Terminated(), std::vector<std::string>{kId});
+  EXPECT_EQ(r->RuntimeLimitStops(), 1u);
+  EXPECT_EQ(State(*r).terminate_reason, kMaxRuntimeExceeded);
+
+  // Terminating, then Terminated: the limit's doing, never terminated again.
+  for (int i = 0; i < 3; ++i) Step(*r);
+  client_.SetPhase("p", kId, "Terminated");
+  clock_.Advance(std::chrono::minutes(6));
+  Step(*r);
+  EXPECT_EQ(client_.Terminated().size(), 1u);
+  EXPECT_EQ(State(*r).phase, Phase::kConverged);
+  EXPECT_EQ(State(*r).ready.reason, kMaxRuntimeExceeded);
 }
 
 }  // namespace

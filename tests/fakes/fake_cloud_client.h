@@ -24,6 +24,11 @@ class FakeCloudClient final : public CloudClient {
     std::lock_guard lock(mu_);
     versions_[ref] = status;
   }
+  // Sets a version's run duration (ms), reported by the detail call and the list.
+  void SetDuration(const VersionRef& ref, std::int64_t duration_ms) {
+    std::lock_guard lock(mu_);
+    durations_[ref] = duration_ms;
+  }
   int StatusOf(const VersionRef& ref) const {
     std::lock_guard lock(mu_);
     return versions_.at(ref);
@@ -83,6 +88,7 @@ class FakeCloudClient final : public CloudClient {
         s.job_id = job;
         s.version_id = row.first;
         s.status = row.second;
+        s.duration_ms = DurationOf(VersionRef{project_id, job, row.first});
         out.jobs.push_back(s);
       }
       ++index;
@@ -102,6 +108,7 @@ class FakeCloudClient final : public CloudClient {
     d.job_id = ref.job_id;
     d.version_id = ref.version_id;
     d.status = it->second;
+    d.duration_ms = DurationOf(ref);
     return d;
   }
 
@@ -134,6 +141,10 @@ class FakeCloudClient final : public CloudClient {
   }
 
  private:
+  std::int64_t DurationOf(const VersionRef& ref) const {  // mu_ held
+    const auto it = durations_.find(ref);
+    return it == durations_.end() ? 0 : it->second;
+  }
   std::optional<Error> Scripted(const std::string& operation) {
     auto& queue = scripted_errors_[operation];
     if (queue.empty()) return std::nullopt;
@@ -144,6 +155,7 @@ class FakeCloudClient final : public CloudClient {
 
   mutable std::mutex mu_;
   std::map<VersionRef, int> versions_;                        // guarded by mu_
+  std::map<VersionRef, std::int64_t> durations_;              // guarded by mu_
   std::map<std::string, int> calls_;                          // guarded by mu_
   std::map<std::string, std::deque<Error>> scripted_errors_;  // guarded by mu_
   std::vector<VersionRef> stops_;                             // guarded by mu_

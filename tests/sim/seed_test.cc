@@ -94,6 +94,12 @@ TEST(SeedTest, BadSeedsNameTheOffendingPlace) {
           {"job_id":1,"job_name":"a","versions":[{"version_id":1,"status":8}]},
           {"job_id":1,"job_name":"b","versions":[{"version_id":1,"status":8}]}]}]})",
        "jobs[1].job_id: duplicate job_id 1"},
+      {R"({"projects":[{"project_id":"p","jobs":[{"job_id":1,"job_name":"a",
+          "versions":[{"version_id":1,"status":8,"duration_ms":-1}]}]}]})",
+       "versions[0].duration_ms: must be an integer in [0, "},
+      {R"({"projects":[{"project_id":"p","training_jobs":[{"id":
+          "cf63aba9-63b1-4219-b717-708a2665100b","name":"a","duration_ms":"1h"}]}]})",
+       "training_jobs[0].duration_ms: must be an integer in [0, "},
   };
   for (const auto& [text, expected] : cases) {
     SCOPED_TRACE(text);
@@ -103,6 +109,16 @@ TEST(SeedTest, BadSeedsNameTheOffendingPlace) {
     EXPECT_THAT(seed.error().message, HasSubstr("seed"));
     EXPECT_EQ(seed.error().message.find('\n'), std::string::npos);
   }
+}
+
+TEST(SeedTest, ElapsedRunTimeIsReadForBothKinds) {
+  auto seed = ParseSeed(R"({"projects":[{"project_id":"p","jobs":[{"job_id":1,"job_name":"a",
+      "versions":[{"version_id":1,"status":8,"duration_ms":3540000}]}],
+      "training_jobs":[{"id":"cf63aba9-63b1-4219-b717-708a2665100b","name":"b",
+      "duration_ms":3540000}]}]})");
+  ASSERT_TRUE(seed) << seed.error().ToString();
+  EXPECT_EQ(seed->projects[0].jobs[0].versions[0].duration_ms, 3540000);
+  EXPECT_EQ(seed->projects[0].training_jobs[0].duration_ms, 3540000);
 }
 
 TEST(SeedTest, LoadSeedFileReportsUnreadableFilesWithThePath) {

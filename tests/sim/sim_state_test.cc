@@ -135,3 +135,25 @@ TEST_F(SimStateTest, AllVersionsIsOrderedByProjectJobVersion) {
 
 }  // namespace
 }  // namespace mactl::sim
+
+namespace mactl::sim {
+namespace {
+
+TEST_F(SimStateTest, SeededRunTimeGrowsWithTheClockWhileRunningAndStopsAtTheEnd) {
+  VersionSeed running{1, 8, ""};
+  running.duration_ms = 59 * 60'000;
+  VersionSeed ended{2, 12, ""};
+  ended.duration_ms = 90'000;
+  ASSERT_TRUE(state_.AddJob("p", {1, "a", "", "0", {running}}));
+  ASSERT_TRUE(state_.AddJob("p", {2, "b", "", "0", {ended}}));
+  EXPECT_EQ(state_.GetVersion("p", 1, 1)->duration_ms, 59 * 60'000);
+  EXPECT_EQ(state_.GetVersion("p", 2, 2)->duration_ms, 90'000);
+  clock_.Advance(61s);
+  EXPECT_EQ(state_.GetVersion("p", 1, 1)->duration_ms, 60 * 60'000 + 1000);
+  EXPECT_EQ(state_.GetVersion("p", 2, 2)->duration_ms, 90'000);
+  EXPECT_LT(state_.GetVersion("p", 1, 1)->create_time_ms,
+            state_.GetVersion("p", 1, 1)->start_time_ms);
+}
+
+}  // namespace
+}  // namespace mactl::sim

@@ -198,3 +198,18 @@ TEST(V2PhasesTest, TheReferencesPhases) {
 
 }  // namespace
 }  // namespace mactl::sim
+
+namespace mactl::sim {
+namespace {
+
+TEST_F(V2JobStoreTest, SeededRunTimeGrowsWithTheClockWhileRunning) {
+  V2JobSeed seed = Seed(kId, "a", "Running");
+  seed.duration_ms = 59 * 60'000;
+  ASSERT_TRUE(store_.AddJob("p", seed));
+  EXPECT_EQ(store_.Get("p", kId)->duration_ms, 59 * 60'000);
+  clock_.Advance(61s);
+  EXPECT_EQ(store_.Get("p", kId)->duration_ms, 60 * 60'000 + 1000);
+}
+
+}  // namespace
+}  // namespace mactl::sim

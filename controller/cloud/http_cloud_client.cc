@@ -296,6 +296,10 @@ Result<std::unique_ptr<HttpCloudClient>> HttpCloudClient::Create(HttpCloudClient
                          " is not usable by the HTTP library");
     }
     client->set_keep_alive(true);
+    // A POST leaves in two writes (head, then body); with Nagle's algorithm the body waits for
+    // the server's delayed ACK of the head, about 40 ms per search or terminate on a kept-alive
+    // connection (docs/benchmarks.md, "v2 training jobs").
+    client->set_tcp_nodelay(true);
     client->set_follow_location(false);
     client->set_url_encode(false);  // paths and queries are encoded here
     client->set_connection_timeout(options.connect_timeout);

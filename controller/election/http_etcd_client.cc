@@ -210,6 +210,7 @@ Result<HttpEtcdClient::Answer> HttpEtcdClient::Send(const EtcdEndpoint& endpoint
     client->set_read_timeout(options_.request_timeout);
     client->set_write_timeout(options_.request_timeout);
     client->set_follow_location(false);
+    client->set_tcp_nodelay(true);  // a POST's body must not wait for the ACK of its head
     if (endpoint.scheme == "https") {
       if (!options_.ca_file.empty()) client->set_ca_cert_path(options_.ca_file);
       client->enable_server_certificate_verification(true);

@@ -327,7 +327,8 @@ pdb = yaml.safe_load(open(ha_dir / "poddisruptionbudget.yaml"))
 if pdb.get("kind") != "PodDisruptionBudget" or pdb.get("spec", {}).get("minAvailable") != 1:
     errors.append("kubernetes-ha/poddisruptionbudget.yaml: expected a PDB with minAvailable 1")
 
-# The example manifests in the ConfigMap follow the TrainingJobVersion schema (README, "Manifests").
+# The example manifests in the ConfigMap follow the TrainingJob and TrainingJobVersion schemas
+# (README, "Manifests"; `modelarts-controller validate` is the full check).
 configmap = yaml.safe_load(open("deploy/kubernetes/configmap-manifests.yaml"))
 data = configmap.get("data") or {}
 if not data:
@@ -339,19 +340,35 @@ for key, text in data.items():
     for doc in yaml.safe_load_all(text):
         where = f"configmap-manifests.yaml {key}"
         meta, spec_ = doc.get("metadata", {}), doc.get("spec", {})
-        if doc.get("apiVersion") != "modelarts-controller.io/v1" or doc.get("kind") != "TrainingJobVersion":
-            errors.append(f"{where}: apiVersion/kind must be modelarts-controller.io/v1 TrainingJobVersion")
+        kind = doc.get("kind")
+        if doc.get("apiVersion") != "modelarts-controller.io/v1" or kind not in ("TrainingJob", "TrainingJobVersion"):
+            errors.append(f"{where}: apiVersion/kind must be modelarts-controller.io/v1 TrainingJob or TrainingJobVersion")
         if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", str(meta.get("name", ""))):
             errors.append(f"{where}: metadata.name must be a DNS-1123 label")
         elif meta["name"] in names:
             errors.append(f"{where}: duplicate name {meta['name']}")
         names.add(meta.get("name"))
-        for field in ("jobId", "versionId"):
-            if not isinstance(spec_.get(field), int) or isinstance(spec_.get(field), bool) or spec_[field] < 1:
-                errors.append(f"{where}: spec.{field} must be an integer >= 1")
+        if kind == "TrainingJob":
+            identity = {"trainingJobId", "trainingJobName"} & set(spec_)
+            if len(identity) != 1:
+                errors.append(f"{where}: exactly one of spec.trainingJobId and spec.trainingJobName")
+            elif "trainingJobId" in identity and not re.fullmatch(
+                    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", str(spec_["trainingJobId"])):
+                errors.append(f"{where}: spec.trainingJobId must be a UUID")
+            elif "trainingJobName" in identity and not re.fullmatch(
+                    r"[A-Za-z0-9_-]{1,64}", str(spec_["trainingJobName"])):
+                errors.append(f"{where}: spec.trainingJobName must be 1-64 letters, digits, '_' or '-'")
+            fields = {"projectId", "trainingJobId", "trainingJobName", "desiredState", "maxRuntime"}
+        else:
+            for field in ("jobId", "versionId"):
+                if not isinstance(spec_.get(field), int) or isinstance(spec_.get(field), bool) or spec_[field] < 1:
+                    errors.append(f"{where}: spec.{field} must be an integer >= 1")
+            fields = {"projectId", "jobId", "versionId", "desiredState", "maxRuntime"}
         if spec_.get("desiredState") not in ("Stopped", "Running"):
             errors.append(f"{where}: spec.desiredState must be Stopped or Running")
-        unknown = set(spec_) - {"projectId", "jobId", "versionId", "desiredState"}
+        if "maxRuntime" in spec_ and spec_.get("desiredState") != "Running":
+            errors.append(f"{where}: spec.maxRuntime needs desiredState Running")
+        unknown = set(spec_) - fields
         unknown |= set(meta) - {"name", "labels", "annotations"}
         unknown |= set(doc) - {"apiVersion", "kind", "metadata", "spec"}
         if unknown:

@@ -5,14 +5,17 @@
 #include <ostream>
 #include <sstream>
 
+#include "api/duration.h"
 #include "api/manifest_loader.h"
 #include "controller/base/sanitize.h"
 #include "controller/cloud/job_status.h"
+#include "controller/cloud/run_duration.h"
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
 #include "controller/core/training_job_decision.h"
 #include "controller/core/training_job_observer.h"
+#include "controller/runtime/status_json.h"
 
 namespace mactl {
 namespace {
@@ -66,6 +69,33 @@ struct PlanTable {
   bool failed = false;   // an invalid manifest or a failed observation
 };
 
+// When spec.maxRuntime falls due, for the REASON cell of an object under its limit: `run`
+// schedules its look for that moment (README, "Runtime limits"). A job that is not running
+// (queued) adds no run time until it runs, so its moment is the earliest one.
+std::string DueText(std::chrono::milliseconds limit, std::chrono::milliseconds due_in, bool running,
+                    WallTime now) {
+  const auto ahead = std::chrono::duration_cast<WallTime::duration>(due_in);
+  const WallTime at = ahead > WallTime::max() - now ? WallTime::max() : now + ahead;
+  if (running) {
+    return "; limit " + FormatDuration(limit) + " reached in " + FormatDuration(due_in) + " (at " +
+           Iso8601(at) + ")";
+  }
+  return "; limit " + FormatDuration(limit) + " reached after " + FormatDuration(due_in) +
+         " more of running (at " + Iso8601(at) + " at the earliest)";
+}
+
+// The facts `run` gives Decide on its first look (controller/core/reconciler.cc).
+DecisionContext PlanContext(const ManagedVersion& managed, const Observation& observed) {
+  DecisionContext context;
+  context.paused = managed.paused;
+  context.conflict = managed.conflict;
+  context.max_runtime = managed.max_runtime;
+  const RunDuration run = CheckRunDuration(observed.duration_ms);
+  context.run_duration = run.value;
+  context.run_duration_problem = run.problem;
+  return context;
+}
+
 void PlanVersions(const DesiredSnapshot& snapshot, const std::string& default_project,
                   CloudClient& client, const Clock& clock, SteadyTime start, PlanTable& table) {
   Observer observer(client, clock);
@@ -86,13 +116,16 @@ void PlanVersions(const DesiredSnapshot& snapshot, const std::string& default_pr
       table.failed = true;
       row.insert(row.end(), {"error", "none", observed.error().ToString()});
     } else {
-      DecisionContext context;
-      context.paused = managed->paused;
-      context.conflict = managed->conflict;
-      const Decision d = Decide(managed->desired, observed->status, context);
+      const Decision d =
+          Decide(managed->desired, observed->status, PlanContext(*managed, *observed));
       table.pending = table.pending || d.action == Action::kStop;
+      std::string reason = d.message;
+      if (d.due_in && managed->max_runtime) {
+        const bool running = observed->status == static_cast<int>(JobStatus::kRunning);
+        reason += DueText(*managed->max_runtime, *d.due_in, running, clock.WallNow());
+      }
       row.insert(row.end(), {std::string(JobStatusName(observed->status)),
-                             std::string(ActionName(d.action)), d.message});
+                             std::string(ActionName(d.action)), std::move(reason)});
     }
     table.rows.push_back(std::move(row));
   }
@@ -118,7 +151,7 @@ struct PlannedJob {
 // The decision `run` takes on its first look at the job: the project's batched search, a
 // detail call for an id the search does not list, then the pure decision.
 Result<PlannedJob> PlanTrainingJob(const ManagedTrainingJob& managed, TrainingJobObserver& observer,
-                                   SteadyTime start) {
+                                   SteadyTime start, WallTime now) {
   TrainingJobObserveRequest request;
   request.ref = managed.ref;
   request.not_before = start;
@@ -128,6 +161,7 @@ Result<PlannedJob> PlanTrainingJob(const ManagedTrainingJob& managed, TrainingJo
   TrainingJobDecisionContext context;
   context.paused = managed.paused;
   context.conflict = managed.conflict;
+  context.max_runtime = managed.max_runtime;
   TrainingJobDecision d;
   if (!managed.ref.training_job_id.empty()) {
     if (observed->jobs.empty()) {
@@ -140,6 +174,9 @@ Result<PlannedJob> PlanTrainingJob(const ManagedTrainingJob& managed, TrainingJo
                                 context);
   }
   std::string text = ObservedJobText(observed->jobs, managed.ref, d);
+  if (d.due_in && managed.max_runtime) {
+    d.message += DueText(*managed.max_runtime, *d.due_in, text == "Running", now);
+  }
   return PlannedJob{std::move(d), std::move(text)};
 }
 
@@ -161,7 +198,7 @@ void PlanTrainingJobs(const DesiredSnapshot& snapshot, const std::string& defaul
         ref.training_job_id.empty() ? "name:" + ref.training_job_name : ref.training_job_id,
         "-",
         std::string(DesiredStateName(object.desired_state))};
-    const auto planned = PlanTrainingJob(*managed, observer, start);
+    const auto planned = PlanTrainingJob(*managed, observer, start, clock.WallNow());
     if (!planned) {
       table.failed = true;
       row.insert(row.end(), {"error", "none", planned.error().ToString()});

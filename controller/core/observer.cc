@@ -121,10 +121,13 @@ Duration Observer::DeferFor(const ProjectCache& cache, SteadyTime now) const {
 
 Result<Observation> Observer::Observe(const ObserveRequest& request) {
   const VersionRef& ref = request.ref;
+  // A list taken now is the freshest answer there can be: a not_before later than now is
+  // held to now, or every list taken now would be too old and the loop would never end.
+  const SteadyTime not_before = std::min(request.not_before, clock_.Now());
   std::unique_lock lock(mu_);
   while (true) {
     ProjectCache& cache = projects_[ref.project_id];
-    if (cache.has_snapshot && cache.taken_at >= request.not_before) {
+    if (cache.has_snapshot && cache.taken_at >= not_before) {
       const auto job = cache.jobs.find(ref.job_id);
       if (job != cache.jobs.end() && job->second.latest_version == ref.version_id) {
         ++counters_.cache_hits;

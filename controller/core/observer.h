@@ -35,7 +35,8 @@ namespace mactl {
 
 struct ObserveRequest {
   VersionRef ref;
-  // The observation must have been taken at or after this time (e.g. after our stop).
+  // The observation must have been taken at or after this time (e.g. after our stop); a
+  // time later than now counts as now (an observation cannot come from the future).
   SteadyTime not_before;
   // A project list taken after not_before may answer; the list is refreshed when that
   // is cheaper than a detail call per waiting object.

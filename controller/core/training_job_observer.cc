@@ -120,9 +120,12 @@ Result<const TrainingJobObserver::ProjectSearch*> TrainingJobObserver::Snapshot(
     std::unique_lock<std::mutex>& lock, const TrainingJobObserveRequest& request,
     std::optional<Duration>& retry_in) {
   const std::string& project_id = request.ref.project_id;
+  // A search taken now is the freshest answer there can be: a not_before later than now is
+  // held to now, or every search taken now would be too old and the loop would never end.
+  const SteadyTime not_before = std::min(request.not_before, clock_.Now());
   while (true) {
     ProjectSearch& cache = projects_[project_id];
-    if (cache.has_snapshot && cache.taken_at >= request.not_before) {
+    if (cache.has_snapshot && cache.taken_at >= not_before) {
       ++counters_.cache_hits;
       return &cache;
     }

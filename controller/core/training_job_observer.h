@@ -38,7 +38,8 @@ const std::vector<std::string>& ActiveJobPhases();
 
 struct TrainingJobObserveRequest {
   TrainingJobRef ref;
-  // The observation must have been taken at or after this time (e.g. after our terminate).
+  // The observation must have been taken at or after this time (e.g. after our terminate); a
+  // time later than now counts as now (an observation cannot come from the future).
   SteadyTime not_before;
   // A project search taken after not_before may answer.
   bool allow_batch = true;

@@ -66,8 +66,9 @@ class PlanTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   void Write(const std::string& text) { std::ofstream(dir_ / "m.yaml") << text; }
-  void SetJob(int n, const std::string& name, const std::string& phase) {
-    jobs_.SetJob(kProject, TrainingJobInfo{Id(n), name, phase, "", n, n, 0});
+  void SetJob(int n, const std::string& name, const std::string& phase,
+              std::int64_t duration_ms = 0) {
+    jobs_.SetJob(kProject, TrainingJobInfo{Id(n), name, phase, "", n, n, duration_ms});
   }
   int Plan() {
     std::ostringstream out;
@@ -190,6 +191,76 @@ TEST_F(PlanTest, AnInvalidTrainingJobManifestIsAnErrorBesideTheValidOnes) {
   EXPECT_EQ(Plan(), kExitError) << out_;
   EXPECT_NE(out_.find("m.yaml:"), std::string::npos) << out_;
   EXPECT_NE(Row("llama").find("Completed"), std::string::npos) << out_;
+}
+
+// spec.maxRuntime: plan takes the decision `run` takes on the observed run duration, and says
+// when the limit falls due (README, "Runtime limits").
+constexpr std::int64_t kMinute = 60 * 1000;
+
+std::string Limited(const std::string& manifest) { return manifest + "  maxRuntime: 1h\n"; }
+
+TEST_F(PlanTest, AVersionOverItsMaxRuntimeWouldBeStopped) {
+  versions_.SetStatus(VersionRef{kProject, 10, 10}, 8);  // running
+  versions_.SetDuration(VersionRef{kProject, 10, 10}, 61 * kMinute);
+  Write(Limited(VersionManifest("bert", 10, 10, "Running")));
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  EXPECT_NE(Row("bert").find("stop"), std::string::npos) << out_;
+  EXPECT_NE(Row("bert").find("has run 1h1m of maxRuntime 1h; stopping it"), std::string::npos)
+      << out_;
+  EXPECT_TRUE(versions_.Stops().empty());
+}
+
+TEST_F(PlanTest, AVersionUnderItsMaxRuntimeShowsWhenItFallsDue) {
+  versions_.SetStatus(VersionRef{kProject, 10, 10}, 8);  // running
+  versions_.SetDuration(VersionRef{kProject, 10, 10}, 48 * kMinute);
+  versions_.SetStatus(VersionRef{kProject, 11, 1}, 7);  // waiting: no run time yet
+  Write(Limited(VersionManifest("bert", 10, 10, "Running")) + "---\n" +
+        Limited(VersionManifest("queued", 11, 1, "Running")));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  // The fake clock's wall time is 2024-10-04T00:00:00Z.
+  EXPECT_NE(Row("bert").find("none"), std::string::npos) << out_;
+  EXPECT_NE(Row("bert").find("has run 48m of maxRuntime 1h; limit 1h reached in 12m (at "
+                             "2024-10-04T00:12:00Z)"),
+            std::string::npos)
+      << out_;
+  EXPECT_NE(Row("queued").find("limit 1h reached after 1h more of running (at "
+                               "2024-10-04T01:00:00Z at the earliest)"),
+            std::string::npos)
+      << out_;
+}
+
+TEST_F(PlanTest, AnUntrustedRunDurationIsReportedAndNothingIsStopped) {
+  versions_.SetStatus(VersionRef{kProject, 10, 10}, 8);
+  versions_.SetDuration(VersionRef{kProject, 10, 10}, -5);
+  SetJob(1, "llama-sft", "Running", -5);
+  Write(Limited(VersionManifest("bert", 10, 10, "Running")) + "---\n" +
+        Limited(ById("llama", 1, "Running")));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(Row("bert").find("maxRuntime 1h not enforced"), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("maxRuntime 1h not enforced"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, ATrainingJobOverItsMaxRuntimeWouldBeTerminated) {
+  SetJob(1, "llama-sft", "Running", 90 * kMinute);
+  SetJob(2, "named-sft", "Running", 61 * kMinute);
+  Write(Limited(ById("llama", 1, "Running")) + "---\n" +
+        Limited(ByName("named", "named-sft", "Running")));
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  EXPECT_NE(Row("llama").find("terminate"), std::string::npos) << out_;
+  EXPECT_NE(Row("llama").find("has run 1h30m of maxRuntime 1h; terminating it"), std::string::npos)
+      << out_;
+  EXPECT_NE(Row("named").find("terminate"), std::string::npos) << out_;
+  EXPECT_EQ(jobs_.Calls("terminate"), 0);
+}
+
+TEST_F(PlanTest, ATrainingJobUnderItsMaxRuntimeShowsWhenItFallsDue) {
+  SetJob(1, "llama-sft", "Running", 48 * kMinute);
+  Write(Limited(ById("llama", 1, "Running")));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(Row("llama").find("has run 48m of maxRuntime 1h; limit 1h reached in 12m (at "
+                              "2024-10-04T00:12:00Z)"),
+            std::string::npos)
+      << out_;
 }
 
 }  // namespace

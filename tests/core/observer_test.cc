@@ -4,8 +4,12 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
+#include <future>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -21,6 +25,19 @@ using testing::FakeCloudClient;
 using testing::ListPageGate;
 
 VersionRef Ref(std::int64_t job, std::int64_t version) { return VersionRef{"p", job, version}; }
+
+// Observe on a thread, waited for at most 10 s: a hang ends the test binary with a failure
+// instead of holding the whole run.
+Result<Observation> ObserveWithin(Observer& observer, const ObserveRequest& request) {
+  auto done = std::make_shared<std::promise<Result<Observation>>>();
+  std::future<Result<Observation>> answer = done->get_future();
+  std::thread([&observer, request, done] { done->set_value(observer.Observe(request)); }).detach();
+  if (answer.wait_for(seconds(10)) != std::future_status::ready) {
+    std::fprintf(stderr, "FAILED: Observe did not return within 10 s\n");
+    std::_Exit(1);
+  }
+  return answer.get();
+}
 
 class ObserverTest : public ::testing::Test {
  protected:
@@ -69,6 +86,20 @@ TEST_F(ObserverTest, ASnapshotOlderThanNotBeforeIsNotTrusted) {
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->status, 9);
   EXPECT_EQ(client_.Calls("list"), 2);
+}
+
+TEST_F(ObserverTest, ANotBeforeLaterThanNowIsAnsweredByOneListTakenNow) {
+  Seed(5);
+  observer_.SetManagedCounts({{"p", 5}});
+  const Result<Observation> o =
+      ObserveWithin(observer_, {Ref(1, 1), clock_.Now() + std::chrono::hours(1), true});
+  ASSERT_TRUE(o.ok()) << o.error().ToString();
+  EXPECT_EQ(o->status, 8);
+  EXPECT_EQ(o->observed_at, clock_.Now());
+  EXPECT_EQ(client_.Calls("list"), 1);
+  ASSERT_TRUE(
+      ObserveWithin(observer_, {Ref(2, 1), clock_.Now() + std::chrono::hours(1), true}).ok());
+  EXPECT_EQ(client_.Calls("list"), 1);
 }
 
 TEST_F(ObserverTest, FreshObservationsSkipTheCache) {

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -44,6 +46,20 @@ TrainingJobObserveRequest ByName(const std::string& name, SteadyTime not_before)
   r.ref = TrainingJobRef{"p", "", name};
   r.not_before = not_before;
   return r;
+}
+
+// Observe on a thread, waited for at most 10 s: a hang ends the test binary with a failure
+// instead of holding the whole run.
+Result<TrainingJobObservation> ObserveWithin(TrainingJobObserver& observer,
+                                             const TrainingJobObserveRequest& request) {
+  auto done = std::make_shared<std::promise<Result<TrainingJobObservation>>>();
+  std::future<Result<TrainingJobObservation>> answer = done->get_future();
+  std::thread([&observer, request, done] { done->set_value(observer.Observe(request)); }).detach();
+  if (answer.wait_for(10s) != std::future_status::ready) {
+    std::fprintf(stderr, "FAILED: Observe did not return within 10 s\n");
+    std::_Exit(1);
+  }
+  return answer.get();
 }
 
 class TrainingJobObserverTest : public ::testing::Test {
@@ -113,6 +129,19 @@ TEST_F(TrainingJobObserverTest, ASnapshotOlderThanNotBeforeIsSearchedAgain) {
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(fresh->jobs.at(0).phase, "Terminating");
   EXPECT_EQ(client_.Calls("search_jobs"), 2);
+}
+
+TEST_F(TrainingJobObserverTest, ANotBeforeLaterThanNowIsAnsweredByOneSearchTakenNow) {
+  client_.SetJob("p", Job(1, "Running"));
+  const Result<TrainingJobObservation> o = ObserveWithin(observer_, ById(1, clock_.Now() + 1h));
+  ASSERT_TRUE(o.ok()) << o.error().ToString();
+  ASSERT_EQ(o->jobs.size(), 1u);
+  EXPECT_EQ(o->jobs[0].phase, "Running");
+  EXPECT_EQ(o->observed_at, clock_.Now());
+  EXPECT_EQ(client_.Calls("search_jobs"), 1);
+  // The same future time, asked again at the same now, is answered by that search.
+  ASSERT_TRUE(ObserveWithin(observer_, ById(1, clock_.Now() + 1h)).ok());
+  EXPECT_EQ(client_.Calls("search_jobs"), 1);
 }
 
 TEST_F(TrainingJobObserverTest, EditsAskExactly) {

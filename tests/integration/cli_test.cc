@@ -117,6 +117,58 @@ TEST(Cli, PlanShowsTrainingJobsBesideVersionsAndTerminatesNothing) {
   EXPECT_EQ(out.find("terminate"), std::string::npos) << out;
 }
 
+// spec.maxRuntime against the simulator's run durations (seeded, growing while running): plan
+// takes the decision run takes, and says when a limit under way falls due.
+TEST(Cli, PlanStopsWhatIsOverItsMaxRuntimeAndSaysWhenTheRestFallsDue) {
+  TempDir dir;
+  const fs::path seed = dir.path() / "seed.json";
+  constexpr std::int64_t kMinute = 60 * 1000;
+  const auto version = [](int job, std::int64_t duration_ms) {
+    return json{{"job_id", job},
+                {"job_name", "job-" + std::to_string(job)},
+                {"versions", {{{"version_id", 1}, {"status", 8}, {"duration_ms", duration_ms}}}}};
+  };
+  const auto job = [](int n, std::int64_t duration_ms) {
+    return json{{"id", JobId(n)},
+                {"name", "sft-" + std::to_string(n)},
+                {"phase", "Running"},
+                {"duration_ms", duration_ms}};
+  };
+  const json project = {{"project_id", kProject},
+                        {"jobs", {version(1, 90 * kMinute), version(2, 30 * kMinute)}},
+                        {"training_jobs", {job(1, 90 * kMinute), job(2, 30 * kMinute)}}};
+  WriteFile(seed, json{{"projects", {project}}}.dump());
+  Simulator sim(dir, ExactArgs{},
+                {"--seed", seed.string(), "--token", kToken, "--project-id", kProject});
+  ASSERT_GT(sim.port(), 0) << sim.process().Stderr();
+  const fs::path manifests = dir.path() / "m";
+  const std::string limit = "  maxRuntime: 1h\n";
+  const std::string under = Manifest("v-under", 2, 1, "Running") + limit + "---\n" +
+                            JobManifest("j-under", "trainingJobId: " + JobId(2), "Running") + limit;
+  WriteFile(manifests / "a.yaml", Manifest("v-over", 1, 1, "Running") + limit + "---\n" +
+                                      JobManifest("j-over", "trainingJobName: sft-1", "Running") +
+                                      limit + "---\n" + under);
+  const std::vector<std::string> plan = {"plan",       "--manifests",  manifests.string(),
+                                         "--endpoint", sim.endpoint(), "--project-id",
+                                         kProject};
+  std::string out;
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan1"), 2) << out;
+  EXPECT_NE(Row(out, "v-over").find("stop"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "v-over").find("of maxRuntime 1h; stopping it"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "j-over").find("terminate"), std::string::npos) << out;
+  EXPECT_NE(Row(out, "j-over").find("of maxRuntime 1h; terminating it"), std::string::npos) << out;
+  for (const std::string name : {"v-under", "j-under"}) {
+    EXPECT_NE(Row(out, name).find(" none "), std::string::npos) << out;
+    EXPECT_NE(Row(out, name).find("; limit 1h reached in "), std::string::npos) << out;
+    EXPECT_NE(Row(out, name).find("Z)"), std::string::npos) << out;
+  }
+  EXPECT_EQ(sim.StopCalls(1, 1), 0);  // plan never acts
+  EXPECT_EQ(TerminateCalls(sim, 1), 0);
+
+  WriteFile(manifests / "a.yaml", under);
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan2"), 0) << out;
+}
+
 // The README's demo tree against the demo seed: both kinds, and work pending for each.
 TEST(Cli, PlanAndValidateOnTheDemoTreeShowBothKinds) {
   TempDir dir;

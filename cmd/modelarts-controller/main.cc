@@ -411,9 +411,14 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   source.Apply(std::move(initial), "start");
   // Later scans run on the watcher's thread: a burst naming only manifest files re-reads
   // those; anything else (and the periodic safety net) walks the whole tree.
+  // A full scan of an unchanged tree (the periodic safety net) builds no new snapshot.
   ManifestWatcher watcher(WatcherOptions(flags), clock, [&](const ScanRequest& scan) {
-    source.Apply(scan.full ? loader.Load() : loader.LoadChanged(scan.files),
-                 ScanReasonName(scan.reason));
+    const std::string_view reason = ScanReasonName(scan.reason);
+    if (!scan.full) return source.Apply(loader.LoadChanged(scan.files), reason);
+    if (std::optional<ManifestSet> set = loader.LoadIfChanged()) {
+      return source.Apply(std::move(*set), reason);
+    }
+    source.Unchanged(reason);
   });
   if (Status ok = watcher.Start(); !ok) return StartupError(ok.error().ToString());
 

@@ -28,6 +28,7 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
   }
   const SteadyTime now = clock_.Now();
   const std::size_t ready_before = ready_.size();
+  const std::optional<SteadyTime> head_before = DelayedHeadLocked();
   PromoteDueLocked(now);
   AddLocked(key, delay > Duration::zero() ? SaturatingAdd(now, delay) : now, p, now);
   if (observer_ != nullptr) {
@@ -37,7 +38,7 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
     }
   }
   ReportDepthIfChangedLocked(ready_before);
-  ChangedLocked();
+  WakeIfNeededLocked(head_before);
 }
 
 Duration WorkQueue::AddRateLimited(const std::string& key, std::optional<Duration> retry_after,
@@ -138,6 +139,7 @@ void WorkQueue::Done(const std::string& key) {
   }
   const SteadyTime now = clock_.Now();
   const std::size_t ready_before = ready_.size();
+  const std::optional<SteadyTime> head_before = DelayedHeadLocked();
   PromoteDueLocked(now);
   Entry& e = it->second;
   processing_.erase({e.processing_since, key});
@@ -152,7 +154,7 @@ void WorkQueue::Done(const std::string& key) {
     entries_.erase(it);
   }
   ReportDepthIfChangedLocked(ready_before);
-  ChangedLocked();
+  WakeIfNeededLocked(head_before);
 }
 
 void WorkQueue::Remove(const std::string& key) {
@@ -274,6 +276,21 @@ void WorkQueue::ReportDepthIfChangedLocked(std::size_t ready_before) {
 void WorkQueue::ChangedLocked() {
   ++generation_;
   cv_.notify_all();
+}
+
+std::optional<SteadyTime> WorkQueue::DelayedHeadLocked() const {
+  if (delayed_.empty()) return std::nullopt;
+  return std::get<0>(*delayed_.begin());
+}
+
+// A waiting worker sleeps until the earliest delayed time it saw (or kMaxSleep): a later
+// addition, or a Done that readies nothing, cannot change what it does when it wakes. Waking
+// every worker on each Done and each resync requeue was most of the daemon's idle CPU at 100k
+// objects (docs/benchmarks.md, "Where the CPU goes").
+void WorkQueue::WakeIfNeededLocked(std::optional<SteadyTime> head_before) {
+  const std::optional<SteadyTime> head = DelayedHeadLocked();
+  const bool earlier = head && (!head_before || *head < *head_before);
+  if (shut_down_ || !ready_.empty() || earlier) ChangedLocked();
 }
 
 }  // namespace mactl

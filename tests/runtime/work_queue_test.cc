@@ -462,6 +462,31 @@ TEST_F(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
   EXPECT_EQ(got.get(), "soon");
 }
 
+// Additions after the earliest delayed time and a Done that readies nothing do not wake the
+// waiting workers (docs/benchmarks.md, "Where the CPU goes"); the waiter still gets the
+// earliest item at its time, and an item readied by Done at once.
+TEST_F(WorkQueueGetTest, UnwokenByLaterAdditionsStillHandsOutTheEarliestOnTime) {
+  const SteadyTime start = clock.Now();
+  q.Add("busy", Priority::kNormal);
+  ASSERT_EQ(q.TryGet(), "busy");
+  q.AddAfter("a", milliseconds(20), Priority::kNormal);
+  auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(1);
+  q.AddAfter("later", std::chrono::hours(1), Priority::kNormal);
+  q.Done("busy");  // readies nothing
+  EXPECT_EQ(clock.NextDeadline(), start + milliseconds(20));
+  clock.Advance(milliseconds(20));
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "a");
+
+  q.Add("a", Priority::kNormal);  // parked while "a" is processed
+  auto next = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(1);
+  q.Done("a");  // readies the parked "a"
+  ASSERT_EQ(next.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(next.get(), "a");
+}
+
 TEST_F(WorkQueueGetTest, StopRequestWakesBlockedGet) {
   q.AddAfter("a", std::chrono::hours(1), Priority::kNormal);
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });

@@ -8,6 +8,10 @@ Converged, then measures over --idle seconds: the daemon's peak RSS (VmHWM), its
 its CPU seconds per minute, all from /proc. Optionally it wraps the daemon (e.g. in
 heaptrack) or attaches `perf record` for the idle window.
 
+Build first (RelWithDebInfo keeps symbols for perf and heaptrack; no tests needed):
+
+  cmake -S . -B build-prof -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMACTL_BUILD_TESTS=OFF
+  cmake --build build-prof --target modelarts-controller modelarts-sim
   python3 bench/profile.py --build build-prof --n 100000
   python3 bench/profile.py --n 10000 --wrap "heaptrack -o /tmp/heap"
   python3 bench/profile.py --n 100000 --perf /tmp/perf.data

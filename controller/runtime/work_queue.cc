@@ -125,9 +125,18 @@ std::optional<WorkQueue::Item> WorkQueue::GetWithPriority(std::stop_token stop) 
     const std::uint64_t seen = generation_;
     const auto changed = [this, seen] { return shut_down_ || generation_ != seen; };
     // TryGetLocked promoted everything due, so the next ready time (if any) is in the future.
+    // One waiter sleeps until it; the others until woken (or kMaxSleep), so that each due item
+    // wakes two workers (the timed one, then the one taking over its role), not every idle one.
     const SteadyTime cap = SaturatingAdd(now, kMaxSleep);
     const std::optional<SteadyTime> next = NextReadyLocked(now);
-    clock_.WaitUntil(cv_, lock, stop, next ? std::min(*next, cap) : cap, changed);
+    const bool timed = !timed_waiter_;
+    timed_waiter_ = true;
+    clock_.WaitUntil(cv_, lock, stop, next && timed ? std::min(*next, cap) : cap, changed);
+    if (timed) {
+      timed_waiter_ = false;
+      ++generation_;  // the waiter woken next takes over the timed role
+      cv_.notify_one();
+    }
   }
 }
 

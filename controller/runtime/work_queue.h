@@ -143,6 +143,7 @@ class WorkQueue {
   std::uint64_t next_seq_ = 0;                      // guarded by mu_
   std::uint64_t generation_ = 0;                    // guarded by mu_; bumped on every wake
   bool shut_down_ = false;                          // guarded by mu_
+  bool timed_waiter_ = false;  // guarded by mu_; a Get sleeps until the next ready time
 };
 
 }  // namespace mactl

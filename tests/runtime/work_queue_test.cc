@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -485,6 +486,24 @@ TEST_F(WorkQueueGetTest, UnwokenByLaterAdditionsStillHandsOutTheEarliestOnTime) 
   q.Done("a");  // readies the parked "a"
   ASSERT_EQ(next.wait_for(seconds(10)), std::future_status::ready);
   EXPECT_EQ(next.get(), "a");
+}
+
+// Of several idle workers one sleeps until the next ready time, the others until woken; items
+// due together still reach as many workers, each handing the timed role on.
+TEST_F(WorkQueueGetTest, OneWaiterIsTimedAndItemsDueTogetherReachEveryWaiter) {
+  const SteadyTime start = clock.Now();
+  q.AddAfter("a", milliseconds(20), Priority::kNormal);
+  q.AddAfter("b", milliseconds(20), Priority::kNormal);
+  auto first = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  auto second = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(2);
+  EXPECT_EQ(clock.NextDeadline(), start + milliseconds(20));
+  clock.Advance(milliseconds(20));
+  ASSERT_EQ(first.wait_for(seconds(10)), std::future_status::ready);
+  ASSERT_EQ(second.wait_for(seconds(10)), std::future_status::ready);
+  std::vector<std::string> got = {*first.get(), *second.get()};
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST_F(WorkQueueGetTest, StopRequestWakesBlockedGet) {

@@ -182,23 +182,35 @@ ManifestLoader::ManifestLoader(std::filesystem::path root, LoadOptions options)
     : root_(std::move(root)), options_(std::move(options)) {}
 
 ManifestSet ManifestLoader::Load() {
-  ManifestSet set;
   std::vector<ManifestError> walk_errors;
+  WalkTree(walk_errors);
+  return Merge(std::move(walk_errors));
+}
+
+std::optional<ManifestSet> ManifestLoader::LoadIfChanged() {
+  std::vector<ManifestError> walk_errors;
+  if (WalkTree(walk_errors) == Walked::kUnchanged) return std::nullopt;
+  return Merge(std::move(walk_errors));
+}
+
+ManifestLoader::Walked ManifestLoader::WalkTree(std::vector<ManifestError>& walk_errors) {
   std::error_code ec;
   if (!fs::is_directory(root_, ec)) {
-    set.errors.push_back(FileError(root_.string(),
-                                   "manifest directory does not exist or is "
-                                   "not a directory"));
+    walk_errors.push_back(FileError(root_.string(),
+                                    "manifest directory does not exist or is "
+                                    "not a directory"));
     cache_.clear();
     total_bytes_ = 0;
     incremental_ok_ = false;
-    return set;
+    last_walk_errors_.reset();
+    return Walked::kChanged;
   }
 
   std::vector<Candidate> candidates = FindCandidates(root_, options_.max_files, walk_errors);
 
   std::map<std::string, CachedFile> next_cache;
   std::size_t total_bytes = 0;
+  bool decoded_any = false;
   for (const Candidate& candidate : candidates) {
     struct stat st {};
     if (::stat(candidate.path.c_str(), &st) != 0) {
@@ -218,17 +230,21 @@ ManifestSet ManifestLoader::Load() {
     }
     const auto cached = cache_.find(candidate.relative);
     if (cached != cache_.end() && cached->second.stamp == stamp) {
-      next_cache.insert(*cached);
+      next_cache.insert(cache_.extract(cached));  // moved: a file's objects are never copied
     } else {
       next_cache.emplace(candidate.relative,
                          CachedFile{stamp, ReadAndDecode(candidate, stamp.size, options_.limits)});
+      decoded_any = true;
     }
   }
+  // What is left in cache_ was not found again.
+  const bool changed = decoded_any || !cache_.empty() || last_walk_errors_ != walk_errors;
   cache_ = std::move(next_cache);
   total_bytes_ = 0;
   for (const auto& [relative, file] : cache_) total_bytes_ += file.stamp.size;
   incremental_ok_ = walk_errors.empty();
-  return Merge(std::move(walk_errors));
+  last_walk_errors_ = walk_errors;
+  return changed ? Walked::kChanged : Walked::kUnchanged;
 }
 
 ManifestSet ManifestLoader::LoadChanged(const std::vector<std::string>& files) {
@@ -241,6 +257,7 @@ ManifestSet ManifestLoader::LoadChanged(const std::vector<std::string>& files) {
   if (cache_.size() >= options_.max_files || total_bytes_ > options_.max_total_bytes) {
     return Load();
   }
+  last_walk_errors_.emplace();  // the set returned holds no walk error
   return Merge({});
 }
 
@@ -297,6 +314,16 @@ ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const 
   // Merge in path order; the first definition of a name, of either kind, wins.
   std::map<std::string, SourcePosition> first_seen;
   set.errors = std::move(walk_errors);
+  // Sized once: growing a vector of 100k objects by doubling held up to three times their
+  // bytes at its last reallocation (docs/benchmarks.md, "Where the memory goes").
+  std::size_t versions_total = 0;
+  std::size_t jobs_total = 0;
+  for (const auto& [relative, file] : cache_) {
+    versions_total += file.decoded.objects.size();
+    jobs_total += file.decoded.jobs.size();
+  }
+  set.objects.reserve(versions_total);
+  if (options_.accept_training_jobs) set.jobs.reserve(jobs_total);
   const auto admit = [&](const std::string& name, const SourcePosition& source,
                          const std::string& project_id) {
     const auto [it, inserted] = first_seen.emplace(name, source);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,11 @@ class ManifestLoader {
   ManifestLoader(std::filesystem::path root, LoadOptions options);
   // Walks the whole tree.
   ManifestSet Load();
+  // Walks the whole tree like Load, but returns nothing when Load would return what the
+  // previous Load or LoadChanged returned: the same files with the same stamps and the same
+  // walk errors. The periodic rescan of a large unchanged tree then costs a walk and a stat
+  // per file instead of a copy of every object (docs/benchmarks.md, "Where the memory goes").
+  std::optional<ManifestSet> LoadIfChanged();
   // Re-reads only the named files (paths relative to the root, as inotify named them) and
   // returns what Load would return now, without walking the tree. Falls back to Load when
   // it cannot tell cheaply: before the first Load, after a Load that met a directory it could
@@ -69,6 +75,9 @@ class ManifestLoader {
   };
 
   enum class Refreshed { kDone, kNeedsFullLoad };
+  enum class Walked { kChanged, kUnchanged };
+  // Brings cache_ up to date with the whole tree; whether anything Merge reads changed.
+  Walked WalkTree(std::vector<ManifestError>& walk_errors);
   // Brings cache_ up to date for one file named by LoadChanged.
   Refreshed Refresh(const std::string& relative);
   // The set of everything in cache_, after `walk_errors`: first definition of a name wins.
@@ -79,6 +88,9 @@ class ManifestLoader {
   std::map<std::string, CachedFile> cache_;  // by path relative to root
   std::uintmax_t total_bytes_ = 0;           // of the files in cache_
   bool incremental_ok_ = false;              // the last Load met no error of the walk
+  // The walk errors of the set returned last; unset before a set was returned or after the
+  // directory was missing, so that the next walk counts as a change.
+  std::optional<std::vector<ManifestError>> last_walk_errors_;
 };
 
 }  // namespace mactl

@@ -10,7 +10,7 @@ void DueSchedule::Set(const std::string& key, DueObservation due) {
     by_project_[it->second].erase(key);
     it->second = due.project_id;
   }
-  by_project_[due.project_id][key] = std::move(due);
+  by_project_[due.project_id][key] = Entry{due.due, due.not_before, due.allow_batch};
 }
 
 void DueSchedule::Erase(const std::string& key) {

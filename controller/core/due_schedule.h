@@ -43,8 +43,15 @@ class DueSchedule {
   std::size_t CountDue(const DueQuery& query) const;
 
  private:
+  // What CountDue reads of a DueObservation: the project is the map's key, not repeated in
+  // each of its (up to 100k) entries (docs/benchmarks.md, "Where the memory goes").
+  struct Entry {
+    SteadyTime due;
+    SteadyTime not_before;
+    bool allow_batch = true;
+  };
   std::unordered_map<std::string, std::string> project_of_;  // by key
-  std::unordered_map<std::string, std::unordered_map<std::string, DueObservation>> by_project_;
+  std::unordered_map<std::string, std::unordered_map<std::string, Entry>> by_project_;
 };
 
 }  // namespace mactl

@@ -15,7 +15,8 @@ ManifestSource::ManifestSource(std::string default_project_id, DesiredStateSink&
 
 void ManifestSource::Apply(ManifestSet set, std::string_view reason) {
   ReportNewErrors(set.errors);
-  if (metrics_ != nullptr) metrics_->ManifestReload(set.errors.empty(), clock_.WallNow());
+  last_ok_ = set.errors.empty();
+  if (metrics_ != nullptr) metrics_->ManifestReload(last_ok_, clock_.WallNow());
   log::Debug("manifests scanned", {{"reason", std::string(reason)},
                                    {"objects", std::to_string(set.objects.size())},
                                    {"training_jobs", std::to_string(set.jobs.size())},
@@ -24,6 +25,11 @@ void ManifestSource::Apply(ManifestSet set, std::string_view reason) {
       BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_);
   AddTrainingJobs(snapshot, std::move(set.jobs));
   sink_.ApplySnapshot(std::move(snapshot));
+}
+
+void ManifestSource::Unchanged(std::string_view reason) {
+  if (metrics_ != nullptr) metrics_->ManifestReload(last_ok_, clock_.WallNow());
+  log::Debug("manifests scanned", {{"reason", std::string(reason)}, {"unchanged", "true"}});
 }
 
 void ManifestSource::ReportNewErrors(const std::vector<ManifestError>& errors) {

@@ -33,6 +33,9 @@ class ManifestSource {
   // Not thread-safe: scans arrive from one thread at a time (main's first scan, then the
   // watcher's thread). `reason` says what caused the scan, for the debug log.
   void Apply(ManifestSet set, std::string_view reason);
+  // A scan found what the last one applied (ManifestLoader::LoadIfChanged): records the
+  // reload as Apply would, without building a snapshot of every object again.
+  void Unchanged(std::string_view reason);
 
  private:
   void ReportNewErrors(const std::vector<ManifestError>& errors);
@@ -42,6 +45,7 @@ class ManifestSource {
   const Clock& clock_;
   ControllerMetrics* const metrics_;
   std::unordered_set<std::string> reported_;  // errors of the last scan, as logged
+  bool last_ok_ = true;                       // whether the last scan applied had no error
 };
 
 // The start-up rules on the first scan (README, `--project-id`): a manifest that lacks

@@ -28,6 +28,7 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
   }
   const SteadyTime now = clock_.Now();
   const std::size_t ready_before = ready_.size();
+  const std::optional<SteadyTime> head_before = DelayedHeadLocked();
   PromoteDueLocked(now);
   AddLocked(key, delay > Duration::zero() ? SaturatingAdd(now, delay) : now, p, now);
   if (observer_ != nullptr) {
@@ -37,7 +38,7 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
     }
   }
   ReportDepthIfChangedLocked(ready_before);
-  ChangedLocked();
+  WakeIfNeededLocked(head_before);
 }
 
 Duration WorkQueue::AddRateLimited(const std::string& key, std::optional<Duration> retry_after,
@@ -124,9 +125,18 @@ std::optional<WorkQueue::Item> WorkQueue::GetWithPriority(std::stop_token stop) 
     const std::uint64_t seen = generation_;
     const auto changed = [this, seen] { return shut_down_ || generation_ != seen; };
     // TryGetLocked promoted everything due, so the next ready time (if any) is in the future.
+    // One waiter sleeps until it; the others until woken (or kMaxSleep), so that each due item
+    // wakes two workers (the timed one, then the one taking over its role), not every idle one.
     const SteadyTime cap = SaturatingAdd(now, kMaxSleep);
     const std::optional<SteadyTime> next = NextReadyLocked(now);
-    clock_.WaitUntil(cv_, lock, stop, next ? std::min(*next, cap) : cap, changed);
+    const bool timed = !timed_waiter_;
+    timed_waiter_ = true;
+    clock_.WaitUntil(cv_, lock, stop, next && timed ? std::min(*next, cap) : cap, changed);
+    if (timed) {
+      timed_waiter_ = false;
+      ++generation_;  // the waiter woken next takes over the timed role
+      cv_.notify_one();
+    }
   }
 }
 
@@ -138,6 +148,7 @@ void WorkQueue::Done(const std::string& key) {
   }
   const SteadyTime now = clock_.Now();
   const std::size_t ready_before = ready_.size();
+  const std::optional<SteadyTime> head_before = DelayedHeadLocked();
   PromoteDueLocked(now);
   Entry& e = it->second;
   processing_.erase({e.processing_since, key});
@@ -152,7 +163,7 @@ void WorkQueue::Done(const std::string& key) {
     entries_.erase(it);
   }
   ReportDepthIfChangedLocked(ready_before);
-  ChangedLocked();
+  WakeIfNeededLocked(head_before);
 }
 
 void WorkQueue::Remove(const std::string& key) {
@@ -274,6 +285,21 @@ void WorkQueue::ReportDepthIfChangedLocked(std::size_t ready_before) {
 void WorkQueue::ChangedLocked() {
   ++generation_;
   cv_.notify_all();
+}
+
+std::optional<SteadyTime> WorkQueue::DelayedHeadLocked() const {
+  if (delayed_.empty()) return std::nullopt;
+  return std::get<0>(*delayed_.begin());
+}
+
+// A waiting worker sleeps until the earliest delayed time it saw (or kMaxSleep): a later
+// addition, or a Done that readies nothing, cannot change what it does when it wakes. Waking
+// every worker on each Done and each resync requeue was most of the daemon's idle CPU at 100k
+// objects (docs/benchmarks.md, "Where the CPU goes").
+void WorkQueue::WakeIfNeededLocked(std::optional<SteadyTime> head_before) {
+  const std::optional<SteadyTime> head = DelayedHeadLocked();
+  const bool earlier = head && (!head_before || *head < *head_before);
+  if (shut_down_ || !ready_.empty() || earlier) ChangedLocked();
 }
 
 }  // namespace mactl

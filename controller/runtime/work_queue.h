@@ -125,6 +125,10 @@ class WorkQueue {
   std::size_t DueLocked(SteadyTime now, bool count_processing) const;
   void ReportDepthIfChangedLocked(std::size_t ready_before);
   void ChangedLocked();
+  std::optional<SteadyTime> DelayedHeadLocked() const;
+  // Wakes the waiting workers only if one may act now: work is ready, the earliest delayed
+  // time moved before `head_before` (what they sleep until), or the queue shut down.
+  void WakeIfNeededLocked(std::optional<SteadyTime> head_before);
 
   const Clock& clock_;
   WorkQueueObserver* const observer_;
@@ -137,8 +141,9 @@ class WorkQueue {
   std::set<DelayedKey> delayed_;                    // guarded by mu_
   std::set<ProcessingKey> processing_;              // guarded by mu_
   std::uint64_t next_seq_ = 0;                      // guarded by mu_
-  std::uint64_t generation_ = 0;                    // guarded by mu_; bumped on every change
+  std::uint64_t generation_ = 0;                    // guarded by mu_; bumped on every wake
   bool shut_down_ = false;                          // guarded by mu_
+  bool timed_waiter_ = false;  // guarded by mu_; a Get sleeps until the next ready time
 };
 
 }  // namespace mactl

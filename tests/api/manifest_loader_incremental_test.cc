@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -139,6 +140,57 @@ TEST(ManifestLoaderIncrementalTest, FallsBackToAFullLoadForADirectoryOrBeforeThe
   fs::rename(root / "team", root / "team.yaml");  // a directory with a manifest's name
   EXPECT_EQ(Describe(loader.LoadChanged({"team.yaml"})),
             Describe(ManifestLoader(root, Options()).Load()));
+  fs::remove_all(root);
+}
+
+// LoadIfChanged answers nothing exactly when Load would return the set returned last; a twin
+// loader fed the same calls, loading in full, says what Load would return.
+TEST(ManifestLoaderIncrementalTest, LoadIfChangedSkipsOnlyWhatLoadWouldRepeat) {
+  for (unsigned seed = 1; seed <= 10; ++seed) {
+    char tmpl[] = "/tmp/mactl-incremental-XXXXXX";
+    const fs::path root = mkdtemp(tmpl);
+    ManifestLoader loader(root, Options());
+    ManifestLoader twin(root, Options());
+    std::optional<ManifestSet> first = loader.LoadIfChanged();  // the first scan always answers
+    ASSERT_TRUE(first.has_value());
+    std::string last = Describe(*first);
+    ASSERT_EQ(last, Describe(twin.Load()));
+    EditSequence edits(root, seed);
+    std::mt19937 rng(seed);
+    for (int step = 0; step < 60; ++step) {
+      const std::vector<std::string> named = edits.Step();
+      if (rng() % 3 == 0) {  // an inotify burst in between
+        last = Describe(loader.LoadChanged(named));
+        ASSERT_EQ(last, Describe(twin.LoadChanged(named))) << "seed " << seed << " step " << step;
+      }
+      const std::optional<ManifestSet> got = loader.LoadIfChanged();
+      const std::string want = Describe(twin.Load());
+      if (got) last = Describe(*got);
+      ASSERT_EQ(last, want) << "seed " << seed << " step " << step << " changed "
+                            << got.has_value();
+      ASSERT_FALSE(loader.LoadIfChanged().has_value()) << "seed " << seed << " step " << step;
+    }
+    fs::remove_all(root);
+  }
+}
+
+TEST(ManifestLoaderIncrementalTest, LoadIfChangedAnswersAfterTheDirectoryCameBack) {
+  char tmpl[] = "/tmp/mactl-incremental-XXXXXX";
+  const fs::path root = mkdtemp(tmpl);
+  std::ofstream(root / "a.yaml")
+      << "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n"
+         "  name: a\nspec:\n  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n";
+  ManifestLoader loader(root, Options());
+  ASSERT_EQ(loader.LoadIfChanged()->objects.size(), 1u);
+  EXPECT_FALSE(loader.LoadIfChanged().has_value());
+  fs::rename(root, root.string() + ".away");
+  const std::optional<ManifestSet> missing = loader.LoadIfChanged();
+  ASSERT_TRUE(missing.has_value());
+  EXPECT_EQ(missing->errors.size(), 1u);
+  fs::rename(root.string() + ".away", root);
+  const std::optional<ManifestSet> back = loader.LoadIfChanged();
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->objects.size(), 1u);
   fs::remove_all(root);
 }
 

@@ -137,6 +137,28 @@ TEST_F(ManifestSourceTest, RecordsWhetherTheReloadWasClean) {
             std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count());
 }
 
+// An unchanged rescan (ManifestLoader::LoadIfChanged answered nothing) records the reload as
+// the scan it repeats did, and hands no snapshot to the sink.
+TEST_F(ManifestSourceTest, AnUnchangedRescanRecordsTheReloadWithoutASnapshot) {
+  source_.Apply(ManifestSet{{Object("a", 1)}, {}, 1}, "start");
+  clock_.Advance(std::chrono::seconds(30));
+  source_.Unchanged("rescan");
+  EXPECT_EQ(sink_.snapshots.size(), 1u);
+  EXPECT_EQ(Gauge("manifests_last_reload_successful"), 1.0);
+  EXPECT_EQ(Gauge("manifests_last_reload_success_timestamp_seconds"),
+            std::chrono::duration<double>(clock_.WallNow().time_since_epoch()).count());
+
+  source_.Apply(ManifestSet{{}, {Invalid("a.yaml", 1, "bad")}, 1}, "inotify");
+  const std::optional<double> last_success =
+      Gauge("manifests_last_reload_success_timestamp_seconds");
+  clock_.Advance(std::chrono::seconds(30));
+  source_.Unchanged("rescan");
+  EXPECT_EQ(sink_.snapshots.size(), 2u);
+  EXPECT_EQ(Gauge("manifests_last_reload_successful"), 0.0);  // still the broken file
+  EXPECT_EQ(Gauge("manifests_last_reload_success_timestamp_seconds"), last_success);
+  EXPECT_EQ(Reported(), 1u);  // not reported again
+}
+
 // 100k distinct errors, rescanned three times: with a linear scan of the previous errors per
 // error (10^10 string comparisons) this would not finish within the test timeout.
 TEST_F(ManifestSourceTest, ManyErrorsAreReportedOncePerAppearance) {

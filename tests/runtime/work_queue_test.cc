@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <future>
@@ -460,6 +461,49 @@ TEST_F(WorkQueueGetTest, WakesEarlierWhenAnEarlierDelayedAddArrives) {
   clock.Advance(milliseconds(20));
   ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
   EXPECT_EQ(got.get(), "soon");
+}
+
+// Additions after the earliest delayed time and a Done that readies nothing do not wake the
+// waiting workers (docs/benchmarks.md, "Where the CPU goes"); the waiter still gets the
+// earliest item at its time, and an item readied by Done at once.
+TEST_F(WorkQueueGetTest, UnwokenByLaterAdditionsStillHandsOutTheEarliestOnTime) {
+  const SteadyTime start = clock.Now();
+  q.Add("busy", Priority::kNormal);
+  ASSERT_EQ(q.TryGet(), "busy");
+  q.AddAfter("a", milliseconds(20), Priority::kNormal);
+  auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(1);
+  q.AddAfter("later", std::chrono::hours(1), Priority::kNormal);
+  q.Done("busy");  // readies nothing
+  EXPECT_EQ(clock.NextDeadline(), start + milliseconds(20));
+  clock.Advance(milliseconds(20));
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "a");
+
+  q.Add("a", Priority::kNormal);  // parked while "a" is processed
+  auto next = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(1);
+  q.Done("a");  // readies the parked "a"
+  ASSERT_EQ(next.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(next.get(), "a");
+}
+
+// Of several idle workers one sleeps until the next ready time, the others until woken; items
+// due together still reach as many workers, each handing the timed role on.
+TEST_F(WorkQueueGetTest, OneWaiterIsTimedAndItemsDueTogetherReachEveryWaiter) {
+  const SteadyTime start = clock.Now();
+  q.AddAfter("a", milliseconds(20), Priority::kNormal);
+  q.AddAfter("b", milliseconds(20), Priority::kNormal);
+  auto first = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  auto second = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(2);
+  EXPECT_EQ(clock.NextDeadline(), start + milliseconds(20));
+  clock.Advance(milliseconds(20));
+  ASSERT_EQ(first.wait_for(seconds(10)), std::future_status::ready);
+  ASSERT_EQ(second.wait_for(seconds(10)), std::future_status::ready);
+  std::vector<std::string> got = {*first.get(), *second.get()};
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST_F(WorkQueueGetTest, StopRequestWakesBlockedGet) {

@@ -24,6 +24,10 @@ void DueSchedule::Erase(const std::string& key) {
   project_of_.erase(it);
 }
 
+void DueSchedule::SetManagedCounts(std::map<std::string, std::size_t> counts) {
+  managed_counts_ = std::move(counts);
+}
+
 std::size_t DueSchedule::CountDue(const DueQuery& query) const {
   std::size_t due = 1;  // the asking object
   std::size_t known = 0;
@@ -43,7 +47,9 @@ std::size_t DueSchedule::CountDue(const DueQuery& query) const {
       if (answered && entry.due <= horizon) ++due;
     }
   }
-  std::size_t unscheduled = query.managed > known ? query.managed - known : 0;
+  const auto counted = managed_counts_.find(query.project_id);
+  const std::size_t managed = counted == managed_counts_.end() ? 0 : counted->second;
+  std::size_t unscheduled = managed > known ? managed - known : 0;
   if (!asking_known && unscheduled > 0) --unscheduled;  // the asking object is one of them
   return due + unscheduled;
 }

@@ -6,6 +6,7 @@
 // observation as they schedule it; the observers count. Not thread-safe: the owner guards it.
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -29,14 +30,15 @@ struct DueQuery {
   // window (--resync for a resync, --poll/2 for a poll, none for an edit or a retry).
   Duration window{0};
   std::optional<SteadyTime> cached;  // when the project's current list was taken, if any
-  // The project's managed objects: those never scheduled are due now (first observation).
-  std::size_t managed = 0;
 };
 
 class DueSchedule {
  public:
   void Set(const std::string& key, DueObservation due);
   void Erase(const std::string& key);
+  // How many objects each project manages: those never scheduled are due now (their first
+  // observation, or every object of a `plan`).
+  void SetManagedCounts(std::map<std::string, std::size_t> counts);
   // The objects a refresh taken at query.now would answer that the cached list does not, due
   // by now + window, the asking object included. Linear in the project's scheduled objects;
   // asked only when the cached list cannot answer.
@@ -50,6 +52,7 @@ class DueSchedule {
     SteadyTime not_before;
     bool allow_batch = true;
   };
+  std::map<std::string, std::size_t> managed_counts_;        // by project
   std::unordered_map<std::string, std::string> project_of_;  // by key
   std::unordered_map<std::string, std::unordered_map<std::string, Entry>> by_project_;
 };

@@ -11,7 +11,7 @@ Observer::Observer(CloudClient& client, const Clock& clock) : client_(client), c
 
 void Observer::SetManagedCounts(std::map<std::string, std::size_t> counts) {
   std::lock_guard lock(mu_);
-  managed_counts_ = std::move(counts);
+  due_.SetManagedCounts(std::move(counts));
 }
 
 void Observer::ExpectObservation(const std::string& key, DueObservation due) {
@@ -43,8 +43,6 @@ std::size_t Observer::DueTogetherLocked(const ObserveRequest& request, const Pro
   query.now = now;
   query.window = request.batch_window;
   if (cache.has_snapshot) query.cached = cache.taken_at;
-  const auto managed = managed_counts_.find(request.ref.project_id);
-  query.managed = managed == managed_counts_.end() ? 0 : managed->second;
   return due_.CountDue(query);
 }
 

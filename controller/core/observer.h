@@ -126,7 +126,6 @@ class Observer {
   mutable std::mutex mu_;
   std::condition_variable refreshed_;
   std::unordered_map<std::string, ProjectCache> projects_;  // guarded by mu_
-  std::map<std::string, std::size_t> managed_counts_;       // guarded by mu_
   DueSchedule due_;                                         // guarded by mu_
   Counters counters_;                                       // guarded by mu_
 };

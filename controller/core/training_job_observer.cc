@@ -49,7 +49,7 @@ TrainingJobObserver::TrainingJobObserver(TrainingJobClient& client, const Clock&
 
 void TrainingJobObserver::SetManagedCounts(std::map<std::string, std::size_t> counts) {
   std::lock_guard lock(mu_);
-  managed_counts_ = std::move(counts);
+  due_.SetManagedCounts(std::move(counts));
 }
 
 void TrainingJobObserver::ExpectObservation(const std::string& key, DueObservation due) {
@@ -111,8 +111,6 @@ std::size_t TrainingJobObserver::DueTogetherLocked(const TrainingJobObserveReque
   query.now = now;
   query.window = request.batch_window;
   if (search.has_snapshot) query.cached = search.taken_at;
-  const auto managed = managed_counts_.find(request.ref.project_id);
-  query.managed = managed == managed_counts_.end() ? 0 : managed->second;
   return due_.CountDue(query);
 }
 

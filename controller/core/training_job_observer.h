@@ -130,7 +130,6 @@ class TrainingJobObserver {
   mutable std::mutex mu_;
   std::condition_variable searched_;
   std::unordered_map<std::string, ProjectSearch> projects_;  // guarded by mu_
-  std::map<std::string, std::size_t> managed_counts_;        // guarded by mu_
   DueSchedule due_;                                          // guarded by mu_
   Counters counters_;                                        // guarded by mu_
 };

@@ -12,15 +12,13 @@ using std::chrono::seconds;
 
 const SteadyTime kNow = SteadyTime{} + minutes(60);
 
-DueQuery Query(Duration window, std::optional<SteadyTime> cached = std::nullopt,
-               std::size_t managed = 0) {
+DueQuery Query(Duration window, std::optional<SteadyTime> cached = std::nullopt) {
   DueQuery q;
   q.project_id = "p";
   q.key = "asking";
   q.now = kNow;
   q.window = window;
   q.cached = cached;
-  q.managed = managed;
   return q;
 }
 
@@ -58,14 +56,15 @@ TEST(DueScheduleTest, TheAskingObjectCountsOnceWhetherScheduledOrNot) {
 
 TEST(DueScheduleTest, ManagedObjectsNeverScheduledAreDueNow) {
   DueSchedule schedule;
+  schedule.SetManagedCounts({{"p", 10}, {"other", 50}});
   // Ten managed, none scheduled (a fresh start, or `plan`): all ten are due.
-  EXPECT_EQ(schedule.CountDue(Query(seconds(0), std::nullopt, 10)), 10u);
+  EXPECT_EQ(schedule.CountDue(Query(seconds(0))), 10u);
   // Two scheduled for later: eight are due, the asking one among them.
   schedule.Set("a", {"p", kNow + minutes(5), kNow, true});
   schedule.Set("b", {"p", kNow + minutes(5), kNow, true});
-  EXPECT_EQ(schedule.CountDue(Query(seconds(0), std::nullopt, 10)), 8u);
+  EXPECT_EQ(schedule.CountDue(Query(seconds(0))), 8u);
   schedule.Set("asking", {"p", kNow, kNow, true});
-  EXPECT_EQ(schedule.CountDue(Query(seconds(0), std::nullopt, 10)), 8u);
+  EXPECT_EQ(schedule.CountDue(Query(seconds(0))), 8u);
 }
 
 TEST(DueScheduleTest, ErasedAndMovedObjectsAreNoLongerCounted) {

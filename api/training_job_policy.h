@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -23,7 +24,7 @@ struct TrainingJobPolicy {
   bool versions = true;       // kind TrainingJobVersion: v1 jobs (their latest version)
   std::string name_glob;      // spec.nameGlob (api/name_glob.h); empty matches every job
   std::chrono::milliseconds max_runtime{0};  // spec.maxRuntime, >= 1m
-  bool paused = false;  // modelarts-controller.io/paused: report, never stop
+  bool paused = false;                       // modelarts-controller.io/paused: report, never stop
   SourcePosition source;
 
   std::string ProjectId(std::string_view default_project_id) const {

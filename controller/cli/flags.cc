@@ -214,6 +214,11 @@ std::map<std::string, FlagSpec> Specs() {
       {"--burst",
        {kRunPlan, true,
         [](Flags& f, const std::string& v) { return ParseInt("--burst", v, 1, 100000, f.burst); }}},
+      {"--policy-max-stops",
+       {kRunPlan, true,
+        [](Flags& f, const std::string& v) {
+          return ParseInt("--policy-max-stops", v, 0, 1000000, f.policy_max_stops);
+        }}},
       {"--api-timeout", {kRunPlan, true, dur("--api-timeout", &Flags::api_timeout)}},
       {"--listen", {kRunOnly, true, str(&Flags::listen)}},
       {"--workers",
@@ -362,6 +367,8 @@ Flags (run; those marked * also apply to plan):
   --backoff-base D             first retry delay after an error (default 1s)
   --backoff-max D              longest retry delay (default 5m)
   --dry-run                    observe and report, never call stop
+  --policy-max-stops N         a pass whose TrainingJobPolicy limits would stop more than N
+                               jobs at once stops none (PolicyLimitExceeded) (default 20) (*)
   --rescan-interval D          manifest rescan safety net besides inotify (default 30s)
   --stuck-after D              /healthz fails when one reconcile runs longer (default 5m)
   --shutdown-grace D           how long SIGTERM waits for in-flight calls (default 20s)

@@ -25,6 +25,9 @@ struct Flags {
   std::string token_file;
   std::string ca_file;
   bool insecure_skip_tls_verify = false;
+  // --policy-max-stops: a pass whose policies would stop more jobs at once stops none
+  // (README, "Runtime limits").
+  int policy_max_stops = 20;
   double qps = 10;
   int burst = 20;
   Duration api_timeout = std::chrono::seconds(30);

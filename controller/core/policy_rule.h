@@ -83,7 +83,7 @@ struct PolicyMatch {
 };
 
 struct PolicyReport {
-  std::string reason;  // "", "Paused", "DryRun", kPolicyLimitExceeded
+  std::string reason;          // "", "Paused", "DryRun", kPolicyLimitExceeded
   std::size_t matched = 0;     // jobs this policy decides (or, paused, would decide)
   std::size_t over_limit = 0;  // of them, over the limit now
   std::optional<std::chrono::milliseconds> next_due_in;  // the soonest kUnderLimit match

@@ -24,6 +24,7 @@ TEST(Flags, RunDefaultsFollowTheContract) {
   EXPECT_EQ(f->backoff_base, 1s);
   EXPECT_EQ(f->backoff_max, 5min);
   EXPECT_FALSE(f->dry_run);
+  EXPECT_EQ(f->policy_max_stops, 20);
   EXPECT_EQ(f->log_format, "text");
   EXPECT_EQ(f->log_level, "info");
 }
@@ -37,6 +38,20 @@ TEST(Flags, BothValueFormsAndBooleans) {
   EXPECT_TRUE(f->dry_run);
   EXPECT_EQ(f->qps, 2.5);
   EXPECT_EQ(f->log_format, "json");
+}
+
+TEST(Flags, PolicyMaxStopsAppliesToRunAndPlan) {
+  Result<Flags> run =
+      Parse({"run", "--manifests", "/m", "--endpoint", "http://x", "--policy-max-stops", "0"});
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_EQ(run->policy_max_stops, 0);
+  Result<Flags> plan =
+      Parse({"plan", "--manifests", "/m", "--endpoint", "http://x", "--policy-max-stops=500"});
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->policy_max_stops, 500);
+  EXPECT_FALSE(
+      Parse({"run", "--manifests", "/m", "--endpoint", "http://x", "--policy-max-stops", "-1"})
+          .ok());
 }
 
 TEST(Flags, BadInputIsAOneLineError) {

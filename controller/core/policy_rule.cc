@@ -31,8 +31,9 @@ bool Running(const PolicyCandidate& job) {
 // An ended job is nothing a policy decides about: the v2 search never lists one, and a v1
 // list page holds every job's latest version, finished or not.
 bool Ended(const PolicyCandidate& job) {
-  return IsVersion(job) ? ClassifyJobStatus(job.status) == StatusClass::kTerminal
-                        : ClassifyJobPhases(job.phase, "") == JobPhaseClass::kTerminal;
+  return IsVersion(job)
+             ? ClassifyJobStatus(job.status) == StatusClass::kTerminal
+             : ClassifyJobPhases(job.phase, job.secondary_phase) == JobPhaseClass::kTerminal;
 }
 
 PolicyJobVerdict Verdict(const PolicyCandidate& job, bool stop,
@@ -83,8 +84,8 @@ std::vector<PolicyMatch> PairJobs(const std::vector<ResolvedPolicy>& policies,
       }
     }
     if (winner) {
-      pairs.push_back(PolicyMatch{job, *winner, PolicyVerdict::kNotStoppable, std::nullopt, false,
-                                  ""});
+      pairs.push_back(
+          PolicyMatch{job, *winner, PolicyVerdict::kNotStoppable, std::nullopt, false, ""});
     }
   }
   return pairs;
@@ -166,12 +167,12 @@ PolicyJobVerdict DecidePolicyJob(const PolicyCandidate& job, std::chrono::millis
   info.id = job.id;
   info.name = job.name;
   info.phase = job.phase;
+  info.secondary_phase = job.secondary_phase;
   info.duration_ms = job.duration_ms;
   TrainingJobDecisionContext context;
   context.max_runtime = limit;
   TrainingJobDecision d = DecideTrainingJob(DesiredState::kRunning, info, context);
-  return Verdict(job, d.action == JobAction::kTerminate, d.due_in, d.reason,
-                 std::move(d.message));
+  return Verdict(job, d.action == JobAction::kTerminate, d.due_in, d.reason, std::move(d.message));
 }
 
 PolicyEvaluation EvaluatePolicies(const std::vector<ResolvedPolicy>& policies,
@@ -182,7 +183,8 @@ PolicyEvaluation EvaluatePolicies(const std::vector<ResolvedPolicy>& policies,
   evaluation.matches = PairJobs(policies, jobs, exclusions);
   evaluation.policies.resize(policies.size());
   for (PolicyMatch& match : evaluation.matches) {
-    PolicyJobVerdict verdict = DecidePolicyJob(match.job, policies[match.policy].policy.max_runtime);
+    PolicyJobVerdict verdict =
+        DecidePolicyJob(match.job, policies[match.policy].policy.max_runtime);
     match.verdict = verdict.verdict;
     match.due_in = verdict.due_in;
     match.message = std::move(verdict.message);
@@ -201,7 +203,8 @@ PolicyEvaluation EvaluatePolicies(const std::vector<ResolvedPolicy>& policies,
     HoldOrStop(match, policies[match.policy].policy.paused, evaluation, options);
   }
   for (std::size_t i = 0; i < policies.size(); ++i) {
-    evaluation.policies[i].reason = ReasonOf(policies[i], evaluation.policies[i], evaluation, options);
+    evaluation.policies[i].reason =
+        ReasonOf(policies[i], evaluation.policies[i], evaluation, options);
   }
   std::sort(evaluation.matches.begin(), evaluation.matches.end(),
             [](const PolicyMatch& a, const PolicyMatch& b) {

@@ -38,11 +38,13 @@ std::string_view PolicyJobKindName(PolicyJobKind kind);  // the manifest kind's 
 struct PolicyCandidate {
   PolicyJobKind kind = PolicyJobKind::kTrainingJob;
   std::string project_id;
-  std::string id;                // v1: the job id in decimal; v2: the lower-case UUID
-  std::int64_t version_id = 0;   // v1: the latest version; v2: 0
-  std::string name;              // the job's name
-  int status = 0;                // v1: the latest version's status code; v2: unused
-  std::string phase;             // v2: status.phase; v1: empty
+  std::string id;               // v1: the job id in decimal; v2: the lower-case UUID
+  std::int64_t version_id = 0;  // v1: the latest version; v2: 0
+  std::string name;             // the job's name
+  int status = 0;               // v1: the latest version's status code; v2: unused
+  std::string phase;            // v2: status.phase; v1: empty
+  // v2: status.secondary_phase (a Running job may already be terminating); v1: empty.
+  std::string secondary_phase;
   std::int64_t duration_ms = 0;  // the API's run duration, as sent (unchecked)
   // Key of the job for exclusions and memory: "v1/<project>/<job id>" or "v2/<project>/<uuid>".
   std::string Key() const;

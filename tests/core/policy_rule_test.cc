@@ -26,11 +26,21 @@ struct Opts {
   bool versions = true;
   bool training_jobs = true;
   std::string project = "p";
-  Opts Glob(std::string g) const { return With([&](Opts& o) { o.glob = g; }); }
-  Opts Paused() const { return With([](Opts& o) { o.paused = true; }); }
-  Opts V1Only() const { return With([](Opts& o) { o.training_jobs = false; }); }
-  Opts V2Only() const { return With([](Opts& o) { o.versions = false; }); }
-  Opts Project(std::string p) const { return With([&](Opts& o) { o.project = p; }); }
+  Opts Glob(std::string g) const {
+    return With([&](Opts& o) { o.glob = g; });
+  }
+  Opts Paused() const {
+    return With([](Opts& o) { o.paused = true; });
+  }
+  Opts V1Only() const {
+    return With([](Opts& o) { o.training_jobs = false; });
+  }
+  Opts V2Only() const {
+    return With([](Opts& o) { o.versions = false; });
+  }
+  Opts Project(std::string p) const {
+    return With([&](Opts& o) { o.project = p; });
+  }
   template <typename F>
   Opts With(F f) const {
     Opts copy = *this;
@@ -89,6 +99,11 @@ PolicyCandidate V2(std::string id, std::string name, std::string phase, std::int
   job.name = std::move(name);
   job.phase = std::move(phase);
   job.duration_ms = duration_ms;
+  return job;
+}
+
+PolicyCandidate Secondary(PolicyCandidate job, std::string secondary_phase) {
+  job.secondary_phase = std::move(secondary_phase);
   return job;
 }
 
@@ -252,6 +267,13 @@ std::vector<Row> Table() {
         {0, "v2/p/u1", PolicyVerdict::kNotStoppable, false},
         {0, "v2/p/u2", PolicyVerdict::kNotStoppable, false}},
        {""}},
+      {"not stoppable: v2 Running whose secondary phase says it is terminating",
+       {Policy("a", kHour)},
+       {Secondary(V2("u1", "j1", "Running", over), "Terminating")},
+       {},
+       {},
+       {{0, "v2/p/u1", PolicyVerdict::kNotStoppable, false}},
+       {""}},
       {"ended jobs are not matched",
        {Policy("a", kHour)},
        {V1("1", "j1", kCompleted, over), V2("u1", "j2", "Completed", over)},
@@ -365,12 +387,12 @@ TEST(PolicyRuleTest, CountsAndGuardTotals) {
 }
 
 TEST(PolicyRuleTest, NextDueIsTheSoonestActiveDue) {
-  const std::vector<ResolvedPolicy> policies = {
-      Policy("a", kHour, Opts().Glob("a*")), Policy("b", 2 * kHour, Opts().Glob("b*")),
-      Policy("p", kHour, Opts().Glob("c*").Paused())};
+  const std::vector<ResolvedPolicy> policies = {Policy("a", kHour, Opts().Glob("a*")),
+                                                Policy("b", 2 * kHour, Opts().Glob("b*")),
+                                                Policy("p", kHour, Opts().Glob("c*").Paused())};
   const std::vector<PolicyCandidate> jobs = {
-      V1("1", "a1", kRunning, kHourMs - 60'000),       // due in 1m
-      V1("2", "a2", kRunning, kHourMs - 120'000),      // due in 2m
+      V1("1", "a1", kRunning, kHourMs - 60'000),        // due in 1m
+      V1("2", "a2", kRunning, kHourMs - 120'000),       // due in 2m
       V2("u1", "b1", "Running", 2 * kHourMs - 30'000),  // due in 30s
       V2("u2", "c1", "Running", kHourMs - 1'000),       // paused: 1s, not a pass time
       V1("3", "a3", kWaiting, 0)};                      // queued: never due
@@ -384,8 +406,7 @@ TEST(PolicyRuleTest, NextDueIsTheSoonestActiveDue) {
 }
 
 TEST(PolicyRuleTest, NoPoliciesNoMatches) {
-  const PolicyEvaluation got =
-      EvaluatePolicies({}, {V1("1", "j1", kRunning, 2 * kHourMs)}, {}, {});
+  const PolicyEvaluation got = EvaluatePolicies({}, {V1("1", "j1", kRunning, 2 * kHourMs)}, {}, {});
   EXPECT_TRUE(got.matches.empty());
   EXPECT_TRUE(got.policies.empty());
   EXPECT_EQ(got.stops_wanted, 0u);

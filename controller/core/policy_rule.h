@@ -4,7 +4,8 @@
 // guard, so that every rule is a row of a table test (tests/core/policy_rule_test.cc).
 //
 // The rules:
-// - A policy matches a job of its project whose kind it names and whose name matches its glob.
+// - A policy matches a job of its project whose kind it names and whose name matches its glob,
+//   unless the job has ended (a v1 list page holds finished jobs too; the v2 search does not).
 // - A job a TrainingJob/TrainingJobVersion manifest names follows that manifest: no policy
 //   matches it (PolicyExclusions).
 // - Among the unpaused policies that match a job, the shortest maxRuntime wins; ties go to the
@@ -12,7 +13,8 @@
 //   and never lifts a limit an active policy imposes.
 // - Each job's verdict is the one spec.maxRuntime gets (Decide / DecideTrainingJob with
 //   desired Running and the winning limit): under the limit (due later), over it (stop now),
-//   run duration unknown (never stopped, reported), not stoppable (already stopping, queued).
+//   run duration unknown (never stopped, reported), not stoppable (already stopping; queued
+//   or starting, whose run duration does not grow, so it has no due time).
 // - The guard: when the jobs to stop now, over every active policy together, are more than
 //   max_stops, none is stopped and every policy with a job to stop reports PolicyLimitExceeded.
 #include <chrono>

@@ -155,8 +155,7 @@ bool PolicyEnforcer::AdoptSnapshot(const DesiredSnapshot& snapshot) {
     policies.push_back(ResolvedPolicy{p, p.ProjectId(snapshot.default_project_id)});
   }
   PolicyExclusions exclusions = ExclusionsOf(snapshot);
-  if (evaluated_ && SamePolicies(policies, policies_) &&
-      SameExclusions(exclusions, exclusions_)) {
+  if (evaluated_ && SamePolicies(policies, policies_) && SameExclusions(exclusions, exclusions_)) {
     return false;
   }
   default_project_id_ = snapshot.default_project_id;
@@ -187,7 +186,8 @@ void PolicyEnforcer::FullPass(bool only_failed) {
     ListProject(project, want);
   }
   projects_ = std::move(wanted);
-  if (!only_failed) next_pass_ = SaturatingAdd(now, Jittered(options_.resync, options_.jitter, random_));
+  if (!only_failed)
+    next_pass_ = SaturatingAdd(now, Jittered(options_.resync, options_.jitter, random_));
   evaluated_ = true;
   Evaluate();
   ActOnEvaluation();
@@ -209,9 +209,11 @@ void PolicyEnforcer::ListProject(const std::string& project_id, ProjectListing& 
   const Duration delay = project_backoff_.NextDelay(
       project_id, error.retry_after ? std::optional<Duration>(*error.retry_after) : std::nullopt);
   listing.retry_at = SaturatingAdd(listing.listed_at, delay);
-  log::Warn("policy listing failed", {{"project", project_id},
-                                      {"error", error.ToString()},
-                                      {"retry_in_ms", std::to_string(std::chrono::duration_cast<milliseconds>(delay).count())}});
+  log::Warn(
+      "policy listing failed",
+      {{"project", project_id},
+       {"error", error.ToString()},
+       {"retry_in_ms", std::to_string(std::chrono::duration_cast<milliseconds>(delay).count())}});
   listing.error = std::move(error);
 }
 
@@ -225,8 +227,8 @@ void PolicyEnforcer::Evaluate() {
       if (!remembered_.contains(job.Key())) jobs.push_back(job);
     }
   }
-  evaluation_ =
-      EvaluatePolicies(policies_, jobs, exclusions_, PolicyRuleOptions{options_.max_stops, options_.dry_run});
+  evaluation_ = EvaluatePolicies(policies_, jobs, exclusions_,
+                                 PolicyRuleOptions{options_.max_stops, options_.dry_run});
   held_.clear();
   due_.clear();
 }
@@ -357,9 +359,9 @@ void PolicyEnforcer::RunDueChecks() {
   }
   if (stops.size() > options_.max_stops) {
     for (const DueCheck& check : stops) held_.insert(check.policy);
-    log::Warn("policy stops due together exceed --policy-max-stops; stopping none",
-              {{"due", std::to_string(stops.size())},
-               {"max_stops", std::to_string(options_.max_stops)}});
+    log::Warn(
+        "policy stops due together exceed --policy-max-stops; stopping none",
+        {{"due", std::to_string(stops.size())}, {"max_stops", std::to_string(options_.max_stops)}});
     return;
   }
   for (const DueCheck& check : stops) {
@@ -403,8 +405,8 @@ PolicyStatus PolicyEnforcer::StatusOf(std::size_t index) const {
   if (const std::optional<Error>& error = listing->second.error) {
     status.phase = policy_phase::kError;
     status.reason = error->code;
-    status.message = "listing the project's jobs failed (" + error->ToString() +
-                     "); retrying after backoff";
+    status.message =
+        "listing the project's jobs failed (" + error->ToString() + "); retrying after backoff";
     status.next_due_at = ToWall(clock_, listing->second.retry_at);
     return status;
   }
@@ -437,19 +439,22 @@ void PolicyEnforcer::FillEvaluated(std::size_t index, PolicyStatus& status) cons
                      std::to_string(report.over_limit) + " over the limit of " +
                      MillisText(status.policy.max_runtime);
   }
-  if (report.next_due_in) status.next_due_at = ToWall(clock_, SaturatingAdd(listed_at, *report.next_due_in));
+  if (report.next_due_in)
+    status.next_due_at = ToWall(clock_, SaturatingAdd(listed_at, *report.next_due_in));
   for (const PolicyMatch& match : evaluation_.matches) {
     if (match.policy != index) continue;
     std::optional<WallTime> due_at;
     if (match.verdict == PolicyVerdict::kUnderLimit && match.due_in) {
       due_at = ToWall(clock_, SaturatingAdd(listed_at, *match.due_in));
     }
-    status.matches.push_back(PolicyMatchStatus{match.job, match.verdict, due_at, false, match.message});
+    status.matches.push_back(
+        PolicyMatchStatus{match.job, match.verdict, due_at, false, match.message});
   }
   for (const auto& [key, stop] : remembered_) {
     if (stop.policy != name) continue;
-    status.matches.push_back(PolicyMatchStatus{stop.job, PolicyVerdict::kOverLimit, std::nullopt, true,
-                                               "stopped by this policy; waiting for the job to end"});
+    status.matches.push_back(
+        PolicyMatchStatus{stop.job, PolicyVerdict::kOverLimit, std::nullopt, true,
+                          "stopped by this policy; waiting for the job to end"});
   }
 }
 
@@ -463,10 +468,11 @@ void PolicyEnforcer::LogPhaseChanges(const std::vector<PolicyStatus>& statuses) 
     const auto level = s.phase == policy_phase::kError || s.phase == policy_phase::kLimitExceeded
                            ? spdlog::level::warn
                            : spdlog::level::info;
-    log::Event(level, "policy phase", {{"policy", s.policy.name},
-                                       {"phase", s.phase},
-                                       {"reason", s.reason},
-                                       {"message", s.message}});
+    log::Event(level, "policy phase",
+               {{"policy", s.policy.name},
+                {"phase", s.phase},
+                {"reason", s.reason},
+                {"message", s.message}});
   }
   logged_phase_ = std::move(now);
 }

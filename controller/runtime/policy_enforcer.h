@@ -38,8 +38,8 @@
 namespace mactl {
 
 struct PolicyEnforcerOptions {
-  std::size_t max_stops = 20;  // --policy-max-stops
-  bool dry_run = false;        // --dry-run: evaluate and report, never stop
+  std::size_t max_stops = 20;                 // --policy-max-stops
+  bool dry_run = false;                       // --dry-run: evaluate and report, never stop
   Duration resync = std::chrono::minutes(5);  // --resync: a full pass per period
   double jitter = 0.1;                        // ±fraction of the resync
   // A failed listing (per project) or a stop that failed retryably (per job) is retried
@@ -52,9 +52,9 @@ class PolicyEnforcer {
  public:
   // Every reference must outlive the enforcer. `versions` and `jobs` are the gated clients
   // (controller/core/gated_cloud_client.h); metrics may be null.
-  PolicyEnforcer(PolicyEnforcerOptions options, const SnapshotStore& desired,
-                 CloudClient& versions, TrainingJobClient& jobs, const Clock& clock,
-                 RandomSource& random, ControllerMetrics* metrics);
+  PolicyEnforcer(PolicyEnforcerOptions options, const SnapshotStore& desired, CloudClient& versions,
+                 TrainingJobClient& jobs, const Clock& clock, RandomSource& random,
+                 ControllerMetrics* metrics);
   ~PolicyEnforcer();
   PolicyEnforcer(const PolicyEnforcer&) = delete;
   PolicyEnforcer& operator=(const PolicyEnforcer&) = delete;
@@ -145,19 +145,19 @@ class PolicyEnforcer {
   SteadyTime next_pass_{};
   PolicyEvaluation evaluation_;
   std::set<std::string> held_;  // policies whose due group tripped the guard since the pass
-  std::map<std::string, DueCheck> due_;                // by PolicyCandidate::Key()
-  std::map<std::string, RememberedStop> remembered_;   // by PolicyCandidate::Key()
+  std::map<std::string, DueCheck> due_;               // by PolicyCandidate::Key()
+  std::map<std::string, RememberedStop> remembered_;  // by PolicyCandidate::Key()
   std::map<std::string, std::uint64_t> stops_by_policy_;
-  std::map<std::string, std::string> logged_phase_;    // by policy name
+  std::map<std::string, std::string> logged_phase_;  // by policy name
   ItemBackoff project_backoff_;
   ItemBackoff stop_backoff_;
   std::atomic<bool> stopping_{false};
 
   mutable std::mutex mu_;
   std::condition_variable_any wake_;
-  bool snapshot_changed_ = false;          // guarded by mu_
-  std::vector<PolicyStatus> published_;    // guarded by mu_
-  std::uint64_t total_stops_ = 0;          // guarded by mu_
+  bool snapshot_changed_ = false;        // guarded by mu_
+  std::vector<PolicyStatus> published_;  // guarded by mu_
+  std::uint64_t total_stops_ = 0;        // guarded by mu_
   std::jthread thread_;
 };
 

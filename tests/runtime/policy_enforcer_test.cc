@@ -72,8 +72,8 @@ class PolicyEnforcerTest : public ::testing::Test {
   PolicyEnforcerTest() { options_.resync = 24h; }
 
   PolicyEnforcer& Make() {
-    enforcer_ = std::make_unique<PolicyEnforcer>(options_, store_, v1_, v2_, clock_, random_,
-                                                 nullptr);
+    enforcer_ =
+        std::make_unique<PolicyEnforcer>(options_, store_, v1_, v2_, clock_, random_, nullptr);
     return *enforcer_;
   }
   // Installs a snapshot with these policies and manifest objects, as the Manager would.
@@ -104,10 +104,10 @@ class PolicyEnforcerTest : public ::testing::Test {
 };
 
 TEST_F(PolicyEnforcerTest, TheFirstPassStopsExactlyTheOverLimitJobsNoManifestNamesOnce) {
-  v2_.SetJob("p", Running(1, "exp-1", 2h));   // over: stopped
+  v2_.SetJob("p", Running(1, "exp-1", 2h));     // over: stopped
   v2_.SetJob("p", Running(2, "exp-2", 30min));  // under
-  v2_.SetJob("p", Running(3, "exp-3", 2h));   // over, but a manifest names it
-  v2_.SetJob("p", Running(4, "prod-1", 2h));  // another name
+  v2_.SetJob("p", Running(3, "exp-3", 2h));     // over, but a manifest names it
+  v2_.SetJob("p", Running(4, "prod-1", 2h));    // another name
   const VersionRef v_over{"p", 5, 1};
   const VersionRef v_named{"p", 6, 1};
   for (const VersionRef& ref : {v_over, v_named}) {

@@ -256,29 +256,6 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
   };
 }
 
-// /status streams from one desired snapshot and copies one object's state at a time, so no
-// reconciler lock is held while the socket is written (docs/operations.md, "Read /status").
-std::function<StreamedAnswer(const QueryParams&)> StatusHandler(
-    const SnapshotStore& desired, const Reconciler& reconciler, const TrainingJobReconciler& jobs,
-    const Manager& manager, const Clock& clock, const Leadership* leadership) {
-  return [&desired, &reconciler, &jobs, &manager, &clock, leadership](const QueryParams& params) {
-    Result<StatusQuery> query = ParseStatusQuery(params);
-    if (!query) {
-      const nlohmann::json error{{"error", query.error().message}};
-      return StreamedAnswer{
-          400, error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
-    }
-    StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
-    if (leadership != nullptr) head.leader_election = leadership->StatusJson();
-    StatusStateLookup lookup{
-        [&reconciler](const std::string& key) { return reconciler.State(key); },
-        [&jobs](const std::string& key) { return jobs.State(key); }};
-    auto stream = std::make_shared<StatusStream>(desired.Current(), std::move(lookup),
-                                                 std::move(query).value(), std::move(head));
-    return StreamedAnswer{200, "", [stream](std::string& out) { return stream->Next(out); }};
-  };
-}
-
 TrainingJobReconcilerOptions TrainingJobOptionsFrom(const Flags& flags) {
   TrainingJobReconcilerOptions options;
   options.resync = flags.resync;
@@ -348,6 +325,32 @@ struct Reconcilers {
   TrainingJobReconciler jobs;
   PolicyEnforcer policies;
 };
+
+// /status streams from one desired snapshot and copies one object's state at a time, so no
+// reconciler lock is held while the socket is written (docs/operations.md, "Read /status").
+std::function<StreamedAnswer(const QueryParams&)> StatusHandler(const SnapshotStore& desired,
+                                                                const Reconcilers& reconcilers,
+                                                                const Manager& manager,
+                                                                const Clock& clock,
+                                                                const Leadership* leadership) {
+  return [&desired, &reconcilers, &manager, &clock, leadership](const QueryParams& params) {
+    Result<StatusQuery> query = ParseStatusQuery(params);
+    if (!query) {
+      const nlohmann::json error{{"error", query.error().message}};
+      return StreamedAnswer{
+          400, error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
+    }
+    StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
+    if (leadership != nullptr) head.leader_election = leadership->StatusJson();
+    StatusStateLookup lookup{
+        [&reconcilers](const std::string& key) { return reconcilers.versions.State(key); },
+        [&reconcilers](const std::string& key) { return reconcilers.jobs.State(key); },
+        [&reconcilers] { return reconcilers.policies.Statuses(); }};
+    auto stream = std::make_shared<StatusStream>(desired.Current(), std::move(lookup),
+                                                 std::move(query).value(), std::move(head));
+    return StreamedAnswer{200, "", [stream](std::string& out) { return stream->Next(out); }};
+  };
+}
 
 Result<std::unique_ptr<HttpServer>> ServeHttp(const std::string& address, HttpHandlers handlers) {
   Result<std::pair<std::string, int>> listen = ParseListenAddress(address);
@@ -484,10 +487,9 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                 leader);
   Result<std::unique_ptr<HttpServer>> server = ServeHttp(
       flags.listen,
-      HttpHandlers{
-          MetricsHandler(registry, process_metrics, manager), [&probes] { return probes.Health(); },
-          [&probes] { return probes.Ready(); },
-          StatusHandler(desired, reconcilers.versions, reconcilers.jobs, manager, clock, leader)});
+      HttpHandlers{MetricsHandler(registry, process_metrics, manager),
+                   [&probes] { return probes.Health(); }, [&probes] { return probes.Ready(); },
+                   StatusHandler(desired, reconcilers, manager, clock, leader)});
   if (!server) return StartupError(server.error().message);
 
   std::jthread acting_when_leading = StartActing(manager, reconcilers.policies, leader);

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <utility>
 
+#include "api/duration.h"
 #include "controller/base/jitter.h"
 #include "controller/base/log.h"
 #include "controller/base/sanitize.h"
@@ -25,8 +26,6 @@ bool SamePolicies(const std::vector<ResolvedPolicy>& a, const std::vector<Resolv
                       return x.policy == y.policy && x.project_id == y.project_id;
                     });
 }
-
-std::string MillisText(milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 // The v1 version a candidate names; nullopt for an id that is not a decimal job id.
 std::optional<VersionRef> VersionOf(const PolicyCandidate& job) {
@@ -417,7 +416,6 @@ PolicyStatus PolicyEnforcer::StatusOf(std::size_t index) const {
 void PolicyEnforcer::FillEvaluated(std::size_t index, PolicyStatus& status) const {
   const PolicyReport& report = evaluation_.policies[index];
   const std::string& name = status.policy.name;
-  const SteadyTime listed_at = projects_.at(status.project_id).listed_at;
   status.matched = report.matched;
   status.over_limit = report.over_limit;
   const bool held = report.reason == kPolicyLimitExceeded || held_.contains(name);
@@ -437,14 +435,38 @@ void PolicyEnforcer::FillEvaluated(std::size_t index, PolicyStatus& status) cons
   } else {
     status.message = std::to_string(report.matched) + " jobs match, " +
                      std::to_string(report.over_limit) + " over the limit of " +
-                     MillisText(status.policy.max_runtime);
+                     FormatDuration(status.policy.max_runtime) + " at the last pass";
   }
-  if (report.next_due_in)
-    status.next_due_at = ToWall(clock_, SaturatingAdd(listed_at, *report.next_due_in));
+  FillMatches(index, status);
+}
+
+// The pass's matches with their due times (as scheduled now, when a look moved one), and the
+// jobs this policy stopped in place of their pass entries. The next due time is the soonest
+// scheduled look of an enforcing policy, or for a reporting one the soonest its pass found.
+void PolicyEnforcer::FillMatches(std::size_t index, PolicyStatus& status) const {
+  const std::string& name = status.policy.name;
+  const SteadyTime listed_at = projects_.at(status.project_id).listed_at;
+  const PolicyReport& report = evaluation_.policies[index];
+  if (status.policy.paused || options_.dry_run) {
+    if (report.next_due_in) {
+      status.next_due_at = ToWall(clock_, SaturatingAdd(listed_at, *report.next_due_in));
+    }
+  } else {
+    std::optional<SteadyTime> next;
+    for (const auto& [key, check] : due_) {
+      if (check.policy == name) next = next ? std::min(*next, check.at) : check.at;
+    }
+    if (next) status.next_due_at = ToWall(clock_, *next);
+  }
   for (const PolicyMatch& match : evaluation_.matches) {
     if (match.policy != index) continue;
+    const std::string key = match.job.Key();
+    const auto stopped = remembered_.find(key);
+    if (stopped != remembered_.end() && stopped->second.policy == name) continue;
     std::optional<WallTime> due_at;
-    if (match.verdict == PolicyVerdict::kUnderLimit && match.due_in) {
+    if (const auto due = due_.find(key); due != due_.end() && due->second.policy == name) {
+      due_at = ToWall(clock_, due->second.at);
+    } else if (match.verdict == PolicyVerdict::kUnderLimit && match.due_in) {
       due_at = ToWall(clock_, SaturatingAdd(listed_at, *match.due_in));
     }
     status.matches.push_back(
@@ -452,9 +474,10 @@ void PolicyEnforcer::FillEvaluated(std::size_t index, PolicyStatus& status) cons
   }
   for (const auto& [key, stop] : remembered_) {
     if (stop.policy != name) continue;
-    status.matches.push_back(
-        PolicyMatchStatus{stop.job, PolicyVerdict::kOverLimit, std::nullopt, true,
-                          "stopped by this policy; waiting for the job to end"});
+    status.matches.push_back(PolicyMatchStatus{stop.job, PolicyVerdict::kOverLimit, std::nullopt,
+                                               true,
+                                               "stopped by this policy; waiting for the job to "
+                                               "end"});
   }
 }
 

@@ -125,6 +125,7 @@ class PolicyEnforcer {
   void Publish();
   PolicyStatus StatusOf(std::size_t index) const;
   void FillEvaluated(std::size_t index, PolicyStatus& status) const;
+  void FillMatches(std::size_t index, PolicyStatus& status) const;
   void LogPhaseChanges(const std::vector<PolicyStatus>& statuses);
   bool Stopping() const { return stopping_.load(); }
 

@@ -137,6 +137,11 @@ TEST_F(PolicyEnforcerTest, TheFirstPassStopsExactlyTheOverLimitJobsNoManifestNam
   EXPECT_EQ(cap.phase, "Enforcing");
   EXPECT_EQ(cap.matched, 2u);
   EXPECT_EQ(cap.stops, 1u);
+  ASSERT_EQ(cap.matches.size(), 2u);  // the stopped job once, as stopped
+  EXPECT_EQ(cap.matches[0].job.name, "exp-2");
+  EXPECT_EQ(cap.matches[0].verdict, PolicyVerdict::kUnderLimit);
+  EXPECT_EQ(cap.matches[1].job.name, "exp-1");
+  EXPECT_TRUE(cap.matches[1].stopped);
 
   // Later passes send nothing more.
   enforcer.RunDue();

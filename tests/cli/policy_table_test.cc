@@ -40,8 +40,7 @@ TEST(PolicyTableTest, ShowsOneRowPerPolicyAfterTheObjects) {
 TEST(PolicyTableTest, ShowsNothingWithoutPolicies) {
   EXPECT_EQ(RenderPolicyTable(json{{"objects", json::array()}}), "");
   EXPECT_EQ(RenderPolicyTable(json{{"policies", json::array()}}), "");
-  EXPECT_EQ(RenderStatusTable(json{{"objects", json::array()}}).find("MATCHED"),
-            std::string::npos);
+  EXPECT_EQ(RenderStatusTable(json{{"objects", json::array()}}).find("MATCHED"), std::string::npos);
 }
 
 }  // namespace

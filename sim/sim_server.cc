@@ -14,8 +14,11 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "sim/job_statuses.h"
+#include "sim/path_segments.h"
+#include "sim/v1_handler.h"
 #include "sim/v2_handler.h"
 #include "sim/v2_wire.h"
+#include "sim/whole_number.h"
 
 namespace mactl::sim {
 namespace {
@@ -34,19 +37,6 @@ struct Route {
   std::string job_text;         // raw path segments; validated per operation
   std::string version_text;
 };
-
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 1;  // skip the leading '/'
-  while (start <= path.size()) {
-    const std::size_t slash = path.find('/', start);
-    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
-    parts.push_back(path.substr(start, end - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return parts;
-}
 
 Route Classify(const std::string& method, const std::string& path) {
   Route r;
@@ -77,39 +67,12 @@ Route Classify(const std::string& method, const std::string& path) {
   }
   if (p.empty() || p[0] != "v1") return r;
   r.is_v1 = true;
-  if (p.size() < 3 || p[1].empty() || p[2] != "training-jobs") return r;
-  r.project_id = std::string(p[1]);
-  const bool get = method == "GET";
-  if (p.size() == 3) {
-    if (get) r.operation = Operation::kList;
-    return r;
-  }
-  if (p.size() < 5 || p[4] != "versions" || p[3].empty()) return r;
-  r.job_text = std::string(p[3]);
-  if (p.size() == 5) {
-    if (get) r.operation = Operation::kListVersions;
-    return r;
-  }
-  if (p[5].empty()) return r;
-  r.version_text = std::string(p[5]);
-  if (p.size() == 6 && get) r.operation = Operation::kGetVersion;
-  if (p.size() == 7 && p[6] == "stop" && method == "POST") r.operation = Operation::kStop;
+  V1Route v1 = ClassifyV1(method, path);
+  r.operation = v1.operation;
+  r.project_id = std::move(v1.project_id);
+  r.job_text = std::move(v1.job_text);
+  r.version_text = std::move(v1.version_text);
   return r;
-}
-
-// A whole-string decimal integer, or nullopt.
-std::optional<std::int64_t> ParseInt(std::string_view s) {
-  std::int64_t value = 0;
-  const char* end = s.data() + s.size();
-  const auto [ptr, ec] = std::from_chars(s.data(), end, value);
-  if (s.empty() || ec != std::errc() || ptr != end) return std::nullopt;
-  return value;
-}
-
-std::optional<std::int64_t> ParseId(std::string_view s) {
-  const auto v = ParseInt(s);
-  if (!v || *v < 1) return std::nullopt;
-  return v;
 }
 
 void SendJson(httplib::Response& res, int status, const json& body) {
@@ -119,141 +82,8 @@ void SendJson(httplib::Response& res, int status, const json& body) {
 
 void SendError(httplib::Response& res, int status, const std::string& code,
                const std::string& message) {
-  SendJson(res, status, {{"is_success", false}, {"error_code", code}, {"error_message", message}});
-}
-
-// Reads an integer query parameter within [lo, hi]; the error text names the parameter.
-Result<int> IntParam(const httplib::Request& req, const char* name, int fallback, int lo, int hi) {
-  if (!req.has_param(name)) return fallback;
-  const auto v = ParseInt(req.get_param_value(name));
-  if (!v || *v < lo || *v > hi) {
-    return MakeError(ErrorClass::kTerminal, "ModelArts.2764",
-                     std::string("invalid query parameter ") + name + ": must be an integer in [" +
-                         std::to_string(lo) + ", " + std::to_string(hi) + "]",
-                     400);
-  }
-  return static_cast<int>(*v);
-}
-
-std::optional<SortKey> ParseSortKey(std::string_view s) {
-  if (s == "job_name") return SortKey::kJobName;
-  if (s == "job_desc") return SortKey::kJobDesc;
-  if (s == "status") return SortKey::kStatus;
-  if (s == "duration") return SortKey::kDuration;
-  if (s == "version_count") return SortKey::kVersionCount;
-  if (s == "create_time") return SortKey::kCreateTime;
-  return std::nullopt;
-}
-
-Result<ListQuery> ParseListQuery(const httplib::Request& req) {
-  ListQuery q;
-  auto per_page = IntParam(req, "per_page", 10, 1, 1000);
-  if (!per_page) return per_page.error();
-  q.per_page = *per_page;
-  auto page = IntParam(req, "page", 1, 1, 65535);
-  if (!page) return page.error();
-  q.page = *page;
-  if (req.has_param("status")) {
-    auto status = IntParam(req, "status", 0, 0, kMaxStatusCode);
-    if (!status) return status.error();
-    q.status = *status;
-  }
-  // The documented wire name is sortBy (AK/SK) or sort_by (token auth); accept both.
-  const char* sort_name = req.has_param("sortBy") ? "sortBy" : "sort_by";
-  if (req.has_param(sort_name)) {
-    const std::string value = req.get_param_value(sort_name);
-    const auto key = ParseSortKey(value);
-    if (!key) {
-      return MakeError(ErrorClass::kTerminal, "ModelArts.2790",
-                       "unsupported sort item \"" + value +
-                           "\" (job_name, job_desc, status, duration, version_count, create_time)",
-                       400);
-    }
-    q.sort_by = *key;
-  }
-  if (req.has_param("order")) {
-    const std::string order = req.get_param_value("order");
-    if (order != "asc" && order != "desc") {
-      return MakeError(ErrorClass::kTerminal, "ModelArts.2764",
-                       "invalid query parameter order: must be asc or desc", 400);
-    }
-    q.descending = order == "desc";
-  }
-  if (req.has_param("search_content")) {
-    q.search_content = req.get_param_value("search_content");
-    if (q.search_content.size() > 64) {
-      return MakeError(ErrorClass::kTerminal, "ModelArts.2764",
-                       "invalid query parameter search_content: at most 64 characters", 400);
-    }
-  }
-  if (req.has_param("workspace_id")) q.workspace_id = req.get_param_value("workspace_id");
-  return q;
-}
-
-struct Engine {
-  int type;
-  const char* name;
-  int id;
-  const char* version;
-};
-
-// Deterministic, plausible per-job details for the fields the controller never reads.
-json VersionJson(const VersionView& v) {
-  static constexpr std::array<Engine, 3> kEngines = {{
-      {1, "TensorFlow", 3, "TF-2.1.0-python3.6"},
-      {4, "PyTorch", 42, "PyTorch-1.8.0-python3.7"},
-      {2, "MXNet", 2, "MXNet-1.2.1-python3.6"},
-  }};
-  const Engine& e = kEngines[static_cast<std::size_t>(v.job_id % 3)];
-  const std::string base = "/modelarts-sim/" + v.job_name + "/" + v.version_name;
-  return {
-      {"job_id", v.job_id},
-      {"job_name", v.job_name},
-      {"job_desc", v.job_desc},
-      {"version_id", v.version_id},
-      {"version_name", v.version_name},
-      {"pre_version_id", v.pre_version_id},
-      {"engine_type", e.type},
-      {"engine_name", e.name},
-      {"engine_id", e.id},
-      {"engine_version", e.version},
-      {"status", v.status},
-      {"app_url", "/modelarts-sim/" + v.job_name + "/code/"},
-      {"boot_file_url", "/modelarts-sim/" + v.job_name + "/code/train.py"},
-      {"create_time", v.create_time_ms},
-      {"start_time", v.start_time_ms},
-      {"duration", v.duration_ms},
-      {"parameter", json::array({{{"label", "learning_rate"}, {"value", "0.001"}},
-                                 {{"label", "batch_size"}, {"value", "32"}}})},
-      {"spec_id", 1},
-      {"spec_code", "modelarts.vm.gpu.v100"},
-      {"core", "8"},
-      {"cpu", "64"},
-      {"gpu_num", 1},
-      {"gpu_type", "nvidia-v100"},
-      {"worker_server_num", 1},
-      {"data_url", "/modelarts-sim/datasets/" + v.job_name + "/"},
-      {"train_url", base + "/output/"},
-      {"log_url", base + "/log/"},
-      {"dataset_version_id", ""},
-      {"dataset_id", ""},
-      {"dataset_name", ""},
-      {"dataset_version_name", ""},
-      {"data_source", json::array()},
-      {"model_id", 0},
-      {"model_metric_list", "{}"},  // documented as a JSON string, not an object
-      {"system_metric_list",
-       {{"cpuUsage", json::array()}, {"memUsage", json::array()}, {"gpuUtil", json::array()}}},
-      {"user_image_url", ""},
-      {"user_command", ""},
-      {"resource_id", "sim-resource-" + std::to_string(v.job_id)},
-      {"volumes", json::array()},
-      {"pool_name", ""},
-      {"pool_id", ""},
-      {"nas_mount_path", ""},
-      {"nas_share_addr", ""},
-      {"nas_type", "efs"},
-  };
+  res.status = status;
+  res.set_content(V1ErrorBody(code, message), kJson);
 }
 
 std::string DefaultFaultCode(int http_status) {
@@ -467,72 +297,7 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
             "no API " + req.method + " " + req.path + " in the ModelArts v1 simulator");
       }
       if (route.operation == Operation::kAuth) return HandleIam(req, res);
-      if (!state_.HasProject(route.project_id)) {
-        return SendError(res, 403, "ModelArts.0210", "invalid project ID");
-      }
-      if (route.operation == Operation::kList) {
-        auto query = ParseListQuery(req);
-        if (!query) return SendError(res, 400, query.error().code, query.error().message);
-        const JobListResult list = state_.ListJobs(route.project_id, *query);
-        json jobs = json::array();
-        for (const JobView& j : list.jobs) {
-          jobs.push_back({{"job_id", j.job_id},
-                          {"job_name", j.job_name},
-                          {"version_id", j.latest.version_id},
-                          {"status", j.latest.status},
-                          {"create_time", j.create_time_ms},
-                          {"duration", j.latest.duration_ms},
-                          {"job_desc", j.job_desc},
-                          {"version_count", j.version_count}});
-        }
-        return SendJson(
-            res, 200,
-            {{"is_success", true},
-             {"job_total_count", list.total},
-             {"job_count_limit", std::max<std::int64_t>(0, state_.job_quota() - list.project_jobs)},
-             {"quotas", state_.job_quota()},
-             {"jobs", jobs}});
-      }
-      const std::optional<std::int64_t> job_id = ParseId(route.job_text);
-      if (!job_id)
-        return SendError(res, 400, "ModelArts.0104", "job_id must be a positive integer");
-      if (route.operation == Operation::kListVersions) {
-        auto per_page = IntParam(req, "per_page", 10, 1, 1000);
-        if (!per_page) return SendError(res, 400, per_page.error().code, per_page.error().message);
-        auto page = IntParam(req, "page", 0, 0, 65535);
-        if (!page) return SendError(res, 400, page.error().code, page.error().message);
-        const auto list = state_.ListVersions(route.project_id, *job_id, *per_page, *page);
-        if (!list) return SendError(res, 400, "ModelArts.2775", "training job not found");
-        json versions = json::array();
-        for (const VersionView& v : list->versions) versions.push_back(VersionJson(v));
-        return SendJson(res, 200,
-                        {{"is_success", true},
-                         {"job_id", list->job_id},
-                         {"job_name", list->job_name},
-                         {"job_desc", list->job_desc},
-                         {"version_count", list->version_count},
-                         {"versions", versions}});
-      }
-      const std::optional<std::int64_t> version_id = ParseId(route.version_text);
-      if (!version_id) {
-        return SendError(res, 400, "ModelArts.0104", "version_id must be a positive integer");
-      }
-      if (route.operation == Operation::kGetVersion) {
-        const auto v = state_.GetVersion(route.project_id, *job_id, *version_id);
-        if (!v) return SendError(res, 400, "ModelArts.2775", "training job not found");
-        json body = VersionJson(*v);
-        body["is_success"] = true;
-        return SendJson(res, 200, body);
-      }
-      switch (state_.Stop(route.project_id, *job_id, *version_id, complete_first)) {
-        case StopOutcome::kAccepted:
-          return SendJson(res, 200, StatusOnly(true));
-        case StopOutcome::kNotAllowed:
-          return SendError(res, 409, "ModelArts.2796",
-                           "the job cannot be terminated in its current status");
-        case StopOutcome::kNotFound:
-          return SendError(res, 400, "ModelArts.2775", "training job not found");
-      }
+      return HandleV1(req, res, route.project_id, complete_first);
     }();
   }
 
@@ -557,6 +322,17 @@ void SimServer::HandleApi(const httplib::Request& req, httplib::Response& res) {
   spdlog::debug("{} {} -> {} ({}{}{})", req.method, req.path, sent_status,
                 OperationName(route.operation), fault_name ? ", fault " : "",
                 fault_name ? *fault_name : "");
+}
+
+void SimServer::HandleV1(const httplib::Request& req, httplib::Response& res,
+                         const std::string& project_id, bool complete_first) {
+  if (!state_.HasProject(project_id)) {
+    return SendError(res, 403, "ModelArts.0210", "invalid project ID");
+  }
+  const V1Answer answer =
+      AnswerV1(state_, ClassifyV1(req.method, req.path), req.params, complete_first);
+  res.status = answer.status;
+  res.set_content(answer.body, kJson);
 }
 
 void SimServer::HandleV2(const httplib::Request& req, httplib::Response& res,

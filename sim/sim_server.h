@@ -1,11 +1,11 @@
 #pragma once
 
 // The simulator's HTTP front: the ModelArts v1 training-job API (list, version detail,
-// version list, stop) over SimState and, when given a V2JobStore, the v2 one (job detail,
-// search, terminate; sim/v2_handler.h), with credential checking (sim_auth.h), the IAM token
-// endpoint POST /v3/auth/tokens, fault injection and a request log, plus the
-// unauthenticated test/control endpoints under /_sim/. Plain HTTP, or HTTPS when given a
-// certificate and key.
+// version list, stop; sim/v1_handler.h) over SimState and, when given a V2JobStore, the v2
+// one (job detail, search, terminate; sim/v2_handler.h), with credential checking
+// (sim_auth.h), the IAM token endpoint POST /v3/auth/tokens, fault injection and a request
+// log, plus the unauthenticated test/control endpoints under /_sim/. Plain HTTP, or HTTPS
+// when given a certificate and key.
 
 #include <chrono>
 #include <map>
@@ -68,6 +68,8 @@ class SimServer {
   void HandleApi(const httplib::Request& req, httplib::Response& res);
   void HandleControl(const httplib::Request& req, httplib::Response& res);
   void HandleIam(const httplib::Request& req, httplib::Response& res);
+  void HandleV1(const httplib::Request& req, httplib::Response& res, const std::string& project_id,
+                bool complete_first);
   void HandleV2(const httplib::Request& req, httplib::Response& res, const std::string& project_id,
                 bool complete_first);
   bool HandleV2Control(const httplib::Request& req, httplib::Response& res);

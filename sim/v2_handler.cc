@@ -4,24 +4,11 @@
 #include <vector>
 
 #include "api/training_job.h"
+#include "sim/path_segments.h"
 #include "sim/v2_wire.h"
 
 namespace mactl::sim {
 namespace {
-
-std::vector<std::string_view> Segments(std::string_view path) {
-  std::vector<std::string_view> parts;
-  if (path.empty() || path.front() != '/') return parts;
-  std::size_t start = 1;
-  while (start <= path.size()) {
-    const std::size_t slash = path.find('/', start);
-    const std::size_t end = slash == std::string_view::npos ? path.size() : slash;
-    parts.push_back(path.substr(start, end - start));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  return parts;
-}
 
 V2Answer NotFound() {
   return {400, V2ErrorBody("ModelArts.2775", "The training job does not exist.",
@@ -46,7 +33,7 @@ std::string_view V2OperationName(V2Operation op) {
 
 V2Route ClassifyV2(std::string_view method, std::string_view path) {
   V2Route r;
-  const std::vector<std::string_view> p = Segments(path);
+  const std::vector<std::string_view> p = SplitPath(path);
   if (p.size() < 3 || p[0] != "v2" || p[1].empty()) return r;
   r.project_id = std::string(p[1]);
   if (p.size() == 3 && p[2] == "training-job-searches" && method == "POST") {

@@ -3,7 +3,8 @@
 // CloudClient over HTTP(S) with cpp-httplib: a pool of kept-alive connections, the request
 // throttle in front of every call, credentials from an Authenticator (one retry after the
 // credential is rejected), a response size cap, a deadline on each whole exchange, and every answer
-// classified into Result/Error. httplib stays inside http_cloud_client.cc.
+// classified into Result/Error. httplib stays inside http_transport.cc, the transport half
+// of this class; http_cloud_client.cc holds the v1 calls over it.
 
 #include <chrono>
 #include <condition_variable>
@@ -23,6 +24,7 @@
 #include "controller/cloud/api_call_observer.h"
 #include "controller/cloud/authenticator.h"
 #include "controller/cloud/cloud_client.h"
+#include "controller/cloud/http_endpoint.h"
 #include "controller/cloud/http_exchange.h"
 #include "controller/cloud/request_throttle.h"
 
@@ -55,25 +57,6 @@ struct HttpCloudClientOptions {
 // first byte, and as long again for the rest of the answer, so no answer the per-step
 // timeouts let through in the ordinary way is cut short. Saturates instead of overflowing.
 std::chrono::milliseconds EffectiveTotalTimeout(const HttpCloudClientOptions& options);
-
-// The parts of a validated endpoint URL.
-struct HttpEndpoint {
-  std::string scheme;     // "http" or "https"
-  std::string host;       // name or IPv4 address, or an IPv6 address in brackets
-  int port = 0;           // explicit, or 80/443 by scheme
-  std::string base_path;  // "" or "/some/base" (no trailing slash)
-
-  // host[:port], the port omitted when it is the scheme's default (the Host header).
-  std::string HostHeader() const;
-};
-
-// Accepts scheme http/https, a host, an optional port and an optional base path; rejects
-// user info, query, fragment and anything unparsable, with a terminal "Config.Endpoint" error.
-Result<HttpEndpoint> ParseHttpEndpoint(std::string_view url);
-
-// Percent-encodes everything but the unreserved characters A–Z a–z 0–9 - _ . ~ (upper-case
-// hex), for path segments and query keys/values.
-std::string PercentEncode(std::string_view text);
 
 // The authenticator, throttle, observer and clock must outlive the client. Thread-safe:
 // up to `connections` requests run at once, more wait for a free connection.

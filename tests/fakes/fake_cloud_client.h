@@ -4,16 +4,15 @@
 // and ListPageGate, which holds a list refresh at one page while a test looks.
 
 #include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/cloud/cloud_client.h"
 #include "controller/cloud/job_status.h"
+#include "fakes/scripted_operations.h"
 
 namespace mactl::testing {
 
@@ -36,7 +35,7 @@ class FakeCloudClient final : public CloudClient {
   // The next calls of an operation fail with these errors, in order.
   void FailNext(const std::string& operation, Error error) {
     std::lock_guard lock(mu_);
-    scripted_errors_[operation].push_back(std::move(error));
+    scripted_.FailNext(operation, std::move(error));
   }
   // Runs just before a stop is handled (e.g. the job completes meanwhile).
   void BeforeStop(std::function<void(const VersionRef&)> hook) {
@@ -53,8 +52,7 @@ class FakeCloudClient final : public CloudClient {
 
   int Calls(const std::string& operation) const {
     std::lock_guard lock(mu_);
-    const auto it = calls_.find(operation);
-    return it == calls_.end() ? 0 : it->second;
+    return scripted_.Calls(operation);
   }
   std::vector<VersionRef> Stops() const {
     std::lock_guard lock(mu_);
@@ -69,8 +67,7 @@ class FakeCloudClient final : public CloudClient {
     }
     if (hook) hook(page);
     std::lock_guard lock(mu_);
-    ++calls_["list"];
-    if (auto e = Scripted("list")) return *e;
+    if (auto e = scripted_.Call("list")) return *e;
     // Latest version per job in this project.
     std::map<std::int64_t, std::pair<std::int64_t, int>> latest;
     for (const auto& [ref, status] : versions_) {
@@ -98,8 +95,7 @@ class FakeCloudClient final : public CloudClient {
 
   Result<VersionDetail> GetVersion(const VersionRef& ref) override {
     std::lock_guard lock(mu_);
-    ++calls_["get_version"];
-    if (auto e = Scripted("get_version")) return *e;
+    if (auto e = scripted_.Call("get_version")) return *e;
     const auto it = versions_.find(ref);
     if (it == versions_.end()) {
       return MakeError(ErrorClass::kTerminal, "ModelArts.2775", "training job not found", 400);
@@ -114,7 +110,7 @@ class FakeCloudClient final : public CloudClient {
 
   Result<VersionListPage> ListVersions(const std::string&, std::int64_t, int, int) override {
     std::lock_guard lock(mu_);
-    ++calls_["list_versions"];
+    if (auto e = scripted_.Call("list_versions")) return *e;
     return VersionListPage{};
   }
 
@@ -126,9 +122,8 @@ class FakeCloudClient final : public CloudClient {
     }
     if (hook) hook(ref);
     std::lock_guard lock(mu_);
-    ++calls_["stop"];
     stops_.push_back(ref);
-    if (auto e = Scripted("stop")) return *e;
+    if (auto e = scripted_.Call("stop")) return *e;
     const auto it = versions_.find(ref);
     if (it == versions_.end()) {
       return MakeError(ErrorClass::kTerminal, "ModelArts.2775", "training job not found", 400);
@@ -145,22 +140,14 @@ class FakeCloudClient final : public CloudClient {
     const auto it = durations_.find(ref);
     return it == durations_.end() ? 0 : it->second;
   }
-  std::optional<Error> Scripted(const std::string& operation) {
-    auto& queue = scripted_errors_[operation];
-    if (queue.empty()) return std::nullopt;
-    Error e = queue.front();
-    queue.pop_front();
-    return e;
-  }
 
   mutable std::mutex mu_;
-  std::map<VersionRef, int> versions_;                        // guarded by mu_
-  std::map<VersionRef, std::int64_t> durations_;              // guarded by mu_
-  std::map<std::string, int> calls_;                          // guarded by mu_
-  std::map<std::string, std::deque<Error>> scripted_errors_;  // guarded by mu_
-  std::vector<VersionRef> stops_;                             // guarded by mu_
-  std::function<void(const VersionRef&)> before_stop_;        // guarded by mu_
-  std::function<void(int)> before_list_;                      // guarded by mu_
+  std::map<VersionRef, int> versions_;                  // guarded by mu_
+  std::map<VersionRef, std::int64_t> durations_;        // guarded by mu_
+  ScriptedOperations scripted_;                         // guarded by mu_
+  std::vector<VersionRef> stops_;                       // guarded by mu_
+  std::function<void(const VersionRef&)> before_stop_;  // guarded by mu_
+  std::function<void(int)> before_list_;                // guarded by mu_
 };
 
 // Holds the list of `client` at `page` until Release(), so a test can act while a refresh

@@ -5,15 +5,14 @@
 // counters and scripted errors.
 
 #include <algorithm>
-#include <deque>
 #include <functional>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "controller/cloud/training_job_client.h"
+#include "fakes/scripted_operations.h"
 
 namespace mactl::testing {
 
@@ -44,7 +43,7 @@ class FakeTrainingJobClient final : public TrainingJobClient {
   // The next calls of an operation ("get_job", "search_jobs", "terminate") fail with these.
   void FailNext(const std::string& operation, Error error) {
     std::lock_guard lock(mu_);
-    scripted_errors_[operation].push_back(std::move(error));
+    scripted_.FailNext(operation, std::move(error));
   }
   // Read offset as a record offset, as a 2024 version of the reference described it.
   void UseRecordOffsets(bool on) {
@@ -73,8 +72,7 @@ class FakeTrainingJobClient final : public TrainingJobClient {
 
   int Calls(const std::string& operation) const {
     std::lock_guard lock(mu_);
-    const auto it = calls_.find(operation);
-    return it == calls_.end() ? 0 : it->second;
+    return scripted_.Calls(operation);
   }
   std::vector<std::string> Terminated() const {
     std::lock_guard lock(mu_);
@@ -88,8 +86,7 @@ class FakeTrainingJobClient final : public TrainingJobClient {
   Result<TrainingJobInfo> GetTrainingJob(const std::string& project_id,
                                          const std::string& id) override {
     std::lock_guard lock(mu_);
-    ++calls_["get_job"];
-    if (auto e = Scripted("get_job")) return *e;
+    if (auto e = scripted_.Call("get_job")) return *e;
     if (const TrainingJobInfo* job = Find(project_id, id)) return *job;
     return NotFound(id);
   }
@@ -104,9 +101,8 @@ class FakeTrainingJobClient final : public TrainingJobClient {
     }
     if (hook) hook(offset);
     std::lock_guard lock(mu_);
-    ++calls_["search_jobs"];
     offsets_.push_back(offset);
-    if (auto e = Scripted("search_jobs")) return *e;
+    if (auto e = scripted_.Call("search_jobs")) return *e;
     std::vector<TrainingJobInfo> matching;
     for (const TrainingJobInfo& j : projects_[project_id]) {
       const bool phase_ok =
@@ -138,8 +134,7 @@ class FakeTrainingJobClient final : public TrainingJobClient {
     }
     if (hook) hook(id);
     std::lock_guard lock(mu_);
-    ++calls_["terminate"];
-    if (auto e = Scripted("terminate")) return *e;
+    if (auto e = scripted_.Call("terminate")) return *e;
     TrainingJobInfo* job = Find(project_id, id);
     if (job == nullptr) return NotFound(id);
     if (job->phase != "Creating" && job->phase != "Pending" && job->phase != "Running") {
@@ -163,18 +158,10 @@ class FakeTrainingJobClient final : public TrainingJobClient {
     return MakeError(ErrorClass::kTerminal, "ModelArts.2775", "training job " + id + " not found",
                      400);
   }
-  std::optional<Error> Scripted(const std::string& operation) {
-    auto& queue = scripted_errors_[operation];
-    if (queue.empty()) return std::nullopt;
-    Error e = queue.front();
-    queue.pop_front();
-    return e;
-  }
 
   mutable std::mutex mu_;
   std::map<std::string, std::vector<TrainingJobInfo>> projects_;
-  std::map<std::string, std::deque<Error>> scripted_errors_;
-  std::map<std::string, int> calls_;
+  ScriptedOperations scripted_;
   std::vector<std::string> terminated_;
   std::vector<int> offsets_;
   std::function<void(int)> before_search_;

@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "integration/harness.h"
+#include "integration/ready_reason.h"
 
 namespace mactl::integration {
 namespace {
@@ -56,15 +57,6 @@ std::vector<std::int64_t> RequestTimes(const Simulator& sim, const std::string& 
   return times;
 }
 
-std::string Reason(const Controller& c, const std::string& name) {
-  const json o = c.Object(name);
-  if (!o.is_object()) return "";
-  for (const json& cond : o.value("conditions", json::array())) {
-    if (cond.value("type", "") == "Ready") return cond.value("reason", "");
-  }
-  return "";
-}
-
 TEST(MaxRuntimeDaemon, BothKindsAreStoppedWithinASecondOfTheirLimitOnceAndNotAgainAfterRestart) {
   TempDir dir;
   WriteFile(dir.path() / "seed.json", SeedFile());
@@ -74,7 +66,7 @@ TEST(MaxRuntimeDaemon, BothKindsAreStoppedWithinASecondOfTheirLimitOnceAndNotAga
   auto first = std::make_unique<Controller>(dir, dir.path() / "manifests", sim.endpoint(),
                                             std::vector<std::string>{"--resync", "10m"});
 
-  ASSERT_TRUE(WaitFor([&] { return Reason(*first, "bert-capped") == "Converged"; }))
+  ASSERT_TRUE(WaitFor([&] { return ReadyReason(*first, "bert-capped") == "Converged"; }))
       << first->process().Stdout();
   const json due = first->Object("bert-capped");
   EXPECT_FALSE(due.value("maxRuntimeDueAt", json()).is_null()) << due.dump();
@@ -95,8 +87,8 @@ TEST(MaxRuntimeDaemon, BothKindsAreStoppedWithinASecondOfTheirLimitOnceAndNotAga
     EXPECT_LE(times[0], crossing + 1000);
   }
   ASSERT_TRUE(WaitFor([&] {
-    return Reason(*first, "bert-capped") == "MaxRuntimeExceeded" &&
-           Reason(*first, "llama-capped") == "MaxRuntimeExceeded";
+    return ReadyReason(*first, "bert-capped") == "MaxRuntimeExceeded" &&
+           ReadyReason(*first, "llama-capped") == "MaxRuntimeExceeded";
   }));
   ASSERT_TRUE(WaitFor([&] {
     return first->Metrics().find(
@@ -115,8 +107,8 @@ TEST(MaxRuntimeDaemon, BothKindsAreStoppedWithinASecondOfTheirLimitOnceAndNotAga
   Controller second(dir, dir.path() / "manifests", sim.endpoint(), {"--resync", "10m"}, {},
                     "controller-2");
   ASSERT_TRUE(WaitFor([&] {
-    return Reason(second, "bert-capped") == "MaxRuntimeExceeded" &&
-           Reason(second, "llama-capped") == "MaxRuntimeExceeded";
+    return ReadyReason(second, "bert-capped") == "MaxRuntimeExceeded" &&
+           ReadyReason(second, "llama-capped") == "MaxRuntimeExceeded";
   })) << second.process().Stdout();
   std::this_thread::sleep_for(std::chrono::seconds(2));  // a real daemon; its polls run on
   EXPECT_EQ(RequestTimes(sim, "stop").size(), 1u);

@@ -26,6 +26,7 @@
 
 #include "integration/harness.h"
 #include "integration/soak_support.h"
+#include "integration/stop_lag_support.h"
 
 namespace mactl::integration {
 namespace {
@@ -153,46 +154,22 @@ class ManifestModel {
 };
 
 json FaultRules() {
+  json status_429 = StatusFault("any", 0.04, 429);
+  status_429["error_code"] = "ModelArts.2799";
+  status_429["retry_after"] = 1;
   // Stop-specific rules first: the first matching rule whose draw succeeds applies.
   return json::array({
       {{"operation", "stop"},
        {"count", -1},
        {"probability", 0.08},
        {"type", "complete_before_stop"}},
-      {{"operation", "stop"},
-       {"count", -1},
-       {"probability", 0.10},
-       {"type", "status"},
-       {"http_status", 503},
-       {"process", true}},
-      {{"operation", "stop"},
-       {"count", -1},
-       {"probability", 0.08},
-       {"type", "drop"},
-       {"process", true}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.05},
-       {"type", "status"},
-       {"http_status", 500}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.03},
-       {"type", "status"},
-       {"http_status", 502}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.04},
-       {"type", "status"},
-       {"http_status", 429},
-       {"error_code", "ModelArts.2799"},
-       {"retry_after", 1}},
-      {{"operation", "any"}, {"count", -1}, {"probability", 0.04}, {"type", "drop"}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.05},
-       {"type", "latency"},
-       {"ms", 250}},
+      StatusFault("stop", 0.10, 503, true),
+      DropFault("stop", 0.08, true),
+      StatusFault("any", 0.05, 500),
+      StatusFault("any", 0.03, 502),
+      status_429,
+      DropFault("any", 0.04),
+      LatencyFault("any", 0.05, 250),
       {{"operation", "any"}, {"count", -1}, {"probability", 0.04}, {"type", "malformed"}},
   });
 }
@@ -200,21 +177,8 @@ json FaultRules() {
 // Stop requests per "job/version" that hit a given fault type.
 std::map<std::string, int> StopsWithFault(const Simulator& sim, const std::string& fault) {
   std::map<std::string, int> out;
-  for (const json& r : sim.Requests()) {
-    if (r.value("operation", "") != "stop" || !r["fault"].is_string() || r["fault"] != fault) {
-      continue;
-    }
-    const std::string path = r.value("path", "");
-    // .../training-jobs/{job}/versions/{version}/stop
-    const std::size_t jobs = path.find("/training-jobs/");
-    const std::size_t versions = path.find("/versions/");
-    const std::size_t stop = path.rfind("/stop");
-    if (jobs == std::string::npos || versions == std::string::npos || stop == std::string::npos) {
-      continue;
-    }
-    const std::string job = path.substr(jobs + 15, versions - jobs - 15);
-    const std::string version = path.substr(versions + 10, stop - versions - 10);
-    ++out[job + "/" + version];
+  for (const LoggedStop& stop : LoggedStops(sim.Requests())) {
+    if (stop.fault == fault) ++out[stop.version];
   }
   return out;
 }

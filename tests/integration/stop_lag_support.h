@@ -12,31 +12,43 @@
 
 namespace mactl::integration {
 
+// One fault rule of the simulator (POST /_sim/faults) for `operation` ("stop", "any", ...),
+// drawn with `probability` on every matching request. `process` carries the request out
+// before the fault hides its answer.
+inline json StatusFault(const std::string& operation, double probability, int http_status,
+                        bool process = false) {
+  json rule = {{"operation", operation},
+               {"count", -1},
+               {"probability", probability},
+               {"type", "status"},
+               {"http_status", http_status}};
+  if (process) rule["process"] = true;
+  return rule;
+}
+
+inline json DropFault(const std::string& operation, double probability, bool process = false) {
+  json rule = {
+      {"operation", operation}, {"count", -1}, {"probability", probability}, {"type", "drop"}};
+  if (process) rule["process"] = true;
+  return rule;
+}
+
+inline json LatencyFault(const std::string& operation, double probability, int ms) {
+  return {{"operation", operation},
+          {"count", -1},
+          {"probability", probability},
+          {"type", "latency"},
+          {"ms", ms}};
+}
+
 // Stops answered 503 or dropped after the stop was carried out (the outcome the client
 // cannot know), plus some errors and latency on everything.
 inline json StopLagFaults() {
   return json::array({
-      {{"operation", "stop"},
-       {"count", -1},
-       {"probability", 0.15},
-       {"type", "status"},
-       {"http_status", 503},
-       {"process", true}},
-      {{"operation", "stop"},
-       {"count", -1},
-       {"probability", 0.10},
-       {"type", "drop"},
-       {"process", true}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.05},
-       {"type", "status"},
-       {"http_status", 500}},
-      {{"operation", "any"},
-       {"count", -1},
-       {"probability", 0.05},
-       {"type", "latency"},
-       {"ms", 250}},
+      StatusFault("stop", 0.15, 503, true),
+      DropFault("stop", 0.10, true),
+      StatusFault("any", 0.05, 500),
+      LatencyFault("any", 0.05, 250),
   });
 }
 
@@ -44,6 +56,7 @@ inline json StopLagFaults() {
 struct LoggedStop {
   std::string version;  // "job/version"
   std::uint64_t seq = 0;
+  std::string fault;             // the simulator's fault type, empty when none
   bool unknown_outcome = false;  // an error status or a dropped connection
 };
 
@@ -62,10 +75,9 @@ inline std::vector<LoggedStop> LoggedStops(const json& requests) {
     one.version = path.substr(jobs + 15, versions - jobs - 15) + "/" +
                   path.substr(versions + 10, stop - versions - 10);
     one.seq = r.value("seq", std::uint64_t{0});
-    const std::string fault = r.contains("fault") && r["fault"].is_string()
-                                  ? r["fault"].get<std::string>()
-                                  : std::string();
-    one.unknown_outcome = fault == "status" || fault == "drop";
+    one.fault = r.contains("fault") && r["fault"].is_string() ? r["fault"].get<std::string>()
+                                                              : std::string();
+    one.unknown_outcome = one.fault == "status" || one.fault == "drop";
     out.push_back(std::move(one));
   }
   return out;

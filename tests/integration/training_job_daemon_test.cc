@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/harness.h"
+#include "integration/ready_reason.h"
 
 namespace mactl::integration {
 namespace {
@@ -53,15 +54,6 @@ json SimJob(const Simulator& sim, int n) {
 int TerminateCalls(const Simulator& sim, int n) {
   const json j = SimJob(sim, n);
   return j.is_object() ? j.value("terminate_calls", -1) : -1;
-}
-
-std::string Reason(const Controller& c, const std::string& name) {
-  const json o = c.Object(name);
-  if (!o.is_object()) return "";
-  for (const json& cond : o.value("conditions", json::array())) {
-    if (cond.value("type", "") == "Ready") return cond.value("reason", "");
-  }
-  return "";
 }
 
 TEST(TrainingJobDaemon, EveryPhaseConvergesWithAtMostOneTerminateAndNoneWhereNoneIsDue) {
@@ -124,13 +116,13 @@ TEST(TrainingJobDaemon, EveryPhaseConvergesWithAtMostOneTerminateAndNoneWhereNon
   EXPECT_EQ(TerminateCalls(sim, 10), 0);
   // An unknown phase is never acted on.
   EXPECT_EQ(TerminateCalls(sim, 11), 0);
-  EXPECT_EQ(Reason(controller, "unk-1"), "StatusUnknown");
+  EXPECT_EQ(ReadyReason(controller, "unk-1"), "StatusUnknown");
   // The race: one refused terminate, then converged on the Completed job.
   EXPECT_EQ(TerminateCalls(sim, 12), 1);
   EXPECT_EQ(SimJob(sim, 12)["terminates_accepted"], 0);
   EXPECT_EQ(SimJob(sim, 12)["phase"], "Completed");
   // A name matching two active jobs is Ambiguous, and neither is terminated.
-  EXPECT_TRUE(WaitFor([&] { return Reason(controller, "twin") == "Ambiguous"; }));
+  EXPECT_TRUE(WaitFor([&] { return ReadyReason(controller, "twin") == "Ambiguous"; }));
   EXPECT_EQ(TerminateCalls(sim, 13), 0);
   EXPECT_EQ(TerminateCalls(sim, 14), 0);
 
@@ -173,7 +165,7 @@ TEST(TrainingJobDaemon, KillNineAndRestartSendNoSecondTerminate) {
   // Its own output files: the first controller's still name the first one's port.
   Controller second(dir, manifests, sim.endpoint(), {"--poll", "500ms"}, {}, "controller2");
   ASSERT_GT(second.port(), 0);
-  ASSERT_TRUE(WaitFor([&] { return Reason(second, "run-1") == "Terminating"; }))
+  ASSERT_TRUE(WaitFor([&] { return ReadyReason(second, "run-1") == "Terminating"; }))
       << second.Object("run-1").dump(1);
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(TerminateCalls(sim, 1), 1);

@@ -29,18 +29,18 @@ std::string_view NextName(NextCheck next) {
   return "resync";
 }
 
-std::string ObjectName(const VersionState& state) {
-  return state.managed.object_names.empty() ? "" : state.managed.object_names.front();
+std::string ObjectName(const ManagedVersion& managed) {
+  return managed.object_names.empty() ? "" : managed.object_names.front();
 }
 
-void LogFailure(const std::string& key, const VersionState& state, const Error& error,
-                std::string_view during, Duration retry_in) {
+void LogFailure(const std::string& key, const ManagedVersion& managed, const VersionState& state,
+                const Error& error, std::string_view during, Duration retry_in) {
   log::Warn(
       "reconcile failed",
       {{"key", key},
-       {"job", std::to_string(state.managed.ref.job_id)},
-       {"version", std::to_string(state.managed.ref.version_id)},
-       {"object", ObjectName(state)},
+       {"job", std::to_string(managed.ref.job_id)},
+       {"version", std::to_string(managed.ref.version_id)},
+       {"object", ObjectName(managed)},
        {"during", std::string(during)},
        {"error_class", ErrorClassName(error.error_class)},
        {"error", error.ToString()},
@@ -49,11 +49,12 @@ void LogFailure(const std::string& key, const VersionState& state, const Error& 
         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(retry_in).count())}});
 }
 
-void LogPhaseChange(const std::string& key, const VersionState& state, Phase before) {
+void LogPhaseChange(const std::string& key, const ManagedVersion& managed,
+                    const VersionState& state, Phase before) {
   log::Info("phase changed", {{"key", key},
-                              {"job", std::to_string(state.managed.ref.job_id)},
-                              {"version", std::to_string(state.managed.ref.version_id)},
-                              {"object", ObjectName(state)},
+                              {"job", std::to_string(managed.ref.job_id)},
+                              {"version", std::to_string(managed.ref.version_id)},
+                              {"object", ObjectName(managed)},
                               {"from", std::string(PhaseName(before))},
                               {"to", std::string(PhaseName(state.phase))},
                               {"reason", state.ready.reason},
@@ -129,7 +130,8 @@ std::map<Phase, std::size_t> Reconciler::PhaseCounts(const DesiredSnapshot& snap
   return counts;
 }
 
-void Reconciler::Publish(const std::string& key, const VersionState& state) {
+void Reconciler::Publish(const std::string& key, const std::string& project_id,
+                         const VersionState& state) {
   std::lock_guard lock(mu_);
   // A concurrent MarkDesiredChanged (an edit arriving mid-reconcile) wins for what the
   // next observation must satisfy.
@@ -141,8 +143,8 @@ void Reconciler::Publish(const std::string& key, const VersionState& state) {
     merged.observe_due = it->second.observe_due;
     merged.observe_batch_window = it->second.observe_batch_window;
   }
-  observer_.ExpectObservation(key, {merged.managed.ref.project_id, merged.observe_due,
-                                    merged.observe_not_before, merged.observe_allow_batch});
+  observer_.ExpectObservation(
+      key, {project_id, merged.observe_due, merged.observe_not_before, merged.observe_allow_batch});
   states_[key] = std::move(merged);
 }
 
@@ -222,6 +224,12 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
 void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& failed,
                                 Duration delay) {
   const SteadyTime retry_at = SaturatingAdd(clock_.Now(), delay);
+  // The state keeps no copy of what the snapshot holds. A key the snapshot lost meanwhile
+  // is forgotten at its next reconcile; until then its log lines carry only the key.
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
+  const ManagedVersion* found = snapshot ? snapshot->Find(key) : nullptr;
+  const ManagedVersion none;
+  const ManagedVersion& managed = found != nullptr ? *found : none;
   VersionState state;
   {
     std::lock_guard lock(mu_);
@@ -229,19 +237,22 @@ void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& f
     if (it == states_.end()) return;
     it->second.observe_not_before = std::max(it->second.observe_not_before, retry_at);
     it->second.observe_due = retry_at;
-    observer_.ExpectObservation(
-        key, {it->second.managed.ref.project_id, retry_at, it->second.observe_not_before,
-              it->second.observe_allow_batch});
+    if (found != nullptr) {
+      observer_.ExpectObservation(key,
+                                  {managed.ref.project_id, retry_at, it->second.observe_not_before,
+                                   it->second.observe_allow_batch});
+    }
     it->second.next_attempt = ToWall(clock_, retry_at);
     it->second.next_reason = std::string(NextName(NextCheck::kBackoff));
     if (!failed.error) return;
     state = it->second;
   }
-  LogFailure(key, state, *failed.error, failed.during, delay);
+  LogFailure(key, managed, state, *failed.error, failed.during, delay);
 }
 
-ReconcileResult Reconciler::RecordError(const std::string& key, VersionState& state,
-                                        const Error& error, std::string_view during) {
+ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVersion& managed,
+                                        VersionState& state, const Error& error,
+                                        std::string_view during) {
   state.last_error = error;
   state.phase = Phase::kError;
   const bool retry = error.error_class != ErrorClass::kTerminal;
@@ -256,7 +267,7 @@ ReconcileResult Reconciler::RecordError(const std::string& key, VersionState& st
   }
   // A terminal error needs a change on the user's side; look again at resync pace.
   const Duration resync_after = Schedule(state, NextCheck::kResync).requeue_after;
-  LogFailure(key, state, error, during, resync_after);
+  LogFailure(key, managed, state, error, during, resync_after);
   return ReconcileResult::TerminalError(resync_after, error, std::string(during));
 }
 
@@ -308,24 +319,25 @@ ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
   return result;
 }
 
-ReconcileResult Reconciler::DecideAndAct(const std::string& key, VersionState& state, int status) {
+ReconcileResult Reconciler::DecideAndAct(const std::string& key, const ManagedVersion& managed,
+                                         VersionState& state, int status) {
   DecisionContext context;
-  context.paused = state.managed.paused;
-  context.conflict = state.managed.conflict;
+  context.paused = managed.paused;
+  context.conflict = managed.conflict;
   context.stop_accepted = state.stop_accepted;
   context.stop_refused_at_status = state.stop_refused_at_status;
   context.dry_run = options_.dry_run;
-  context.max_runtime = state.managed.max_runtime;
+  context.max_runtime = managed.max_runtime;
   context.run_duration = state.observed_run_duration;
   context.run_duration_problem = state.run_duration_problem;
-  const Decision decision = Decide(state.managed.desired, status, context);
-  if (decision.action == Action::kStop) return Stop(key, state, status, decision.reason);
+  const Decision decision = Decide(managed.desired, status, context);
+  if (decision.action == Action::kStop) return Stop(key, managed, state, status, decision.reason);
   return Apply(state, decision, nullptr);
 }
 
-ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, int status,
-                                 std::string_view reason) {
-  Status stop = client_.StopVersion(state.managed.ref);
+ReconcileResult Reconciler::Stop(const std::string& key, const ManagedVersion& managed,
+                                 VersionState& state, int status, std::string_view reason) {
+  Status stop = client_.StopVersion(managed.ref);
   state.last_action = "stop";
   if (stop) {
     state.stop_accepted = true;
@@ -337,9 +349,9 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
     // The next observation must come after the stop.
     state.observe_not_before = clock_.Now();
     log::Info("stop requested", {{"key", key},
-                                 {"job", std::to_string(state.managed.ref.job_id)},
-                                 {"version", std::to_string(state.managed.ref.version_id)},
-                                 {"object", ObjectName(state)},
+                                 {"job", std::to_string(managed.ref.job_id)},
+                                 {"version", std::to_string(managed.ref.version_id)},
+                                 {"object", ObjectName(managed)},
                                  {"action", "stop"},
                                  {"result", "accepted"},
                                  {"reason", std::string(reason)},
@@ -350,17 +362,16 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
     // The version changed between observe and stop (e.g. it just finished): look
     // again, exactly and at once, instead of retrying the stop.
     state.stop_refused_at_status = status;
-    log::Info("stop refused; re-observing",
-              {{"key", key},
-               {"job", std::to_string(state.managed.ref.job_id)},
-               {"version", std::to_string(state.managed.ref.version_id)},
-               {"object", ObjectName(state)},
-               {"action", "stop"},
-               {"result", "refused"},
-               {"error", stop.error().ToString()}});
+    log::Info("stop refused; re-observing", {{"key", key},
+                                             {"job", std::to_string(managed.ref.job_id)},
+                                             {"version", std::to_string(managed.ref.version_id)},
+                                             {"object", ObjectName(managed)},
+                                             {"action", "stop"},
+                                             {"result", "refused"},
+                                             {"error", stop.error().ToString()}});
     return Apply(state, DecideAfterStop(StopOutcome::kRefused, status), &stop.error());
   }
-  return RecordError(key, state, stop.error(), "stop");
+  return RecordError(key, managed, state, stop.error(), "stop");
 }
 
 ReconcileResult Reconciler::Reconcile(const std::string& key) {
@@ -373,7 +384,6 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
 
   VersionState state = Load(key);
   const Phase phase_before = state.phase;
-  state.managed = *managed;
   ++state.attempts;
 
   // Observe. A worker never waits for another worker's list refresh: the object comes
@@ -388,12 +398,12 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   ReconcileResult result;
   if (observed) {
     RecordObservation(state, *observed);
-    result = DecideAndAct(key, state, observed->status);
+    result = DecideAndAct(key, *managed, state, observed->status);
   } else {
-    result = RecordError(key, state, observed.error(), "observe");
+    result = RecordError(key, *managed, state, observed.error(), "observe");
   }
-  if (state.phase != phase_before) LogPhaseChange(key, state, phase_before);
-  Publish(key, state);
+  if (state.phase != phase_before) LogPhaseChange(key, *managed, state, phase_before);
+  Publish(key, managed->ref.project_id, state);
   return result;
 }
 

@@ -83,17 +83,18 @@ class Reconciler {
   // Remembers an accepted stop for kStopMemory, whatever happens to the manifest.
   void RememberStop(const std::string& key, const VersionState& state);
   void RecordObservation(VersionState& state, const Observation& observed) const;
-  ReconcileResult DecideAndAct(const std::string& key, VersionState& state, int status);
-  ReconcileResult Stop(const std::string& key, VersionState& state, int status,
-                       std::string_view reason);
+  ReconcileResult DecideAndAct(const std::string& key, const ManagedVersion& managed,
+                               VersionState& state, int status);
+  ReconcileResult Stop(const std::string& key, const ManagedVersion& managed, VersionState& state,
+                       int status, std::string_view reason);
   // Records a decision (or a stop's outcome) as phase and conditions, then schedules.
   ReconcileResult Apply(VersionState& state, const Decision& decision, const Error* error);
   ReconcileResult Schedule(VersionState& state, NextCheck next);
   // Brings `result` forward to the moment the version reaches its maxRuntime, exactly.
   void ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const;
-  ReconcileResult RecordError(const std::string& key, VersionState& state, const Error& error,
-                              std::string_view during);
-  void Publish(const std::string& key, const VersionState& state);
+  ReconcileResult RecordError(const std::string& key, const ManagedVersion& managed,
+                              VersionState& state, const Error& error, std::string_view during);
+  void Publish(const std::string& key, const std::string& project_id, const VersionState& state);
 
   const ReconcilerOptions options_;
   const SnapshotStore& desired_;

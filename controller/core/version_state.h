@@ -33,9 +33,9 @@ struct Condition {
   }
 };
 
+// The manifest side (ManagedVersion) is not copied here: the reconciler reads it from the
+// current snapshot (docs/benchmarks.md, "Where the memory goes").
 struct VersionState {
-  ManagedVersion managed;
-
   // Observation.
   bool attempted = false;  // observed once, successfully or not (for /readyz)
   std::optional<int> observed_status;

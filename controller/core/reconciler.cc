@@ -212,12 +212,12 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       state.observe_not_before = now;
       state.observe_due = now;
       state.observe_batch_window = Duration{0};
-      state.next_reason = std::string(NextName(next));
+      state.next_reason = NextName(next);
       return ReconcileResult::RetryableError(std::nullopt, "");
   }
   state.observe_due = SaturatingAdd(now, result.requeue_after);
   state.next_attempt = ToWall(clock_, state.observe_due);
-  state.next_reason = std::string(NextName(next));
+  state.next_reason = NextName(next);
   return result;
 }
 
@@ -243,7 +243,7 @@ void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& f
                                    it->second.observe_allow_batch});
     }
     it->second.next_attempt = ToWall(clock_, retry_at);
-    it->second.next_reason = std::string(NextName(NextCheck::kBackoff));
+    it->second.next_reason = NextName(NextCheck::kBackoff);
     if (!failed.error) return;
     state = it->second;
   }
@@ -253,7 +253,7 @@ void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& f
 ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVersion& managed,
                                         VersionState& state, const Error& error,
                                         std::string_view during) {
-  state.last_error = error;
+  state.last_error = std::make_shared<const Error>(error);
   state.phase = Phase::kError;
   const bool retry = error.error_class != ErrorClass::kTerminal;
   const WallTime now = clock_.WallNow();
@@ -275,7 +275,7 @@ void Reconciler::RecordObservation(VersionState& state, const Observation& obser
   state.observed_status = observed.status;
   state.observed_at = ToWall(clock_, observed.observed_at);
   state.observed_steady = observed.observed_at;
-  state.observed_source = std::string(observed.source);
+  state.observed_source = observed.source;
   const RunDuration run = CheckRunDuration(observed.duration_ms);
   state.observed_run_duration = run.value;
   state.run_duration_problem = run.problem;
@@ -304,7 +304,7 @@ void Reconciler::ScheduleDue(VersionState& state, Duration due_in, ReconcileResu
 ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
                                   const Error* error) {
   state.phase = decision.phase;
-  state.last_error = error != nullptr ? std::optional<Error>(*error) : std::nullopt;
+  state.last_error = error != nullptr ? std::make_shared<const Error>(*error) : nullptr;
   const WallTime now = clock_.WallNow();
   state.ready.Set(decision.phase == Phase::kConverged, std::string(decision.reason),
                   decision.message, now);

@@ -91,7 +91,9 @@ void Reconciler::MarkDesiredChanged(const std::vector<std::string>& keys, bool a
 void Reconciler::Forget(const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
   for (const std::string& key : keys) {
-    states_.erase(key);
+    const auto it = states_.find(key);
+    if (it != states_.end() && it->second.stop_accepted) RememberStopLocked(key, it->second);
+    if (it != states_.end()) states_.erase(it);
     observer_.ForgetObservation(key);
   }
 }
@@ -160,15 +162,17 @@ VersionState& Reconciler::EntryLocked(const std::string& key) {
     if (stop != stops_.end() && clock_.Now() - stop->second.at < kStopMemory) {
       it->second.stop_accepted = true;
       it->second.stop_accepted_at = stop->second.wall;
+      it->second.stop_accepted_steady = stop->second.at;
     }
   }
   return it->second;
 }
 
-void Reconciler::RememberStop(const std::string& key, const VersionState& state) {
+void Reconciler::RememberStopLocked(const std::string& key, const VersionState& state) {
   const SteadyTime now = clock_.Now();
-  std::lock_guard lock(mu_);
-  stops_[key] = AcceptedStop{now, state.stop_accepted_at.value_or(clock_.WallNow())};
+  if (now - state.stop_accepted_steady >= kStopMemory) return;
+  stops_[key] =
+      AcceptedStop{state.stop_accepted_steady, state.stop_accepted_at.value_or(clock_.WallNow())};
   // Pruned a few times per memory period, so the map holds at most the stops of about
   // 1.25 periods.
   if (now - stops_pruned_ >= kStopMemory / 4) {
@@ -345,7 +349,7 @@ ReconcileResult Reconciler::Stop(const std::string& key, const ManagedVersion& m
     state.stop_refused_at_status.reset();
     state.stop_reason = std::string(reason);
     if (reason == kMaxRuntimeExceeded) ++runtime_limit_stops_;
-    RememberStop(key, state);
+    state.stop_accepted_steady = clock_.Now();  // remembered at Forget (RememberStopLocked)
     // The next observation must come after the stop.
     state.observe_not_before = clock_.Now();
     log::Info("stop requested", {{"key", key},

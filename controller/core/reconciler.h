@@ -80,8 +80,9 @@ class Reconciler {
   VersionState Load(const std::string& key);
   // The state entry of key, created when missing with the remembered accepted stop, if any.
   VersionState& EntryLocked(const std::string& key);
-  // Remembers an accepted stop for kStopMemory, whatever happens to the manifest.
-  void RememberStop(const std::string& key, const VersionState& state);
+  // Remembers the accepted stop of a state being forgotten, until kStopMemory after the stop:
+  // only then, since a live state holds its stop itself (one map entry per object less).
+  void RememberStopLocked(const std::string& key, const VersionState& state);
   void RecordObservation(VersionState& state, const Observation& observed) const;
   ReconcileResult DecideAndAct(const std::string& key, const ManagedVersion& managed,
                                VersionState& state, int status);
@@ -109,7 +110,7 @@ class Reconciler {
     SteadyTime at;
     WallTime wall;
   };
-  // Accepted stops by version key, kept for kStopMemory (Forget leaves them).
+  // Accepted stops of forgotten versions by key, kept for kStopMemory after the stop.
   std::unordered_map<std::string, AcceptedStop> stops_;  // guarded by mu_
   SteadyTime stops_pruned_{};                            // guarded by mu_
   std::atomic<std::uint64_t> runtime_limit_stops_{0};

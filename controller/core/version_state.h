@@ -64,6 +64,7 @@ struct VersionState {
   // The controller's memory of its own actions.
   bool stop_accepted = false;
   std::optional<WallTime> stop_accepted_at;
+  SteadyTime stop_accepted_steady{};  // the same, for the memory kept after Forget
   std::optional<int> stop_refused_at_status;
   std::string stop_reason;  // the reason of the accepted stop, e.g. "MaxRuntimeExceeded"
 

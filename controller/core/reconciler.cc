@@ -229,7 +229,8 @@ void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& f
                                 Duration delay) {
   const SteadyTime retry_at = SaturatingAdd(clock_.Now(), delay);
   // The state keeps no copy of what the snapshot holds. A key the snapshot lost meanwhile
-  // is forgotten at its next reconcile; until then its log lines carry only the key.
+  // is forgotten at its next reconcile; until then its failure log names it by key only
+  // (job and version 0, no object).
   const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
   const ManagedVersion* found = snapshot ? snapshot->Find(key) : nullptr;
   const ManagedVersion none;

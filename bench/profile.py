@@ -34,7 +34,8 @@ import time
 import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run as bench  # noqa: E402  (reuses the world, process and /proc helpers)
+import benchlib as bench  # noqa: E402  (process, metrics and /proc helpers)
+from run import write_world  # noqa: E402  (the world of bench/run.py)
 
 
 def free_port():
@@ -79,7 +80,7 @@ def main():
     procs = []
     pid = 0
     try:
-        seed, mdir, objects = bench.write_world(work, args.n, 0, 100)
+        seed, mdir, objects = write_world(work, args.n, 0, 100)
         sim_proc, sim = bench.start_sim(args.build, work, seed, "sim")
         procs.append(sim_proc)
         log = os.path.join(work, "controller.log")

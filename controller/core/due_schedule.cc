@@ -5,23 +5,31 @@
 namespace mactl {
 
 void DueSchedule::Set(const std::string& key, DueObservation due) {
-  const auto [it, created] = project_of_.try_emplace(key, due.project_id);
-  if (!created && it->second != due.project_id) {
-    by_project_[it->second].erase(key);
-    it->second = due.project_id;
+  const auto [it, created] = entries_.try_emplace(key);
+  Entry& entry = it->second;
+  if (created || *entry.project != due.project_id) {
+    if (!created) Unlist(*it);
+    const auto project = by_project_.try_emplace(std::move(due.project_id)).first;
+    project->second.insert(&*it);
+    entry.project = &project->first;
   }
-  by_project_[due.project_id][key] = Entry{due.due, due.not_before, due.allow_batch};
+  entry.due = due.due;
+  entry.not_before = due.not_before;
+  entry.allow_batch = due.allow_batch;
+}
+
+void DueSchedule::Unlist(const Node& node) {
+  const auto project = by_project_.find(*node.second.project);
+  if (project == by_project_.end()) return;
+  project->second.erase(&node);
+  if (project->second.empty()) by_project_.erase(project);
 }
 
 void DueSchedule::Erase(const std::string& key) {
-  const auto it = project_of_.find(key);
-  if (it == project_of_.end()) return;
-  const auto project = by_project_.find(it->second);
-  if (project != by_project_.end()) {
-    project->second.erase(key);
-    if (project->second.empty()) by_project_.erase(project);
-  }
-  project_of_.erase(it);
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  Unlist(*it);
+  entries_.erase(it);
 }
 
 void DueSchedule::SetManagedCounts(std::map<std::string, std::size_t> counts) {
@@ -35,7 +43,8 @@ std::size_t DueSchedule::CountDue(const DueQuery& query) const {
   const SteadyTime horizon = SaturatingAdd(query.now, query.window);
   if (const auto project = by_project_.find(query.project_id); project != by_project_.end()) {
     known = project->second.size();
-    for (const auto& [key, entry] : project->second) {
+    for (const Node* node : project->second) {
+      const auto& [key, entry] = *node;
       if (key == query.key) {
         asking_known = true;
         continue;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "controller/base/clock.h"
 
@@ -45,16 +46,22 @@ class DueSchedule {
   std::size_t CountDue(const DueQuery& query) const;
 
  private:
-  // What CountDue reads of a DueObservation: the project is the map's key, not repeated in
-  // each of its (up to 100k) entries (docs/benchmarks.md, "Where the memory goes").
+  // What CountDue reads of a DueObservation. Each key is held once, as the key of entries_;
+  // the project's set points at those nodes (stable in an unordered_map) and each entry at
+  // its project's key, so neither a key nor a project id is repeated per object
+  // (docs/benchmarks.md, "Where the memory goes").
   struct Entry {
+    const std::string* project = nullptr;  // a key of by_project_
     SteadyTime due;
     SteadyTime not_before;
     bool allow_batch = true;
   };
-  std::map<std::string, std::size_t> managed_counts_;        // by project
-  std::unordered_map<std::string, std::string> project_of_;  // by key
-  std::unordered_map<std::string, std::unordered_map<std::string, Entry>> by_project_;
+  using Node = std::pair<const std::string, Entry>;
+  void Unlist(const Node& node);
+
+  std::map<std::string, std::size_t> managed_counts_;  // by project
+  std::unordered_map<std::string, Entry> entries_;     // by key
+  std::unordered_map<std::string, std::unordered_set<const Node*>> by_project_;
 };
 
 }  // namespace mactl

@@ -29,18 +29,18 @@ std::string_view NextName(NextCheck next) {
   return "resync";
 }
 
-std::string ObjectName(const VersionState& state) {
-  return state.managed.object_names.empty() ? "" : state.managed.object_names.front();
+std::string ObjectName(const ManagedVersion& managed) {
+  return managed.object_names.empty() ? "" : managed.object_names.front();
 }
 
-void LogFailure(const std::string& key, const VersionState& state, const Error& error,
-                std::string_view during, Duration retry_in) {
+void LogFailure(const std::string& key, const ManagedVersion& managed, const VersionState& state,
+                const Error& error, std::string_view during, Duration retry_in) {
   log::Warn(
       "reconcile failed",
       {{"key", key},
-       {"job", std::to_string(state.managed.ref.job_id)},
-       {"version", std::to_string(state.managed.ref.version_id)},
-       {"object", ObjectName(state)},
+       {"job", std::to_string(managed.ref.job_id)},
+       {"version", std::to_string(managed.ref.version_id)},
+       {"object", ObjectName(managed)},
        {"during", std::string(during)},
        {"error_class", ErrorClassName(error.error_class)},
        {"error", error.ToString()},
@@ -49,11 +49,12 @@ void LogFailure(const std::string& key, const VersionState& state, const Error& 
         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(retry_in).count())}});
 }
 
-void LogPhaseChange(const std::string& key, const VersionState& state, Phase before) {
+void LogPhaseChange(const std::string& key, const ManagedVersion& managed,
+                    const VersionState& state, Phase before) {
   log::Info("phase changed", {{"key", key},
-                              {"job", std::to_string(state.managed.ref.job_id)},
-                              {"version", std::to_string(state.managed.ref.version_id)},
-                              {"object", ObjectName(state)},
+                              {"job", std::to_string(managed.ref.job_id)},
+                              {"version", std::to_string(managed.ref.version_id)},
+                              {"object", ObjectName(managed)},
                               {"from", std::string(PhaseName(before))},
                               {"to", std::string(PhaseName(state.phase))},
                               {"reason", state.ready.reason},
@@ -90,7 +91,9 @@ void Reconciler::MarkDesiredChanged(const std::vector<std::string>& keys, bool a
 void Reconciler::Forget(const std::vector<std::string>& keys) {
   std::lock_guard lock(mu_);
   for (const std::string& key : keys) {
-    states_.erase(key);
+    const auto it = states_.find(key);
+    if (it != states_.end() && it->second.stop_accepted) RememberStopLocked(key, it->second);
+    if (it != states_.end()) states_.erase(it);
     observer_.ForgetObservation(key);
   }
 }
@@ -129,7 +132,8 @@ std::map<Phase, std::size_t> Reconciler::PhaseCounts(const DesiredSnapshot& snap
   return counts;
 }
 
-void Reconciler::Publish(const std::string& key, const VersionState& state) {
+void Reconciler::Publish(const std::string& key, const std::string& project_id,
+                         const VersionState& state) {
   std::lock_guard lock(mu_);
   // A concurrent MarkDesiredChanged (an edit arriving mid-reconcile) wins for what the
   // next observation must satisfy.
@@ -141,8 +145,8 @@ void Reconciler::Publish(const std::string& key, const VersionState& state) {
     merged.observe_due = it->second.observe_due;
     merged.observe_batch_window = it->second.observe_batch_window;
   }
-  observer_.ExpectObservation(key, {merged.managed.ref.project_id, merged.observe_due,
-                                    merged.observe_not_before, merged.observe_allow_batch});
+  observer_.ExpectObservation(
+      key, {project_id, merged.observe_due, merged.observe_not_before, merged.observe_allow_batch});
   states_[key] = std::move(merged);
 }
 
@@ -158,15 +162,17 @@ VersionState& Reconciler::EntryLocked(const std::string& key) {
     if (stop != stops_.end() && clock_.Now() - stop->second.at < kStopMemory) {
       it->second.stop_accepted = true;
       it->second.stop_accepted_at = stop->second.wall;
+      it->second.stop_accepted_steady = stop->second.at;
     }
   }
   return it->second;
 }
 
-void Reconciler::RememberStop(const std::string& key, const VersionState& state) {
+void Reconciler::RememberStopLocked(const std::string& key, const VersionState& state) {
   const SteadyTime now = clock_.Now();
-  std::lock_guard lock(mu_);
-  stops_[key] = AcceptedStop{now, state.stop_accepted_at.value_or(clock_.WallNow())};
+  if (now - state.stop_accepted_steady >= kStopMemory) return;
+  stops_[key] =
+      AcceptedStop{state.stop_accepted_steady, state.stop_accepted_at.value_or(clock_.WallNow())};
   // Pruned a few times per memory period, so the map holds at most the stops of about
   // 1.25 periods.
   if (now - stops_pruned_ >= kStopMemory / 4) {
@@ -210,18 +216,25 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
       state.observe_not_before = now;
       state.observe_due = now;
       state.observe_batch_window = Duration{0};
-      state.next_reason = std::string(NextName(next));
+      state.next_reason = NextName(next);
       return ReconcileResult::RetryableError(std::nullopt, "");
   }
   state.observe_due = SaturatingAdd(now, result.requeue_after);
   state.next_attempt = ToWall(clock_, state.observe_due);
-  state.next_reason = std::string(NextName(next));
+  state.next_reason = NextName(next);
   return result;
 }
 
 void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& failed,
                                 Duration delay) {
   const SteadyTime retry_at = SaturatingAdd(clock_.Now(), delay);
+  // The state keeps no copy of what the snapshot holds. A key the snapshot lost meanwhile
+  // is forgotten at its next reconcile; until then its failure log names it by key only
+  // (job and version 0, no object).
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_.Current();
+  const ManagedVersion* found = snapshot ? snapshot->Find(key) : nullptr;
+  const ManagedVersion none;
+  const ManagedVersion& managed = found != nullptr ? *found : none;
   VersionState state;
   {
     std::lock_guard lock(mu_);
@@ -229,20 +242,23 @@ void Reconciler::RetryScheduled(const std::string& key, const ReconcileResult& f
     if (it == states_.end()) return;
     it->second.observe_not_before = std::max(it->second.observe_not_before, retry_at);
     it->second.observe_due = retry_at;
-    observer_.ExpectObservation(
-        key, {it->second.managed.ref.project_id, retry_at, it->second.observe_not_before,
-              it->second.observe_allow_batch});
+    if (found != nullptr) {
+      observer_.ExpectObservation(key,
+                                  {managed.ref.project_id, retry_at, it->second.observe_not_before,
+                                   it->second.observe_allow_batch});
+    }
     it->second.next_attempt = ToWall(clock_, retry_at);
-    it->second.next_reason = std::string(NextName(NextCheck::kBackoff));
+    it->second.next_reason = NextName(NextCheck::kBackoff);
     if (!failed.error) return;
     state = it->second;
   }
-  LogFailure(key, state, *failed.error, failed.during, delay);
+  LogFailure(key, managed, state, *failed.error, failed.during, delay);
 }
 
-ReconcileResult Reconciler::RecordError(const std::string& key, VersionState& state,
-                                        const Error& error, std::string_view during) {
-  state.last_error = error;
+ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVersion& managed,
+                                        VersionState& state, const Error& error,
+                                        std::string_view during) {
+  state.last_error = std::make_shared<const Error>(error);
   state.phase = Phase::kError;
   const bool retry = error.error_class != ErrorClass::kTerminal;
   const WallTime now = clock_.WallNow();
@@ -256,7 +272,7 @@ ReconcileResult Reconciler::RecordError(const std::string& key, VersionState& st
   }
   // A terminal error needs a change on the user's side; look again at resync pace.
   const Duration resync_after = Schedule(state, NextCheck::kResync).requeue_after;
-  LogFailure(key, state, error, during, resync_after);
+  LogFailure(key, managed, state, error, during, resync_after);
   return ReconcileResult::TerminalError(resync_after, error, std::string(during));
 }
 
@@ -264,7 +280,7 @@ void Reconciler::RecordObservation(VersionState& state, const Observation& obser
   state.observed_status = observed.status;
   state.observed_at = ToWall(clock_, observed.observed_at);
   state.observed_steady = observed.observed_at;
-  state.observed_source = std::string(observed.source);
+  state.observed_source = observed.source;
   const RunDuration run = CheckRunDuration(observed.duration_ms);
   state.observed_run_duration = run.value;
   state.run_duration_problem = run.problem;
@@ -293,7 +309,7 @@ void Reconciler::ScheduleDue(VersionState& state, Duration due_in, ReconcileResu
 ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
                                   const Error* error) {
   state.phase = decision.phase;
-  state.last_error = error != nullptr ? std::optional<Error>(*error) : std::nullopt;
+  state.last_error = error != nullptr ? std::make_shared<const Error>(*error) : nullptr;
   const WallTime now = clock_.WallNow();
   state.ready.Set(decision.phase == Phase::kConverged, std::string(decision.reason),
                   decision.message, now);
@@ -308,24 +324,25 @@ ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
   return result;
 }
 
-ReconcileResult Reconciler::DecideAndAct(const std::string& key, VersionState& state, int status) {
+ReconcileResult Reconciler::DecideAndAct(const std::string& key, const ManagedVersion& managed,
+                                         VersionState& state, int status) {
   DecisionContext context;
-  context.paused = state.managed.paused;
-  context.conflict = state.managed.conflict;
+  context.paused = managed.paused;
+  context.conflict = managed.conflict;
   context.stop_accepted = state.stop_accepted;
   context.stop_refused_at_status = state.stop_refused_at_status;
   context.dry_run = options_.dry_run;
-  context.max_runtime = state.managed.max_runtime;
+  context.max_runtime = managed.max_runtime;
   context.run_duration = state.observed_run_duration;
   context.run_duration_problem = state.run_duration_problem;
-  const Decision decision = Decide(state.managed.desired, status, context);
-  if (decision.action == Action::kStop) return Stop(key, state, status, decision.reason);
+  const Decision decision = Decide(managed.desired, status, context);
+  if (decision.action == Action::kStop) return Stop(key, managed, state, status, decision.reason);
   return Apply(state, decision, nullptr);
 }
 
-ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, int status,
-                                 std::string_view reason) {
-  Status stop = client_.StopVersion(state.managed.ref);
+ReconcileResult Reconciler::Stop(const std::string& key, const ManagedVersion& managed,
+                                 VersionState& state, int status, std::string_view reason) {
+  Status stop = client_.StopVersion(managed.ref);
   state.last_action = "stop";
   if (stop) {
     state.stop_accepted = true;
@@ -333,13 +350,13 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
     state.stop_refused_at_status.reset();
     state.stop_reason = std::string(reason);
     if (reason == kMaxRuntimeExceeded) ++runtime_limit_stops_;
-    RememberStop(key, state);
+    state.stop_accepted_steady = clock_.Now();  // remembered at Forget (RememberStopLocked)
     // The next observation must come after the stop.
     state.observe_not_before = clock_.Now();
     log::Info("stop requested", {{"key", key},
-                                 {"job", std::to_string(state.managed.ref.job_id)},
-                                 {"version", std::to_string(state.managed.ref.version_id)},
-                                 {"object", ObjectName(state)},
+                                 {"job", std::to_string(managed.ref.job_id)},
+                                 {"version", std::to_string(managed.ref.version_id)},
+                                 {"object", ObjectName(managed)},
                                  {"action", "stop"},
                                  {"result", "accepted"},
                                  {"reason", std::string(reason)},
@@ -350,17 +367,16 @@ ReconcileResult Reconciler::Stop(const std::string& key, VersionState& state, in
     // The version changed between observe and stop (e.g. it just finished): look
     // again, exactly and at once, instead of retrying the stop.
     state.stop_refused_at_status = status;
-    log::Info("stop refused; re-observing",
-              {{"key", key},
-               {"job", std::to_string(state.managed.ref.job_id)},
-               {"version", std::to_string(state.managed.ref.version_id)},
-               {"object", ObjectName(state)},
-               {"action", "stop"},
-               {"result", "refused"},
-               {"error", stop.error().ToString()}});
+    log::Info("stop refused; re-observing", {{"key", key},
+                                             {"job", std::to_string(managed.ref.job_id)},
+                                             {"version", std::to_string(managed.ref.version_id)},
+                                             {"object", ObjectName(managed)},
+                                             {"action", "stop"},
+                                             {"result", "refused"},
+                                             {"error", stop.error().ToString()}});
     return Apply(state, DecideAfterStop(StopOutcome::kRefused, status), &stop.error());
   }
-  return RecordError(key, state, stop.error(), "stop");
+  return RecordError(key, managed, state, stop.error(), "stop");
 }
 
 ReconcileResult Reconciler::Reconcile(const std::string& key) {
@@ -373,7 +389,6 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
 
   VersionState state = Load(key);
   const Phase phase_before = state.phase;
-  state.managed = *managed;
   ++state.attempts;
 
   // Observe. A worker never waits for another worker's list refresh: the object comes
@@ -388,12 +403,12 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
   ReconcileResult result;
   if (observed) {
     RecordObservation(state, *observed);
-    result = DecideAndAct(key, state, observed->status);
+    result = DecideAndAct(key, *managed, state, observed->status);
   } else {
-    result = RecordError(key, state, observed.error(), "observe");
+    result = RecordError(key, *managed, state, observed.error(), "observe");
   }
-  if (state.phase != phase_before) LogPhaseChange(key, state, phase_before);
-  Publish(key, state);
+  if (state.phase != phase_before) LogPhaseChange(key, *managed, state, phase_before);
+  Publish(key, managed->ref.project_id, state);
   return result;
 }
 

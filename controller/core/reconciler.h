@@ -80,20 +80,22 @@ class Reconciler {
   VersionState Load(const std::string& key);
   // The state entry of key, created when missing with the remembered accepted stop, if any.
   VersionState& EntryLocked(const std::string& key);
-  // Remembers an accepted stop for kStopMemory, whatever happens to the manifest.
-  void RememberStop(const std::string& key, const VersionState& state);
+  // Remembers the accepted stop of a state being forgotten, until kStopMemory after the stop:
+  // only then, since a live state holds its stop itself (one map entry per object less).
+  void RememberStopLocked(const std::string& key, const VersionState& state);
   void RecordObservation(VersionState& state, const Observation& observed) const;
-  ReconcileResult DecideAndAct(const std::string& key, VersionState& state, int status);
-  ReconcileResult Stop(const std::string& key, VersionState& state, int status,
-                       std::string_view reason);
+  ReconcileResult DecideAndAct(const std::string& key, const ManagedVersion& managed,
+                               VersionState& state, int status);
+  ReconcileResult Stop(const std::string& key, const ManagedVersion& managed, VersionState& state,
+                       int status, std::string_view reason);
   // Records a decision (or a stop's outcome) as phase and conditions, then schedules.
   ReconcileResult Apply(VersionState& state, const Decision& decision, const Error* error);
   ReconcileResult Schedule(VersionState& state, NextCheck next);
   // Brings `result` forward to the moment the version reaches its maxRuntime, exactly.
   void ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const;
-  ReconcileResult RecordError(const std::string& key, VersionState& state, const Error& error,
-                              std::string_view during);
-  void Publish(const std::string& key, const VersionState& state);
+  ReconcileResult RecordError(const std::string& key, const ManagedVersion& managed,
+                              VersionState& state, const Error& error, std::string_view during);
+  void Publish(const std::string& key, const std::string& project_id, const VersionState& state);
 
   const ReconcilerOptions options_;
   const SnapshotStore& desired_;
@@ -108,7 +110,7 @@ class Reconciler {
     SteadyTime at;
     WallTime wall;
   };
-  // Accepted stops by version key, kept for kStopMemory (Forget leaves them).
+  // Accepted stops of forgotten versions by key, kept for kStopMemory after the stop.
   std::unordered_map<std::string, AcceptedStop> stops_;  // guarded by mu_
   SteadyTime stops_pruned_{};                            // guarded by mu_
   std::atomic<std::uint64_t> runtime_limit_stops_{0};

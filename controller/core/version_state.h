@@ -6,8 +6,10 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "api/result.h"
 #include "controller/base/clock.h"
@@ -18,7 +20,7 @@ namespace mactl {
 
 // Kubernetes-style condition (metav1.Condition without observedGeneration).
 struct Condition {
-  std::string type;  // "Ready" or "Synced"
+  std::string_view type;  // "Ready" or "Synced", a literal
   bool status = false;
   std::string reason;
   std::string message;
@@ -33,15 +35,15 @@ struct Condition {
   }
 };
 
+// The manifest side (ManagedVersion) is not copied here: the reconciler reads it from the
+// current snapshot (docs/benchmarks.md, "Where the memory goes").
 struct VersionState {
-  ManagedVersion managed;
-
   // Observation.
   bool attempted = false;  // observed once, successfully or not (for /readyz)
   std::optional<int> observed_status;
   WallTime observed_at{};
-  std::string observed_source;   // "list" or "detail"
-  SteadyTime observed_steady{};  // when the status used last was taken, on the steady clock
+  std::string_view observed_source;  // "list" or "detail", a literal
+  SteadyTime observed_steady{};      // when the status used last was taken, on the steady clock
   // The API's run duration at observed_steady; nullopt when unusable (run_duration_problem).
   std::optional<std::chrono::milliseconds> observed_run_duration;
   std::string run_duration_problem;
@@ -53,14 +55,16 @@ struct VersionState {
   Condition ready{"Ready", false, "Pending", "not observed yet", {}};
   Condition synced{"Synced", false, "Pending", "not reconciled yet", {}};
   std::size_t attempts = 0;  // reconciles run for this version
-  std::optional<Error> last_error;
-  std::string last_action;  // "stop" when a stop was sent, else empty
+  // Empty for nearly every object, so held by pointer (an inline Error is 96 bytes).
+  std::shared_ptr<const Error> last_error;
+  std::string_view last_action;  // "stop" when a stop was sent, else empty; a literal
   std::optional<WallTime> next_attempt;
-  std::string next_reason;  // "resync", "poll", "backoff", "now"
+  std::string_view next_reason;  // "resync", "poll", "backoff", "now", "maxRuntime": literals
 
   // The controller's memory of its own actions.
   bool stop_accepted = false;
   std::optional<WallTime> stop_accepted_at;
+  SteadyTime stop_accepted_steady{};  // the same, for the memory kept after Forget
   std::optional<int> stop_refused_at_status;
   std::string stop_reason;  // the reason of the accepted stop, e.g. "MaxRuntimeExceeded"
 

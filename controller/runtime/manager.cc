@@ -71,8 +71,13 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
 
   // New and edited versions need a fresh observation. A bulk change (the initial load,
   // a new file of many manifests) shares list refreshes; a single edit asks exactly.
-  std::vector<std::string> touched = diff.added;
-  touched.insert(touched.end(), diff.changed.begin(), diff.changed.end());
+  // The key lists are moved, not copied: at the initial load each copy is a heap string per
+  // object, alive while the reconciler's states are created (docs/benchmarks.md).
+  const std::size_t added = diff.added.size();
+  std::vector<std::string> touched = std::move(diff.added);
+  touched.insert(touched.end(), std::make_move_iterator(diff.changed.begin()),
+                 std::make_move_iterator(diff.changed.end()));
+  diff.changed = {};
   // A TrainingJob's project is the prefix of its key; a bulk change shares one search.
   const auto project_of = [&](const std::string& key) -> const std::string& {
     if (const ManagedTrainingJob* job = fresh->FindTrainingJob(key)) return job->ref.project_id;
@@ -80,16 +85,14 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   };
   std::map<std::string, std::size_t> touched_per_project;
   for (const std::string& key : touched) ++touched_per_project[project_of(key)];
-  std::vector<std::string> batch, exact;
-  for (const std::string& key : touched) {
-    const std::string& project = project_of(key);
-    const bool bulk = IsTrainingJobKey(key)
-                          ? touched_per_project[project] > 1
-                          : observer_.WorthListing(project, touched_per_project[project]);
-    (initial || bulk ? batch : exact).push_back(key);
+  std::vector<bool> bulk(touched.size(), initial);
+  for (std::size_t i = 0; i < touched.size() && !initial; ++i) {
+    const std::string& project = project_of(touched[i]);
+    bulk[i] = IsTrainingJobKey(touched[i])
+                  ? touched_per_project[project] > 1
+                  : observer_.WorthListing(project, touched_per_project[project]);
   }
-  MarkDesiredChanged(batch, true);
-  MarkDesiredChanged(exact, false);
+  MarkDesiredChanged(touched, bulk);
   reconciler_.Forget(diff.removed);
   if (jobs_ != nullptr) jobs_->Forget(diff.removed);
   for (const std::string& key : diff.removed) {
@@ -99,8 +102,8 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   for (const std::string& key : touched) queue_.Add(key, Priority::kHigh);
 
   if (!initial && (!touched.empty() || !diff.removed.empty())) {
-    log::Info("desired state changed", {{"added", std::to_string(diff.added.size())},
-                                        {"changed", std::to_string(diff.changed.size())},
+    log::Info("desired state changed", {{"added", std::to_string(added)},
+                                        {"changed", std::to_string(touched.size() - added)},
                                         {"removed", std::to_string(diff.removed.size())}});
   }
   if (metrics_ != nullptr) {
@@ -112,11 +115,33 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   // waited for (docs/benchmarks.md, edit-to-stop).
 }
 
-void Manager::MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch) {
-  std::vector<std::string> versions, jobs;
-  for (const std::string& key : keys) (IsTrainingJobKey(key) ? jobs : versions).push_back(key);
-  reconciler_.MarkDesiredChanged(versions, allow_batch);
-  if (jobs_ != nullptr) jobs_->MarkDesiredChanged(jobs, allow_batch);
+void Manager::MarkDesiredChanged(const std::vector<std::string>& keys,
+                                 const std::vector<bool>& allow_batch) {
+  // Up to four parts (batch or not, version or job), built one after the other; when one
+  // part is every key (the initial load of one kind) `keys` itself is passed, no copy.
+  for (const bool batch : {true, false}) {
+    for (const bool job : {false, true}) {
+      const auto in_part = [&](std::size_t i) {
+        return allow_batch[i] == batch && IsTrainingJobKey(keys[i]) == job;
+      };
+      std::size_t count = 0;
+      for (std::size_t i = 0; i < keys.size(); ++i) count += in_part(i) ? 1u : 0u;
+      if (count == 0) continue;
+      std::vector<std::string> part;
+      if (count < keys.size()) {
+        part.reserve(count);
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+          if (in_part(i)) part.push_back(keys[i]);
+        }
+      }
+      const std::vector<std::string>& these = count == keys.size() ? keys : part;
+      if (!job) {
+        reconciler_.MarkDesiredChanged(these, batch);
+      } else if (jobs_ != nullptr) {
+        jobs_->MarkDesiredChanged(these, batch);
+      }
+    }
+  }
 }
 
 ReconcileResult Manager::ReconcileTrainingJob(const std::string& key) {

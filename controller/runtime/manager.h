@@ -76,7 +76,8 @@ class Manager final : public DesiredStateSink {
   // A TrainingJob key's reconcile, in the queue's terms.
   ReconcileResult ReconcileTrainingJob(const std::string& key);
   // The version keys go to the version reconciler, the TrainingJob keys to jobs_.
-  void MarkDesiredChanged(const std::vector<std::string>& keys, bool allow_batch);
+  void MarkDesiredChanged(const std::vector<std::string>& keys,
+                          const std::vector<bool>& allow_batch);
 
   const ManagerOptions options_;
   SnapshotStore& desired_;

@@ -53,12 +53,14 @@ void WorkQueue::Forget(const std::string& key) { backoff_.Reset(key); }
 int WorkQueue::NumRequeues(const std::string& key) const { return backoff_.Failures(key); }
 
 void WorkQueue::AddLocked(const std::string& key, SteadyTime ready_at, Priority p, SteadyTime now) {
-  Entry& e = entries_[key];
+  const auto [it, created] = entries_.try_emplace(key);
+  const std::string& stored = it->first;
+  Entry& e = it->second;
   if (e.where == Where::kNone) {
     e.priority = p;
     e.ready_at = ready_at;
     e.seq = next_seq_++;
-    Place(key, e, now);
+    Place(stored, e, now);
     return;
   }
   // Merge into the pending entry: highest priority, earliest ready time.
@@ -66,13 +68,13 @@ void WorkQueue::AddLocked(const std::string& key, SteadyTime ready_at, Priority 
   if (merged_priority == e.priority && ready_at >= e.ready_at) {
     return;
   }
-  Unplace(key, e);
+  Unplace(stored, e);
   e.priority = merged_priority;
   if (ready_at < e.ready_at) {
     e.ready_at = ready_at;
     e.seq = next_seq_++;
   }
-  Place(key, e, now);
+  Place(stored, e, now);
 }
 
 std::optional<std::string> WorkQueue::TryGet() {
@@ -92,13 +94,14 @@ std::optional<WorkQueue::Item> WorkQueue::TryGetLocked(SteadyTime now) {
     ReportDepthIfChangedLocked(ready_before);
     return std::nullopt;
   }
-  std::string key = std::get<3>(*ready_.begin());
+  const std::string* const stored = std::get<3>(*ready_.begin());
   ready_.erase(ready_.begin());
+  std::string key = *stored;
   Entry& e = entries_.at(key);
   e.where = Where::kNone;
   e.processing = true;
   e.processing_since = now;
-  processing_.emplace(now, key);
+  processing_.emplace(now, stored);
   if (observer_ != nullptr) {
     observer_->OnQueueLatency(std::max(Duration::zero(), now - e.ready_at));
   }
@@ -151,14 +154,14 @@ void WorkQueue::Done(const std::string& key) {
   const std::optional<SteadyTime> head_before = DelayedHeadLocked();
   PromoteDueLocked(now);
   Entry& e = it->second;
-  processing_.erase({e.processing_since, key});
+  processing_.erase({e.processing_since, &it->first});
   e.processing = false;
   if (e.where == Where::kParked) {
     // Re-added while processing: it joins the ready set now, behind what is already there.
     e.where = Where::kNone;
     e.ready_at = now;
     e.seq = next_seq_++;
-    Place(key, e, now);
+    Place(it->first, e, now);
   } else if (e.where == Where::kNone) {
     entries_.erase(it);
   }
@@ -173,7 +176,7 @@ void WorkQueue::Remove(const std::string& key) {
     return;
   }
   const std::size_t ready_before = ready_.size();
-  Unplace(key, it->second);
+  Unplace(it->first, it->second);
   if (!it->second.processing) {
     entries_.erase(it);
   }
@@ -230,7 +233,7 @@ Duration WorkQueue::LongestProcessing() const {
 
 void WorkQueue::PromoteDueLocked(SteadyTime now) {
   while (!delayed_.empty() && std::get<0>(*delayed_.begin()) <= now) {
-    const std::string key = std::get<2>(*delayed_.begin());
+    const std::string& key = *std::get<2>(*delayed_.begin());
     delayed_.erase(delayed_.begin());
     Entry& e = entries_.at(key);
     e.where = Where::kNone;
@@ -241,10 +244,10 @@ void WorkQueue::PromoteDueLocked(SteadyTime now) {
 void WorkQueue::Unplace(const std::string& key, Entry& e) {
   switch (e.where) {
     case Where::kReady:
-      ready_.erase({Rank(e.priority), e.ready_at, e.seq, key});
+      ready_.erase({Rank(e.priority), e.ready_at, e.seq, &key});
       break;
     case Where::kDelayed:
-      delayed_.erase({e.ready_at, e.seq, key});
+      delayed_.erase({e.ready_at, e.seq, &key});
       break;
     case Where::kParked:
     case Where::kNone:
@@ -256,20 +259,20 @@ void WorkQueue::Unplace(const std::string& key, Entry& e) {
 void WorkQueue::Place(const std::string& key, Entry& e, SteadyTime now) {
   if (e.ready_at > now) {
     e.where = Where::kDelayed;
-    delayed_.emplace(e.ready_at, e.seq, key);
+    delayed_.emplace(e.ready_at, e.seq, &key);
   } else if (e.processing) {
     // Never hand a key to a second worker: wait for Done.
     e.where = Where::kParked;
   } else {
     e.where = Where::kReady;
-    ready_.emplace(Rank(e.priority), e.ready_at, e.seq, key);
+    ready_.emplace(Rank(e.priority), e.ready_at, e.seq, &key);
   }
 }
 
 std::size_t WorkQueue::DueLocked(SteadyTime now, bool count_processing) const {
   std::size_t due = 0;
   for (auto it = delayed_.begin(); it != delayed_.end() && std::get<0>(*it) <= now; ++it) {
-    if (count_processing || !entries_.at(std::get<2>(*it)).processing) {
+    if (count_processing || !entries_.at(*std::get<2>(*it)).processing) {
       ++due;
     }
   }

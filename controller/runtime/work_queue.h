@@ -112,14 +112,18 @@ class WorkQueue {
   };
 
   // Ready set order: higher priority first, then earlier ready time, then insertion order.
-  using ReadyKey = std::tuple<int, SteadyTime, std::uint64_t, std::string>;
-  using DelayedKey = std::tuple<SteadyTime, std::uint64_t, std::string>;
-  using ProcessingKey = std::pair<SteadyTime, std::string>;
+  // The sets point at the key of the entry in entries_ (stable while it is in a set: an entry
+  // is erased only when in none), so each key is held once (docs/benchmarks.md). The pointer
+  // is never what orders two entries: each entry's seq is unique.
+  using ReadyKey = std::tuple<int, SteadyTime, std::uint64_t, const std::string*>;
+  using DelayedKey = std::tuple<SteadyTime, std::uint64_t, const std::string*>;
+  using ProcessingKey = std::pair<SteadyTime, const std::string*>;
 
   void AddLocked(const std::string& key, SteadyTime ready_at, Priority p, SteadyTime now);
   std::optional<Item> TryGetLocked(SteadyTime now);
   std::optional<SteadyTime> NextReadyLocked(SteadyTime now) const;
   void PromoteDueLocked(SteadyTime now);
+  // `key` is the key of e's node in entries_.
   void Unplace(const std::string& key, Entry& e);
   void Place(const std::string& key, Entry& e, SteadyTime now);
   std::size_t DueLocked(SteadyTime now, bool count_processing) const;

@@ -53,7 +53,8 @@ class StatusJsonTest : public ::testing::Test {
     stopping.observed_source = "list";
     stopping.ready.Set(false, "StopRequested", "stop accepted", t0 + seconds(2));
     stopping.attempts = 2;
-    stopping.last_error = MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503);
+    stopping.last_error = std::make_shared<const Error>(
+        MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503));
     stopping.stop_accepted_at = t0 + seconds(2);
     stopping.next_attempt = t0 + seconds(12);
     stopping.next_reason = "poll";

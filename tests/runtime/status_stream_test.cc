@@ -59,7 +59,8 @@ class StatusStreamTest : public ::testing::Test {
     stopping.observed_source = "list";
     stopping.ready.Set(false, "StopRequested", "stop accepted", clock_.WallNow());
     stopping.attempts = 2;
-    stopping.last_error = MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503);
+    stopping.last_error = std::make_shared<const Error>(
+        MakeError(ErrorClass::kRetryable, "HTTP.503", "unavailable", 503));
     states_.emplace("p/1/1", stopping);
     VersionState failing;
     failing.phase = Phase::kError;

@@ -60,8 +60,9 @@ class StatusStream {
   void WriteErrors(std::string& out);
   void WriteObjects(std::string& out);
   void WriteTail(std::string& out) const;
-  // The rendered object when it passes the filters, else null.
-  std::optional<nlohmann::json> Render(Entry e, bool render) const;
+  // Whether the object passes the filters; when it does and `render`, it is appended to `out`
+  // as the next element of "objects".
+  bool Render(Entry e, bool render, std::string& out) const;
 
   const std::shared_ptr<const DesiredSnapshot> desired_;
   const StatusStateLookup lookup_;

@@ -265,7 +265,7 @@ std::function<StreamedAnswer(const QueryParams&)> StatusHandler(
       return StreamedAnswer{
           400, error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
     }
-    StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
+    StatusHead head{[&manager] { return manager.Ready(); }, clock.WallNow(), std::nullopt};
     if (leadership != nullptr) head.leader_election = leadership->StatusJson();
     StatusStateLookup lookup{
         [&reconciler](const std::string& key) { return reconciler.State(key); },

@@ -171,6 +171,8 @@ void StatusStream::WriteObjects(std::string& out) {
   const std::size_t count = ObjectCount();
   const std::size_t end = std::min(count, position_ + kBatch);
   const std::size_t start_size = out.size();
+  // Room for a whole chunk and the object that crosses its end, so the part grows once.
+  out.reserve(start_size + kChunkBytes + kChunkBytes / 4);
   for (; position_ < end && out.size() - start_size < kChunkBytes; ++position_) {
     const Entry e = At(position_);
     const bool page_full = query_.limit && written_ >= *query_.limit;
@@ -191,7 +193,7 @@ void StatusStream::WriteObjects(std::string& out) {
 void StatusStream::WriteTail(std::string& out) const {
   if (more_) out += ",\n  \"continue\": " + Dump(EncodeContinueToken(last_name_));
   out += ",\n  \"ready\": ";
-  out += head_.ready ? "true" : "false";
+  out += head_.ready && head_.ready() ? "true" : "false";
   out += "\n}";
 }
 

@@ -28,7 +28,9 @@ struct StatusStateLookup {
 };
 
 struct StatusHead {
-  bool ready = false;
+  // Asked when the last key is written rather than before the first byte: the answer walks
+  // every object's state under the reconciler's lock. Null means not ready.
+  std::function<bool()> ready;
   WallTime generated_at;
   std::optional<nlohmann::json> leader_election;  // with --leader-elect
 };

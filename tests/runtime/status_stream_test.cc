@@ -92,7 +92,7 @@ class StatusStreamTest : public ::testing::Test {
     Result<StatusQuery> query = ParseStatusQuery(params);
     EXPECT_TRUE(query) << query.error().ToString();
     StatusStream stream(desired_, Lookup(), query.value(),
-                        StatusHead{true, clock_.WallNow(), std::move(leader)});
+                        StatusHead{[] { return true; }, clock_.WallNow(), std::move(leader)});
     std::string out;
     std::size_t n = 0;
     while (stream.Next(out)) ++n;
@@ -127,7 +127,7 @@ TEST_F(StatusStreamTest, WithoutAQueryItIsTheWholeDocumentByteForByte) {
 
 TEST_F(StatusStreamTest, AnEmptySnapshotIsTheEmptyDocument) {
   StatusStream stream(std::make_shared<const DesiredSnapshot>(), Lookup(), StatusQuery{},
-                      StatusHead{false, clock_.WallNow(), std::nullopt});
+                      StatusHead{[] { return false; }, clock_.WallNow(), std::nullopt});
   std::string out;
   while (stream.Next(out)) {
   }

@@ -159,6 +159,15 @@ void WriteTime(JsonWriter& w, const std::optional<WallTime>& t) {
   }
 }
 
+// An id or name the manifest may leave out: null when empty.
+void WriteStringOrNull(JsonWriter& w, const std::string& text) {
+  if (text.empty()) {
+    w.Null();
+  } else {
+    w.String(text);
+  }
+}
+
 void WriteCondition(JsonWriter& w, const Condition& c) {
   w.BeginObject();
   w.Key("lastTransitionTime");
@@ -329,9 +338,9 @@ void WriteJobObject(JsonWriter& w, const TrainingJob& object, const DesiredSnaps
   const std::string& id =
       state != nullptr && !state->resolved_id.empty() ? state->resolved_id : ref.training_job_id;
   w.Key("trainingJobId");
-  id.empty() ? w.Null() : w.String(id);
+  WriteStringOrNull(w, id);
   w.Key("trainingJobName");
-  ref.training_job_name.empty() ? w.Null() : w.String(ref.training_job_name);
+  WriteStringOrNull(w, ref.training_job_name);
   w.EndObject();
 }
 

@@ -14,7 +14,7 @@ object was observed once (or --wait passes), then, for each query, measures:
     resetting it through /proc/PID/clear_refs).
 Standalone (not part of bench/run.py); prints one Markdown table. A measurement, not a test.
 
-  bench/status_bench.py --build build --objects 10000 100000
+  bench/status_bench.py --build build --objects 10000 100000 --repeat 3
 """
 
 import argparse
@@ -125,7 +125,7 @@ def measure(port, path, pid):
             "chunked": chunked}
 
 
-def run_one(build, n, wait, keep):
+def run_one(build, n, wait, keep, repeat=1):
     work = tempfile.mkdtemp(prefix=f"mactl-status-{n}-")
     procs = []
     try:
@@ -173,7 +173,7 @@ def run_one(build, n, wait, keep):
         for q in QUERIES:
             path = q.format(mid=n // 2)
             measure(ctl_port, path, ctl.pid)  # warm-up
-            rows.append((path, measure(ctl_port, path, ctl.pid)))
+            rows.append((path, [measure(ctl_port, path, ctl.pid) for _ in range(repeat)]))
         return {"n": n, "ready": observed, "ready_s": ready_s, "rss": rss(ctl.pid), "rows": rows}
     finally:
         for p in reversed(procs):
@@ -187,23 +187,37 @@ def run_one(build, n, wait, keep):
             shutil.rmtree(work, ignore_errors=True)
 
 
+def spread(ms, key, unit, digits):
+    """One measure over the repetitions: the value alone, or min / median / max."""
+    values = sorted(m[key] for m in ms)
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}{unit}"
+    return " / ".join(f"{v:.{digits}f}" for v in (values[0], values[len(values) // 2], values[-1])) + unit
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--objects", type=int, nargs="+", default=[10000])
     ap.add_argument("--wait", type=float, default=600, help="seconds to wait for /readyz")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="measure each query this many times; times show min / median / max")
     args = ap.parse_args()
     print("| objects | query | HTTP | first byte | whole | daemon CPU | body | RSS delta (sampled / VmHWM) |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for n in args.objects:
-        r = run_one(args.build, n, args.wait, args.keep)
+        r = run_one(args.build, n, args.wait, args.keep, args.repeat)
         note = "" if r["ready"] else f" (not all observed after {r['ready_s']:.0f} s)"
-        for path, m in r["rows"]:
-            hwm = "-" if m["hwm_delta"] is None else f"{m['hwm_delta'] / 2**20:.1f} MiB"
+        for path, ms in r["rows"]:
+            m = ms[-1]
+            hwms = [x["hwm_delta"] for x in ms if x["hwm_delta"] is not None]
+            hwm = f"{max(hwms) / 2**20:.1f} MiB" if hwms else "-"
+            rss_delta = max(x["rss_delta"] for x in ms)
             print(f"| {n}{note} | `{path}` | {m['status']}{' chunked' if m['chunked'] else ''} | "
-                  f"{m['first_ms']:.1f} ms | {m['whole_s']:.3f} s | {m['cpu_s']:.2f} s | {m['bytes'] / 2**20:.2f} MiB | "
-                  f"{m['rss_delta'] / 2**20:.1f} / {hwm} |", flush=True)
+                  f"{spread(ms, 'first_ms', ' ms', 1)} | {spread(ms, 'whole_s', ' s', 3)} | "
+                  f"{spread(ms, 'cpu_s', ' s', 2)} | {m['bytes'] / 2**20:.2f} MiB | "
+                  f"{rss_delta / 2**20:.1f} / {hwm} |", flush=True)
         print(f"<!-- {n}: daemon RSS {r['rss'] / 2**20:.0f} MiB, ready after {r['ready_s']:.0f} s -->")
 
 

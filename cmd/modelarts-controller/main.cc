@@ -340,7 +340,7 @@ std::function<StreamedAnswer(const QueryParams&)> StatusHandler(const SnapshotSt
       return StreamedAnswer{
           400, error.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), {}};
     }
-    StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
+    StatusHead head{[&manager] { return manager.Ready(); }, clock.WallNow(), std::nullopt};
     if (leadership != nullptr) head.leader_election = leadership->StatusJson();
     StatusStateLookup lookup{
         [&reconcilers](const std::string& key) { return reconcilers.versions.State(key); },

@@ -148,6 +148,202 @@ json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
   return o;
 }
 
+// The writers below put each object's keys in the sorted order json keeps them in.
+namespace {
+
+void WriteTime(JsonWriter& w, const std::optional<WallTime>& t) {
+  if (t) {
+    w.String(Iso8601(*t));
+  } else {
+    w.Null();
+  }
+}
+
+// An id or name the manifest may leave out: null when empty.
+void WriteStringOrNull(JsonWriter& w, const std::string& text) {
+  if (text.empty()) {
+    w.Null();
+  } else {
+    w.String(text);
+  }
+}
+
+void WriteCondition(JsonWriter& w, const Condition& c) {
+  w.BeginObject();
+  w.Key("lastTransitionTime");
+  WriteTime(w, c.last_transition_time == WallTime{} ? std::nullopt
+                                                    : std::optional(c.last_transition_time));
+  w.Key("message");
+  w.String(c.message);
+  w.Key("reason");
+  w.String(c.reason);
+  w.Key("status");
+  w.String(c.status ? "True" : "False");
+  w.Key("type");
+  w.String(c.type);
+  w.EndObject();
+}
+
+// "attempts" and "conditions", the first keys of both kinds.
+template <typename State>
+void WriteAttemptsAndConditions(JsonWriter& w, const State* state) {
+  w.Key("attempts");
+  w.Uint(state != nullptr ? state->attempts : 0);
+  w.Key("conditions");
+  w.BeginArray();
+  if (state != nullptr) {
+    WriteCondition(w, state->ready);
+    WriteCondition(w, state->synced);
+  }
+  w.EndArray();
+}
+
+// From "lastError" to "nextAttemptReason"; "line" and "maxRuntime" come from the manifest.
+template <typename State, typename Object>
+void WriteErrorToNextAttempt(JsonWriter& w, const Object& object, const State* state) {
+  w.Key("lastError");
+  if (state != nullptr && state->last_error) {
+    w.String(state->last_error->ToString());
+  } else {
+    w.Null();
+  }
+  w.Key("line");
+  w.Int(object.source.line);
+  if (object.max_runtime) {
+    w.Key("maxRuntime");
+    w.String(FormatDuration(*object.max_runtime));
+  }
+  if (state != nullptr && state->max_runtime_due) {
+    w.Key("maxRuntimeDueAt");
+    WriteTime(w, state->max_runtime_due);
+  }
+  w.Key("name");
+  w.String(object.name);
+  w.Key("nextAttempt");
+  WriteTime(w, state != nullptr ? state->next_attempt : std::nullopt);
+  if (state != nullptr) {
+    w.Key("nextAttemptReason");
+    w.String(state->next_reason);
+  }
+}
+
+void WriteVersionObserved(JsonWriter& w, const VersionState* state, const ManagedVersion* managed) {
+  if (state == nullptr || !state->observed_status) return w.Null();
+  const VersionState& s = *state;
+  w.BeginObject();
+  if (managed != nullptr && managed->max_runtime && s.observed_run_duration) {
+    w.Key("durationMs");
+    w.Int(s.observed_run_duration->count());
+  }
+  w.Key("observedAt");
+  w.String(Iso8601(s.observed_at));
+  w.Key("source");
+  w.String(s.observed_source);
+  w.Key("statusCode");
+  w.Int(*s.observed_status);
+  w.Key("statusName");
+  w.String(JobStatusName(*s.observed_status));
+  w.EndObject();
+}
+
+void WriteJobObserved(JsonWriter& w, const TrainingJobState* state,
+                      const ManagedTrainingJob* managed) {
+  if (state == nullptr || !state->job) return w.Null();
+  const TrainingJobInfo& job = *state->job;
+  w.BeginObject();
+  if (managed != nullptr && managed->max_runtime) {
+    w.Key("durationMs");
+    w.Int(job.duration_ms);
+  }
+  w.Key("observedAt");
+  w.String(Iso8601(state->observed_at));
+  w.Key("phase");
+  w.String(job.phase);
+  w.Key("secondaryPhase");
+  w.String(job.secondary_phase);
+  w.Key("source");
+  w.String(state->observed_source);
+  w.Key("trainingJobId");
+  w.String(job.id);
+  w.Key("trainingJobName");
+  w.String(job.name);
+  w.EndObject();
+}
+
+// The manifest's own fields shared by both kinds, in their places between the state's.
+template <typename Object>
+void WriteConflictToFile(JsonWriter& w, const Object& object, bool conflict) {
+  w.Key("conflict");
+  w.Bool(conflict);
+  w.Key("desiredState");
+  w.String(DesiredStateName(object.desired_state));
+  w.Key("file");
+  w.String(object.source.file);
+}
+
+template <typename Object>
+void WritePausedToProject(JsonWriter& w, const Object& object, Phase phase,
+                          const std::string& project_id) {
+  w.Key("paused");
+  w.Bool(object.paused);
+  w.Key("phase");
+  w.String(PhaseName(phase));
+  w.Key("projectId");
+  w.String(project_id);
+}
+
+}  // namespace
+
+void WriteVersionObject(JsonWriter& w, const TrainingJobVersion& object,
+                        const DesiredSnapshot& desired, const VersionState* state) {
+  const VersionRef ref = object.Ref(desired.default_project_id);
+  const ManagedVersion* managed = desired.Find(ref.Key());
+  w.BeginObject();
+  WriteAttemptsAndConditions(w, state);
+  WriteConflictToFile(w, object, managed != nullptr && managed->conflict);
+  w.Key("jobId");
+  w.Int(ref.job_id);
+  w.Key("kind");
+  w.String(kKind);
+  WriteErrorToNextAttempt(w, object, state);
+  w.Key("observed");
+  WriteVersionObserved(w, state, managed);
+  WritePausedToProject(w, object, ShownPhase(state, managed), ref.project_id);
+  if (state != nullptr) {
+    w.Key("stopRequestedAt");
+    WriteTime(w, state->stop_accepted_at);
+  }
+  w.Key("versionId");
+  w.Int(ref.version_id);
+  w.EndObject();
+}
+
+void WriteJobObject(JsonWriter& w, const TrainingJob& object, const DesiredSnapshot& desired,
+                    const TrainingJobState* state) {
+  const TrainingJobRef ref = object.Ref(desired.default_project_id);
+  const ManagedTrainingJob* managed = desired.FindTrainingJob(ref.Key());
+  w.BeginObject();
+  WriteAttemptsAndConditions(w, state);
+  WriteConflictToFile(w, object, managed != nullptr && managed->conflict);
+  w.Key("kind");
+  w.String(kTrainingJobKind);
+  WriteErrorToNextAttempt(w, object, state);
+  w.Key("observed");
+  WriteJobObserved(w, state, managed);
+  WritePausedToProject(w, object, ShownPhase(state, managed), ref.project_id);
+  if (state != nullptr) {
+    w.Key("terminateRequestedAt");
+    WriteTime(w, state->terminate_accepted_at);
+  }
+  const std::string& id =
+      state != nullptr && !state->resolved_id.empty() ? state->resolved_id : ref.training_job_id;
+  w.Key("trainingJobId");
+  WriteStringOrNull(w, id);
+  w.Key("trainingJobName");
+  WriteStringOrNull(w, ref.training_job_name);
+  w.EndObject();
+}
+
 namespace {
 
 template <typename State>

@@ -13,6 +13,7 @@
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/training_job_reconciler.h"
 #include "controller/core/version_state.h"
+#include "controller/runtime/json_writer.h"
 #include "controller/runtime/policy_status.h"
 
 namespace mactl {
@@ -41,6 +42,12 @@ nlohmann::json VersionObjectJson(const TrainingJobVersion& object, const Desired
                                  const VersionState* state);
 nlohmann::json JobObjectJson(const TrainingJob& object, const DesiredSnapshot& desired,
                              const TrainingJobState* state);
+// The same entries written into `w`, byte for byte what dumping the two above gives but without
+// a json tree per object: the streamed /status writes 100,000 of them (docs/benchmarks.md).
+void WriteVersionObject(JsonWriter& w, const TrainingJobVersion& object,
+                        const DesiredSnapshot& desired, const VersionState* state);
+void WriteJobObject(JsonWriter& w, const TrainingJob& object, const DesiredSnapshot& desired,
+                    const TrainingJobState* state);
 // The "phase" those entries show, for filtering without rendering.
 Phase ObjectPhase(const TrainingJobVersion& object, const DesiredSnapshot& desired,
                   const VersionState* state);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "controller/core/decision.h"
+#include "controller/runtime/json_writer.h"
 #include "controller/runtime/status_json.h"
 
 namespace mactl {
@@ -35,6 +36,12 @@ void AppendIndented(std::string& out, const json& value, std::size_t depth) {
 void AppendElement(std::string& out, const json& value, std::size_t written) {
   out += written == 0 ? "\n    " : ",\n    ";
   AppendIndented(out, value, 2);
+}
+
+// A writer for the next element of an array two levels down, after its separator.
+JsonWriter ElementWriter(std::string& out, std::size_t written) {
+  out += written == 0 ? "\n    " : ",\n    ";
+  return JsonWriter(out, 2);
 }
 
 void CloseArray(std::string& out, std::size_t written) { out += written == 0 ? "]" : "\n  ]"; }
@@ -135,41 +142,50 @@ void StatusStream::Order() {
   }
 }
 
-std::optional<json> StatusStream::Render(Entry e, bool render) const {
+bool StatusStream::Render(Entry e, bool render, std::string& out) const {
   const DesiredSnapshot& d = *desired_;
   const std::string_view kind = e.job ? kTrainingJobKind : kKind;
-  if (!query_.MatchesKindAndName(kind, NameOf(e))) return std::nullopt;
+  if (!query_.MatchesKindAndName(kind, NameOf(e))) return false;
   // A state is looked up only when it is shown or filtered on.
-  if (!render && !query_.phase) return json();
+  if (!render && !query_.phase) return true;
   if (e.job) {
     const TrainingJob& object = d.job_objects[e.index];
     const auto state = lookup_.job(object.Ref(d.default_project_id).Key());
     const TrainingJobState* s = state ? &*state : nullptr;
-    if (query_.phase && PhaseName(ObjectPhase(object, d, s)) != *query_.phase) return std::nullopt;
-    return render ? JobObjectJson(object, d, s) : json();
+    if (query_.phase && PhaseName(ObjectPhase(object, d, s)) != *query_.phase) return false;
+    if (render) {
+      JsonWriter w = ElementWriter(out, written_);
+      WriteJobObject(w, object, d, s);
+    }
+    return true;
   }
   const TrainingJobVersion& object = d.objects[e.index];
   const auto state = lookup_.version(object.Ref(d.default_project_id).Key());
   const VersionState* s = state ? &*state : nullptr;
-  if (query_.phase && PhaseName(ObjectPhase(object, d, s)) != *query_.phase) return std::nullopt;
-  return render ? VersionObjectJson(object, d, s) : json();
+  if (query_.phase && PhaseName(ObjectPhase(object, d, s)) != *query_.phase) return false;
+  if (render) {
+    JsonWriter w = ElementWriter(out, written_);
+    WriteVersionObject(w, object, d, s);
+  }
+  return true;
 }
 
 void StatusStream::WriteObjects(std::string& out) {
   const std::size_t count = ObjectCount();
   const std::size_t end = std::min(count, position_ + kBatch);
   const std::size_t start_size = out.size();
+  // Room for a whole chunk and the object that crosses its end, so the part grows once.
+  out.reserve(start_size + kChunkBytes + kChunkBytes / 4);
   for (; position_ < end && out.size() - start_size < kChunkBytes; ++position_) {
     const Entry e = At(position_);
     const bool page_full = query_.limit && written_ >= *query_.limit;
-    const std::optional<json> object = Render(e, !page_full);
-    if (!object) continue;
+    if (!Render(e, !page_full, out)) continue;
     if (page_full) {  // one more match past a full page: the caller asks for the next
       more_ = true;
       position_ = count;
       break;
     }
-    AppendElement(out, *object, written_++);
+    ++written_;
     last_name_ = NameOf(e);
   }
   if (position_ < count) return;
@@ -207,7 +223,7 @@ void StatusStream::WritePolicies(std::string& out) {
 void StatusStream::WriteTail(std::string& out) const {
   if (more_) out += ",\n  \"continue\": " + Dump(EncodeContinueToken(last_name_));
   out += ",\n  \"ready\": ";
-  out += head_.ready ? "true" : "false";
+  out += head_.ready && head_.ready() ? "true" : "false";
   out += "\n}";
 }
 

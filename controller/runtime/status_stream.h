@@ -31,7 +31,9 @@ struct StatusStateLookup {
 };
 
 struct StatusHead {
-  bool ready = false;
+  // Asked when the last key is written rather than before the first byte: the answer walks
+  // every object's state under the reconciler's lock. Null means not ready.
+  std::function<bool()> ready;
   WallTime generated_at;
   std::optional<nlohmann::json> leader_election;  // with --leader-elect
 };
@@ -65,8 +67,9 @@ class StatusStream {
   void StartPolicies(std::string& out);
   void WritePolicies(std::string& out);
   void WriteTail(std::string& out) const;
-  // The rendered object when it passes the filters, else null.
-  std::optional<nlohmann::json> Render(Entry e, bool render) const;
+  // Whether the object passes the filters; when it does and `render`, it is appended to `out`
+  // as the next element of "objects".
+  bool Render(Entry e, bool render, std::string& out) const;
 
   const std::shared_ptr<const DesiredSnapshot> desired_;
   const StatusStateLookup lookup_;

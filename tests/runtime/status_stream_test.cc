@@ -94,7 +94,7 @@ class StatusStreamTest : public ::testing::Test {
     Result<StatusQuery> query = ParseStatusQuery(params);
     EXPECT_TRUE(query) << query.error().ToString();
     StatusStream stream(desired_, Lookup(), query.value(),
-                        StatusHead{true, clock_.WallNow(), std::move(leader)});
+                        StatusHead{[] { return true; }, clock_.WallNow(), std::move(leader)});
     std::string out;
     std::size_t n = 0;
     while (stream.Next(out)) ++n;
@@ -129,7 +129,7 @@ TEST_F(StatusStreamTest, WithoutAQueryItIsTheWholeDocumentByteForByte) {
 
 TEST_F(StatusStreamTest, AnEmptySnapshotIsTheEmptyDocument) {
   StatusStream stream(std::make_shared<const DesiredSnapshot>(), Lookup(), StatusQuery{},
-                      StatusHead{false, clock_.WallNow(), std::nullopt});
+                      StatusHead{[] { return false; }, clock_.WallNow(), std::nullopt});
   std::string out;
   while (stream.Next(out)) {
   }
@@ -206,7 +206,7 @@ TEST_F(StatusStreamTest, ListsPoliciesOnTheFirstPageAndFiltersThem) {
   lookup.policies = [tripped] { return std::vector<PolicyStatus>{tripped}; };
   const auto stream = [&](const QueryParams& params) {
     StatusStream s(desired_, lookup, ParseStatusQuery(params).value(),
-                   StatusHead{true, clock_.WallNow(), std::nullopt});
+                   StatusHead{[] { return true; }, clock_.WallNow(), std::nullopt});
     std::string out;
     while (s.Next(out)) {
     }

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Benchmarks of the real daemon against the real simulator over loopback.
 
-Three parts, each runnable alone with --only (docs/benchmarks.md):
+Four parts, each runnable alone with --only (docs/benchmarks.md); the default runs issue16:
+
+issue16 (bench/issue16_bench.py), the one table of the daemon's own side at each N in
+  --issue16-sizes: edit-to-stop p50/p99, peak RSS, idle CPU at the default flags, and the
+  full /status dump's first byte, whole time and extra memory, each beside its physical bound
+  and its target, times as min/median/max of --issue16-reps repetitions.
 
 v1 (`kind: TrainingJobVersion`), for each object count N in --sizes:
   * convergence: time from start until every desired-Stopped version has been stopped
@@ -36,6 +41,7 @@ import time
 from benchlib import (PROJECT, TOKEN, api_calls, http_json, http_text, last_seq, metric,
                       proc_cpu_seconds, proc_status, sim_requests, start_daemon, start_sim,
                       v1_manifest, wait_for, write_manifests, write_seed)
+import issue16_bench
 import poll_bench
 import v2_bench
 
@@ -256,9 +262,17 @@ def print_edit_to_stop(rows, edits):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", default="v1,v2,poll",
-                    help="comma-separated parts to run: v1 (versions), v2 (training jobs), "
-                         "poll (calls per poll)")
+    ap.add_argument("--only", default="issue16",
+                    help="comma-separated parts to run: issue16 (the daemon's own side, one "
+                         "table), v1 (versions), v2 (training jobs), poll (calls per poll)")
+    ap.add_argument("--issue16-sizes", default="1000,10000,100000",
+                    help="object counts of the issue16 part")
+    ap.add_argument("--issue16-edits", type=int, default=20, help="edits per repetition")
+    ap.add_argument("--issue16-reps", type=int, default=3,
+                    help="repetitions of the edits and of the /status dump")
+    ap.add_argument("--idle-window", type=float, default=330,
+                    help="seconds of idle CPU measured from convergence in the issue16 part "
+                         "(330: one default 5m resync period plus its 10 %% jitter)")
     ap.add_argument("--sizes", default="1000,10000,100000", help="object counts of the v1 part")
     ap.add_argument("--v2-sizes", default="1000,10000", help="object counts of the v2 part")
     ap.add_argument("--qps", type=float, default=200)
@@ -277,7 +291,7 @@ def parse_args():
                     help="--qps of the poll part (only its set-up is rate-limited)")
     args = ap.parse_args()
     args.only = set(args.only.split(","))
-    unknown = args.only - {"v1", "v2", "poll"}
+    unknown = args.only - {"issue16", "v1", "v2", "poll"}
     if unknown:
         ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     return args
@@ -291,6 +305,11 @@ def main():
     args = parse_args()
     # The cores may be shared (a build, other benchmarks): say how busy they were.
     load_at_start = os.getloadavg()[0]
+    started = time.monotonic()
+    if "issue16" in args.only:
+        worlds = issue16_bench.run_issue16(args.build, sizes(args.issue16_sizes), args.issue16_edits,
+                                           args.issue16_reps, args.idle_window)
+        issue16_bench.print_table(worlds, args.issue16_edits, args.issue16_reps, args.idle_window)
     if "v1" in args.only:
         rows = []
         for n in sizes(args.sizes):
@@ -312,7 +331,8 @@ def main():
             print(f"bench: poll {kind} done", file=sys.stderr)
         poll_bench.print_table(rows, args.poll_period)
     print(f"\nLoad average (1 min) at the start: {load_at_start:.1f}, at the end: "
-          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores")
+          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores; the run took "
+          f"{(time.monotonic() - started) / 60:.1f} min")
 
 
 if __name__ == "__main__":

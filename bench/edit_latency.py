@@ -75,9 +75,10 @@ def write_edit(mdir, i, mode):
     return t
 
 
-def measure_edits(sim, mdir, first, count, mode):
-    """Writes edits first..first+count-1 one at a time; returns (latencies in seconds, clock
-    calibration error in seconds). Spare jobs first.. must be RUNNING and not yet named."""
+def measure_edits(sim, mdir, first, count, mode, gap_s=0.05):
+    """Writes edits first..first+count-1 one at a time, gap_s apart after each stop; returns
+    (latencies in seconds, clock calibration error in seconds). Spare jobs first.. must be
+    RUNNING and not yet named."""
     seq = last_seq(sim)
     offset, error = clock_offset(sim, seq)
     latencies = []
@@ -96,7 +97,7 @@ def measure_edits(sim, mdir, first, count, mode):
         if wait_for(stopped, 30, interval=0.01):
             latencies.append(stop[0]["time_ms"] / 1000 + offset - t)
         seq = seq_max[0]
-        time.sleep(0.05)  # one edit at a time: let the last one's reload settle
+        time.sleep(gap_s)  # one edit at a time: let the last one's reload settle
     return latencies, error
 
 

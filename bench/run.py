@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks of the real daemon against the real simulator over loopback.
 
-Four parts, each runnable alone with --only (docs/benchmarks.md); the default runs issue16:
+Five parts, each runnable alone with --only (docs/benchmarks.md); the default runs issue16:
 
 issue16 (bench/issue16_bench.py), the one table of the daemon's own side at each N in
   --issue16-sizes: edit-to-stop p50/p99, peak RSS, idle CPU at the default flags, and the
@@ -26,6 +26,9 @@ v2 (`kind: TrainingJob`), for each N in --v2-sizes (bench/v2_bench.py): converge
   ceil(A/50) + d.
 poll (bench/poll_bench.py): the calls one polled object costs per --poll period among
   --poll-objects converged ones, v1 and v2, against one detail call per poll.
+policy (bench/policy_bench.py): one TrainingJobPolicy over --policy-jobs v1 jobs, then one over
+  as many v2 jobs, --policy-over of them over the limit: listing pages per pass against
+  ceil(N/1000) list / ceil(A/50) search pages, and one detail call and one stop per over-limit job.
 Prints Markdown tables; figures are ratios to bounds measured in the same run.
 """
 
@@ -43,6 +46,7 @@ from benchlib import (PROJECT, TOKEN, api_calls, http_json, http_text, last_seq,
                       v1_manifest, wait_for, write_manifests, write_seed)
 import issue16_bench
 import poll_bench
+import policy_bench
 import v2_bench
 
 
@@ -264,12 +268,17 @@ def parse_args():
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", default="issue16",
                     help="comma-separated parts to run: issue16 (the daemon's own side, one "
-                         "table), v1 (versions), v2 (training jobs), poll (calls per poll)")
+                         "table), v1 (versions), v2 (training jobs), poll (calls per poll), policy "
+                         "(runtime-limit policies)")
     ap.add_argument("--issue16-sizes", default="1000,10000,100000",
                     help="object counts of the issue16 part")
     ap.add_argument("--issue16-edits", type=int, default=20, help="edits per repetition")
     ap.add_argument("--issue16-reps", type=int, default=3,
                     help="repetitions of the edits and of the /status dump")
+    ap.add_argument("--edit-gap", type=float, default=1.0,
+                    help="seconds between one edit's stop and the next edit in the issue16 part: "
+                         "each edit costs a detail call and a stop, and the default --qps 10 "
+                         "refills 10 tokens a second")
     ap.add_argument("--idle-window", type=float, default=330,
                     help="seconds of idle CPU measured from convergence in the issue16 part "
                          "(330: one default 5m resync period plus its 10 %% jitter)")
@@ -289,9 +298,15 @@ def parse_args():
     ap.add_argument("--poll-window", type=int, default=30, help="seconds counted in the poll part")
     ap.add_argument("--poll-qps", type=float, default=1000,
                     help="--qps of the poll part (only its set-up is rate-limited)")
+    ap.add_argument("--policy-jobs", type=int, default=10000, help="jobs of each kind in the policy part")
+    ap.add_argument("--policy-over", type=int, default=5,
+                    help="of them over the limit (keep it under --policy-max-stops, 20)")
+    ap.add_argument("--policy-resync", type=int, default=15, help="--resync of the policy part, seconds")
+    ap.add_argument("--policy-periods", type=int, default=4, help="resync periods counted in the policy part")
+    ap.add_argument("--policy-qps", type=float, default=200, help="--qps of the policy part")
     args = ap.parse_args()
     args.only = set(args.only.split(","))
-    unknown = args.only - {"issue16", "v1", "v2", "poll"}
+    unknown = args.only - {"issue16", "v1", "v2", "poll", "policy"}
     if unknown:
         ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     return args
@@ -308,8 +323,9 @@ def main():
     started = time.monotonic()
     if "issue16" in args.only:
         worlds = issue16_bench.run_issue16(args.build, sizes(args.issue16_sizes), args.issue16_edits,
-                                           args.issue16_reps, args.idle_window)
-        issue16_bench.print_table(worlds, args.issue16_edits, args.issue16_reps, args.idle_window)
+                                           args.issue16_reps, args.idle_window, args.edit_gap)
+        issue16_bench.print_table(worlds, args.issue16_edits, args.issue16_reps, args.idle_window,
+                                  args.edit_gap)
     if "v1" in args.only:
         rows = []
         for n in sizes(args.sizes):
@@ -330,6 +346,13 @@ def main():
                                             args.poll_window, args.poll_qps))
             print(f"bench: poll {kind} done", file=sys.stderr)
         poll_bench.print_table(rows, args.poll_period)
+    if "policy" in args.only:
+        rows = []
+        for kind in ("v1", "v2"):
+            rows.append(policy_bench.run_policy(args.build, kind, args.policy_jobs, args.policy_over,
+                                                args.policy_resync, args.policy_periods, args.policy_qps))
+            print(f"bench: policy {kind} done", file=sys.stderr)
+        policy_bench.print_table(rows, args.policy_qps)
     print(f"\nLoad average (1 min) at the start: {load_at_start:.1f}, at the end: "
           f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores; the run took "
           f"{(time.monotonic() - started) / 60:.1f} min")

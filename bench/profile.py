@@ -34,8 +34,7 @@ import time
 import urllib.error
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (PROJECT, TOKEN, Proc, api_calls, http_text, metric, proc_cpu_seconds,  # noqa: E402
-                      proc_status, start_sim, wait_for)
+import benchlib as bench  # noqa: E402  (process, metrics and /proc helpers)
 from run import write_world  # noqa: E402  (the world of bench/run.py)
 
 
@@ -82,57 +81,57 @@ def main():
     pid = 0
     try:
         seed, mdir, objects = write_world(work, args.n, 0, 100)
-        sim_proc, sim = start_sim(args.build, work, seed, "sim")
+        sim_proc, sim = bench.start_sim(args.build, work, seed, "sim")
         procs.append(sim_proc)
         log = os.path.join(work, "controller.log")
         port = free_port()
         cmd = shlex.split(args.wrap) + [
             f"{args.build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
-            "--project-id", PROJECT, "--listen", f"127.0.0.1:{port}", "--log-format", "json",
+            "--project-id", bench.PROJECT, "--listen", f"127.0.0.1:{port}", "--log-format", "json",
             "--log-level", "warn", "--qps", str(args.qps), "--burst", str(args.burst),
             "--workers", "8", "--poll", "1s"]
         if args.resync:
             cmd += ["--resync", args.resync]
         start = time.monotonic()
-        ctl = Proc(cmd, log, dict(os.environ, OS_TOKEN=TOKEN))
+        ctl = bench.Proc(cmd, log, dict(os.environ, OS_TOKEN=bench.TOKEN))
         procs.append(ctl)
         pid = daemon_pid(mdir) if args.wrap else ctl.p.pid
         url = f"http://127.0.0.1:{port}"
 
         def serving():
             try:
-                http_text(f"{url}/healthz", timeout=5)
+                bench.http_text(f"{url}/healthz", timeout=5)
                 return True
             except urllib.error.HTTPError:
                 return True  # serving, whatever it says about health
             except OSError:
                 return False
-        if not wait_for(serving, 600, interval=0.5):
+        if not bench.wait_for(serving, 600, interval=0.5):
             sys.exit("daemon did not start; see " + log)
 
         def converged():
-            text = http_text(f"{url}/metrics", timeout=120)
-            return metric(text, 'modelarts_controller_objects{phase="Converged"}') >= objects
-        ok = wait_for(converged, timeout=max(600, 8 * args.n / args.qps), interval=1)
+            text = bench.http_text(f"{url}/metrics", timeout=120)
+            return bench.metric(text, 'modelarts_controller_objects{phase="Converged"}') >= objects
+        ok = bench.wait_for(converged, timeout=max(600, 8 * args.n / args.qps), interval=1)
         convergence = time.monotonic() - start
-        hwm_converged = proc_status(pid, "VmHWM")
+        hwm_converged = bench.proc_status(pid, "VmHWM")
 
         perf = None
         if args.perf:
             perf = subprocess.Popen(["perf", "record", "-F", "99", "--call-graph", "dwarf,16384",
                                      "-p", str(pid), "-o", args.perf, "--", "sleep", str(args.idle)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        cpu0, t0 = proc_cpu_seconds(pid), time.monotonic()
+        cpu0, t0 = bench.proc_cpu_seconds(pid), time.monotonic()
         time.sleep(args.idle)
-        cpu1, window = proc_cpu_seconds(pid), time.monotonic() - t0
+        cpu1, window = bench.proc_cpu_seconds(pid), time.monotonic() - t0
         if perf:
             perf.wait()
-        calls = api_calls(http_text(f"{url}/metrics", timeout=120))
+        calls = bench.api_calls(bench.http_text(f"{url}/metrics", timeout=120))
         result = {
             "objects": objects, "converged": ok, "convergence_s": round(convergence, 1),
             "peak_rss_mib_at_convergence": round(hwm_converged / 2**20, 1),
-            "peak_rss_mib": round(proc_status(pid, "VmHWM") / 2**20, 1),
-            "rss_mib": round(proc_status(pid, "VmRSS") / 2**20, 1),
+            "peak_rss_mib": round(bench.proc_status(pid, "VmHWM") / 2**20, 1),
+            "rss_mib": round(bench.proc_status(pid, "VmRSS") / 2**20, 1),
             "idle_window_s": round(window, 1),
             "idle_cpu_s_per_min": round((cpu1 - cpu0) / window * 60, 3),
             "api_calls_total": calls,

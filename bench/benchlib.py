@@ -12,9 +12,10 @@ PROJECT = "bench0123456789abcdef0123456789ab"
 TOKEN = "bench-token"
 
 
-def http_json(url, timeout=30, body=None):
+def http_json(url, timeout=30, body=None, headers=None):
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url, data=data,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(req, timeout=timeout) as r:
         return json.loads(r.read().decode())
 
@@ -106,9 +107,11 @@ def proc_cpu_seconds(pid):
 
 
 def start_sim(build, work, seed, name, kill_delay="0s"):
+    """The simulator on a free port; kill_delay None keeps its default."""
     port_file = os.path.join(work, f"{name}.port")
+    delay = [] if kill_delay is None else ["--kill-delay", kill_delay]
     proc = Proc([f"{build}/modelarts-sim", "--listen", "127.0.0.1:0", "--port-file", port_file,
-                 "--seed", seed, "--token", TOKEN, "--kill-delay", kill_delay, "--log-level", "warn"],
+                 "--seed", seed, "--token", TOKEN, "--log-level", "warn"] + delay,
                 os.path.join(work, f"{name}.log"))
     wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 60)
     return proc, "http://127.0.0.1:" + open(port_file).read().strip()
@@ -127,14 +130,16 @@ def daemon_port(log):
     return None
 
 
-def start_daemon(build, work, sim, mdir, flags):
-    """The daemon on a free port with JSON logs in work/controller.log; returns (Proc, URL)."""
+def start_daemon(build, work, sim, mdir, flags, log_level="info", port_timeout=30):
+    """The daemon on a free port with JSON logs in work/controller.log; returns (Proc, URL).
+    The log level must be info or finer: the port is read from the log."""
     env = dict(os.environ, OS_TOKEN=TOKEN)
     log = os.path.join(work, "controller.log")
     proc = Proc([f"{build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
                  "--project-id", PROJECT, "--listen", "127.0.0.1:0", "--log-format", "json",
-                 "--log-level", "info"] + flags, log, env)
-    wait_for(lambda: daemon_port(log) is not None, 30)
+                 "--log-level", log_level] + flags, log, env)
+    if not wait_for(lambda: daemon_port(log) is not None, port_timeout):
+        raise SystemExit(f"the daemon logged no port; see {log}")
     return proc, "http://127.0.0.1:" + daemon_port(log)
 
 

@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
 """Benchmarks of the real daemon against the real simulator over loopback.
 
-Three parts, each runnable alone with --only (docs/benchmarks.md):
+Five parts, each runnable alone with --only (docs/benchmarks.md); the default runs issue16:
+
+issue16 (bench/issue16_bench.py), the one table of the daemon's own side at each N in
+  --issue16-sizes: edit-to-stop p50/p99, peak RSS, idle CPU at the default flags, and the
+  full /status dump's first byte, whole time and extra memory, each beside its physical bound
+  and its target, times as min/median/max of --issue16-reps repetitions.
 
 v1 (`kind: TrainingJobVersion`), for each object count N in --sizes:
   * convergence: time from start until every desired-Stopped version has been stopped
@@ -21,6 +26,9 @@ v2 (`kind: TrainingJob`), for each N in --v2-sizes (bench/v2_bench.py): converge
   ceil(A/50) + d.
 poll (bench/poll_bench.py): the calls one polled object costs per --poll period among
   --poll-objects converged ones, v1 and v2, against one detail call per poll.
+policy (bench/policy_bench.py): one TrainingJobPolicy over --policy-jobs v1 jobs, then one over
+  as many v2 jobs, --policy-over of them over the limit: listing pages per pass against
+  ceil(N/1000) list / ceil(A/50) search pages, and one detail call and one stop per over-limit job.
 Prints Markdown tables; figures are ratios to bounds measured in the same run.
 """
 
@@ -36,7 +44,9 @@ import time
 from benchlib import (PROJECT, TOKEN, api_calls, http_json, http_text, last_seq, metric,
                       proc_cpu_seconds, proc_status, sim_requests, start_daemon, start_sim,
                       v1_manifest, wait_for, write_manifests, write_seed)
+import issue16_bench
 import poll_bench
+import policy_bench
 import v2_bench
 
 
@@ -256,9 +266,22 @@ def print_edit_to_stop(rows, edits):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", default="v1,v2,poll",
-                    help="comma-separated parts to run: v1 (versions), v2 (training jobs), "
-                         "poll (calls per poll)")
+    ap.add_argument("--only", default="issue16",
+                    help="comma-separated parts to run: issue16 (the daemon's own side, one "
+                         "table), v1 (versions), v2 (training jobs), poll (calls per poll), policy "
+                         "(runtime-limit policies)")
+    ap.add_argument("--issue16-sizes", default="1000,10000,100000",
+                    help="object counts of the issue16 part")
+    ap.add_argument("--issue16-edits", type=int, default=20, help="edits per repetition")
+    ap.add_argument("--issue16-reps", type=int, default=3,
+                    help="repetitions of the edits and of the /status dump")
+    ap.add_argument("--edit-gap", type=float, default=1.0,
+                    help="seconds between one edit's stop and the next edit in the issue16 part: "
+                         "each edit costs a detail call and a stop, and the default --qps 10 "
+                         "refills 10 tokens a second")
+    ap.add_argument("--idle-window", type=float, default=330,
+                    help="seconds of idle CPU measured from convergence in the issue16 part "
+                         "(330: one default 5m resync period plus its 10 %% jitter)")
     ap.add_argument("--sizes", default="1000,10000,100000", help="object counts of the v1 part")
     ap.add_argument("--v2-sizes", default="1000,10000", help="object counts of the v2 part")
     ap.add_argument("--qps", type=float, default=200)
@@ -275,9 +298,15 @@ def parse_args():
     ap.add_argument("--poll-window", type=int, default=30, help="seconds counted in the poll part")
     ap.add_argument("--poll-qps", type=float, default=1000,
                     help="--qps of the poll part (only its set-up is rate-limited)")
+    ap.add_argument("--policy-jobs", type=int, default=10000, help="jobs of each kind in the policy part")
+    ap.add_argument("--policy-over", type=int, default=5,
+                    help="of them over the limit (keep it under --policy-max-stops, 20)")
+    ap.add_argument("--policy-resync", type=int, default=15, help="--resync of the policy part, seconds")
+    ap.add_argument("--policy-periods", type=int, default=4, help="resync periods counted in the policy part")
+    ap.add_argument("--policy-qps", type=float, default=200, help="--qps of the policy part")
     args = ap.parse_args()
     args.only = set(args.only.split(","))
-    unknown = args.only - {"v1", "v2", "poll"}
+    unknown = args.only - {"issue16", "v1", "v2", "poll", "policy"}
     if unknown:
         ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     return args
@@ -291,6 +320,12 @@ def main():
     args = parse_args()
     # The cores may be shared (a build, other benchmarks): say how busy they were.
     load_at_start = os.getloadavg()[0]
+    started = time.monotonic()
+    if "issue16" in args.only:
+        worlds = issue16_bench.run_issue16(args.build, sizes(args.issue16_sizes), args.issue16_edits,
+                                           args.issue16_reps, args.idle_window, args.edit_gap)
+        issue16_bench.print_table(worlds, args.issue16_edits, args.issue16_reps, args.idle_window,
+                                  args.edit_gap)
     if "v1" in args.only:
         rows = []
         for n in sizes(args.sizes):
@@ -311,8 +346,16 @@ def main():
                                             args.poll_window, args.poll_qps))
             print(f"bench: poll {kind} done", file=sys.stderr)
         poll_bench.print_table(rows, args.poll_period)
+    if "policy" in args.only:
+        rows = []
+        for kind in ("v1", "v2"):
+            rows.append(policy_bench.run_policy(args.build, kind, args.policy_jobs, args.policy_over,
+                                                args.policy_resync, args.policy_periods, args.policy_qps))
+            print(f"bench: policy {kind} done", file=sys.stderr)
+        policy_bench.print_table(rows, args.policy_qps)
     print(f"\nLoad average (1 min) at the start: {load_at_start:.1f}, at the end: "
-          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores")
+          f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores; the run took "
+          f"{(time.monotonic() - started) / 60:.1f} min")
 
 
 if __name__ == "__main__":

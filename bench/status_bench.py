@@ -12,66 +12,36 @@ object was observed once (or --wait passes), then, for each query, measures:
     does not inflate as it does the wall times;
   * the daemon's RSS growth during the request (peak sampled every 2 ms, and VmHWM after
     resetting it through /proc/PID/clear_refs).
-Standalone (not part of bench/run.py); prints one Markdown table. A measurement, not a test.
+Standalone; prints one Markdown table. A measurement, not a test. bench/run.py's issue16 part
+(bench/issue16_bench.py) reuses measure() for the full dump.
 
   bench/status_bench.py --build build --objects 10000 100000 --repeat 3
 """
 
 import argparse
 import http.client
-import json
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
 
-PROJECT = "bench0123456789abcdef0123456789ab"
-TOKEN = "bench-token"
+from benchlib import (proc_cpu_seconds, proc_status, start_daemon, start_sim, v1_manifest, wait_for,
+                      write_manifests, write_seed)
+
 QUERIES = ["/status", "/status?limit=500", "/status?phase=Error&limit=500",
            "/status?name=obj-{mid}"]
-
-
-def wait_for(predicate, timeout, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def write_world(work, n):
     jobs = [{"job_id": 1000 + i, "job_name": f"job-{i}", "versions": [{"version_id": 1, "status": 8}]}
             for i in range(n)]
-    seed = os.path.join(work, "seed.json")
-    with open(seed, "w") as f:
-        json.dump({"projects": [{"project_id": PROJECT, "jobs": jobs}]}, f)
+    seed = write_seed(work, v1_jobs=jobs)
     mdir = os.path.join(work, "manifests")
-    os.makedirs(mdir)
-    doc = ("apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n"
-           "  name: obj-{i}\nspec:\n  jobId: {job}\n  versionId: 1\n  desiredState: Running\n")
-    for start in range(0, n, 500):
-        with open(os.path.join(mdir, f"objects-{start // 500:04d}.yaml"), "w") as f:
-            f.write("---\n".join(doc.format(i=i, job=1000 + i) for i in range(start, min(n, start + 500))))
+    write_manifests(mdir, [v1_manifest(f"obj-{i}", 1000 + i, 1, "Running") for i in range(n)])
     return seed, mdir
-
-
-def rss(pid, field="VmRSS"):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def measure(port, path, pid):
@@ -81,17 +51,17 @@ def measure(port, path, pid):
         hwm_reset = True
     except OSError:
         hwm_reset = False
-    base = rss(pid)
+    base = proc_status(pid, "VmRSS")
     peak = [base]
     done = threading.Event()
 
     def sample():
         while not done.is_set():
-            peak[0] = max(peak[0], rss(pid))
+            peak[0] = max(peak[0], proc_status(pid, "VmRSS"))
             time.sleep(0.002)
     sampler = threading.Thread(target=sample)
     sampler.start()
-    cpu0 = cpu_seconds(pid)
+    cpu0 = proc_cpu_seconds(pid)
     if shutil.which("curl"):
         # curl reads 100 MB far faster than http.client, which would time itself, not the daemon.
         out = subprocess.run(
@@ -116,10 +86,10 @@ def measure(port, path, pid):
         whole = time.monotonic() - start
         status, chunked = resp.status, resp.getheader("Transfer-Encoding") == "chunked"
         conn.close()
-    cpu = cpu_seconds(pid) - cpu0
+    cpu = proc_cpu_seconds(pid) - cpu0
     done.set()
     sampler.join()
-    hwm = rss(pid, "VmHWM") - base if hwm_reset else None
+    hwm = proc_status(pid, "VmHWM") - base if hwm_reset else None
     return {"status": status, "first_ms": first * 1000, "whole_s": whole, "bytes": size,
             "cpu_s": cpu, "rss_delta": peak[0] - base, "hwm_delta": hwm,
             "chunked": chunked}
@@ -130,39 +100,16 @@ def run_one(build, n, wait, keep, repeat=1):
     procs = []
     try:
         seed, mdir = write_world(work, n)
-        port_file = os.path.join(work, "sim.port")
-        sim_log = open(os.path.join(work, "sim.log"), "w")
-        procs.append(subprocess.Popen(
-            [f"{build}/modelarts-sim", "--listen", "127.0.0.1:0", "--port-file", port_file, "--seed", seed,
-             "--token", TOKEN, "--log-level", "warn"], stdout=sim_log, stderr=subprocess.STDOUT))
-        wait_for(lambda: os.path.exists(port_file) and open(port_file).read().strip(), 60)
-        sim = "http://127.0.0.1:" + open(port_file).read().strip()
-        log_path = os.path.join(work, "controller.log")
-        log = open(log_path, "w")
-        ctl = subprocess.Popen(
-            [f"{build}/modelarts-controller", "run", "--manifests", mdir, "--endpoint", sim,
-             "--project-id", PROJECT, "--listen", "127.0.0.1:0", "--log-format", "json",
-             "--log-level", "info", "--qps", "5000", "--burst", "5000", "--workers", "8"],
-            stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OS_TOKEN=TOKEN))
+        sim_proc, sim = start_sim(build, work, seed, "sim", kill_delay=None)
+        procs.append(sim_proc)
+        ctl, ctl_url = start_daemon(build, work, sim, mdir,
+                                    ["--qps", "5000", "--burst", "5000", "--workers", "8"], port_timeout=60)
         procs.append(ctl)
-
-        def port():
-            with open(log_path) as f:
-                for line in f:
-                    try:
-                        j = json.loads(line)
-                    except ValueError:
-                        continue
-                    if j.get("msg") == "http server listening":
-                        return int(j["address"].rsplit(":", 1)[1])
-            return None
-        if not wait_for(lambda: port() is not None, 60):
-            raise SystemExit(f"the daemon logged no port; see {log_path}")
-        ctl_port = port()
+        ctl_port = int(ctl_url.rsplit(":", 1)[1])
 
         def ready():
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{ctl_port}/readyz", timeout=5) as r:
+                with urllib.request.urlopen(f"{ctl_url}/readyz", timeout=5) as r:
                     return r.status == 200
             except Exception:
                 return False
@@ -172,17 +119,13 @@ def run_one(build, n, wait, keep, repeat=1):
         rows = []
         for q in QUERIES:
             path = q.format(mid=n // 2)
-            measure(ctl_port, path, ctl.pid)  # warm-up
-            rows.append((path, [measure(ctl_port, path, ctl.pid) for _ in range(repeat)]))
-        return {"n": n, "ready": observed, "ready_s": ready_s, "rss": rss(ctl.pid), "rows": rows}
+            measure(ctl_port, path, ctl.p.pid)  # warm-up
+            rows.append((path, [measure(ctl_port, path, ctl.p.pid) for _ in range(repeat)]))
+        return {"n": n, "ready": observed, "ready_s": ready_s,
+                "rss": proc_status(ctl.p.pid, "VmRSS"), "rows": rows}
     finally:
         for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            p.stop()
         if not keep:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "api/duration.h"
+#include "api/name_glob.h"
 #include "api/printable.h"
 #include "api/yaml_tree.h"
 
@@ -19,12 +20,12 @@ namespace {
 // Collects the errors of one document.
 class Checker {
  public:
-  Checker(const std::string& file, std::vector<ManifestError>& errors)
-      : file_(file), errors_(errors) {}
+  Checker(const std::string& file, int line, int column, std::vector<ManifestError>& errors)
+      : file_(file), document_{file, std::max(line, 1), std::max(column, 1)}, errors_(errors) {}
 
   void Fail(int line, int column, std::string reason) {
     errors_.push_back(ManifestError{SourcePosition{file_, std::max(line, 1), std::max(column, 1)},
-                                    std::move(reason)});
+                                    std::move(reason), ManifestErrorCode::kInvalid, document_});
     ++count_;
   }
   void Fail(const YamlNode& at, std::string reason) { Fail(at.line, at.column, std::move(reason)); }
@@ -32,6 +33,7 @@ class Checker {
 
  private:
   const std::string& file_;
+  const SourcePosition document_;  // where the document starts
   std::vector<ManifestError>& errors_;
   std::size_t count_ = 0;
 };
@@ -257,25 +259,33 @@ bool DecodeDesiredState(const Fields& spec, const YamlNode& spec_node, DesiredSt
   return false;
 }
 
-// spec.maxRuntime: a duration of at least kMinMaxRuntime, whole milliseconds (the API's unit),
-// and only beside desiredState Running (a Stopped object is stopped anyway).
-// An invalid desiredState has its own error; the maxRuntime check then only checks the value.
+// A runtime limit: a duration of at least kMinMaxRuntime, in whole milliseconds (the API's
+// unit). Shared by spec.maxRuntime of every kind.
+std::optional<std::chrono::milliseconds> ReadLimit(const YamlNode& node, Checker& check) {
+  std::optional<std::string> v = ReadString(node, "spec.maxRuntime", check);
+  if (!v) return std::nullopt;
+  const Result<std::chrono::nanoseconds> parsed = ParseDuration(*v);
+  if (!parsed.ok()) {
+    check.Fail(node, "spec.maxRuntime: must be a duration like 90m or 72h, got " + Quote(*v));
+    return std::nullopt;
+  }
+  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(parsed.value());
+  if (limit < kMinMaxRuntime) {
+    check.Fail(node, "spec.maxRuntime: must be at least 1m, got " + Quote(*v));
+    return std::nullopt;
+  }
+  return limit;
+}
+
+// spec.maxRuntime of an object: only beside desiredState Running (a Stopped object is
+// stopped anyway). An invalid desiredState has its own error; the maxRuntime check then only
+// checks the value.
 void DecodeMaxRuntime(const Fields& spec, std::optional<DesiredState> desired,
                       std::optional<std::chrono::milliseconds>& out, Checker& check) {
   const YamlNode* n = spec.Get("maxRuntime");
   if (n == nullptr || n->kind == YamlNode::Kind::kNull) return;
-  std::optional<std::string> v = ReadString(*n, "spec.maxRuntime", check);
-  if (!v) return;
-  const Result<std::chrono::nanoseconds> parsed = ParseDuration(*v);
-  if (!parsed.ok()) {
-    check.Fail(*n, "spec.maxRuntime: must be a duration like 90m or 72h, got " + Quote(*v));
-    return;
-  }
-  const auto limit = std::chrono::duration_cast<std::chrono::milliseconds>(parsed.value());
-  if (limit < kMinMaxRuntime) {
-    check.Fail(*n, "spec.maxRuntime: must be at least 1m, got " + Quote(*v));
-    return;
-  }
+  const std::optional<std::chrono::milliseconds> limit = ReadLimit(*n, check);
+  if (!limit) return;
   if (desired && *desired != DesiredState::kRunning) {
     check.Fail(*n,
                "spec.maxRuntime: only allowed with desiredState Running (a Stopped object is "
@@ -344,6 +354,66 @@ void DecodeJobSpec(const YamlNode& spec, TrainingJob& object, Checker& check) {
                    object.max_runtime, check);
 }
 
+// spec.jobKinds of a TrainingJobPolicy: a non-empty list of distinct object kinds.
+void DecodeJobKinds(const Fields& spec, TrainingJobPolicy& policy, Checker& check) {
+  const YamlNode* n = spec.Get("jobKinds");
+  if (n == nullptr || n->kind == YamlNode::Kind::kNull) return;
+  if (n->kind != YamlNode::Kind::kSequence) {
+    check.Fail(*n, "spec.jobKinds: must be a list of TrainingJob and/or TrainingJobVersion, got " +
+                       Found(*n));
+    return;
+  }
+  if (n->items.empty()) {
+    check.Fail(*n,
+               "spec.jobKinds: must name at least one kind (leave the field out for both kinds)");
+    return;
+  }
+  bool jobs = false;
+  bool versions = false;
+  for (std::size_t i = 0; i < n->items.size(); ++i) {
+    const YamlNode& item = n->items[i];
+    const std::string path = "spec.jobKinds[" + std::to_string(i) + "]";
+    std::optional<std::string> v = ReadString(item, path, check);
+    if (!v) continue;
+    bool* seen = *v == kTrainingJobKind ? &jobs : *v == kKind ? &versions : nullptr;
+    if (seen == nullptr) {
+      check.Fail(item, path + ": must be TrainingJob or TrainingJobVersion, got " + Quote(*v));
+    } else if (*seen) {
+      check.Fail(item, path + ": " + *v + " is listed twice");
+    }
+    if (seen != nullptr) *seen = true;
+  }
+  policy.training_jobs = jobs;
+  policy.versions = versions;
+}
+
+void DecodeNameGlob(const Fields& spec, TrainingJobPolicy& policy, Checker& check) {
+  const YamlNode* n = spec.Get("nameGlob");
+  if (n == nullptr || n->kind == YamlNode::Kind::kNull) return;
+  std::optional<std::string> v = ReadString(*n, "spec.nameGlob", check);
+  if (!v) return;
+  if (const std::string problem = NameGlobProblem(*v); !problem.empty()) {
+    check.Fail(*n, "spec.nameGlob: not a valid glob: " + problem + ", got " + Quote(*v));
+    return;
+  }
+  policy.name_glob = *v;
+}
+
+// spec of kind TrainingJobPolicy: which jobs of a project (kinds, name glob) and the limit.
+void DecodePolicySpec(const YamlNode& spec, TrainingJobPolicy& policy, Checker& check) {
+  std::optional<Fields> s =
+      ReadMap(spec, "spec", check, {"projectId", "jobKinds", "nameGlob", "maxRuntime"});
+  if (!s) return;
+  DecodeProjectId(*s, policy.project_id, check);
+  DecodeJobKinds(*s, policy, check);
+  DecodeNameGlob(*s, policy, check);
+  if (const YamlNode* n = Required(*s, "maxRuntime", "spec", spec, check)) {
+    if (std::optional<std::chrono::milliseconds> limit = ReadLimit(*n, check)) {
+      policy.max_runtime = *limit;
+    }
+  }
+}
+
 // apiVersion and kind; returns the kind when it is one this decoder knows.
 std::optional<std::string_view> DecodeHeader(const Fields& top, const YamlNode& root,
                                              Checker& check) {
@@ -357,10 +427,11 @@ std::optional<std::string_view> DecodeHeader(const Fields& top, const YamlNode& 
   if (n == nullptr) return std::nullopt;
   std::optional<std::string> v = ReadString(*n, "kind", check);
   if (!v) return std::nullopt;
-  if (*v == kKind) return kKind;
-  if (*v == kTrainingJobKind) return kTrainingJobKind;
-  check.Fail(*n, "kind: must be " + std::string(kKind) + " or " + std::string(kTrainingJobKind) +
-                     ", got " + Quote(*v));
+  for (const std::string_view known : {kKind, kTrainingJobKind, kTrainingJobPolicyKind}) {
+    if (*v == known) return known;
+  }
+  check.Fail(*n, "kind: must be " + std::string(kKind) + ", " + std::string(kTrainingJobKind) +
+                     " or " + std::string(kTrainingJobPolicyKind) + ", got " + Quote(*v));
   return std::nullopt;
 }
 
@@ -374,7 +445,7 @@ void ApplyMetadata(Metadata metadata, Object& object) {
 
 void DecodeDocument(const YamlDocument& doc, const std::string& file, const DecodeLimits& limits,
                     DecodeResult& result) {
-  Checker check(file, result.errors);
+  Checker check(file, doc.line, doc.column, result.errors);
   for (const YamlProblem& p : doc.problems) check.Fail(p.line, p.column, p.reason);
   if (check.count() > 0) return;
 
@@ -390,6 +461,14 @@ void DecodeDocument(const YamlDocument& doc, const std::string& file, const Deco
   const YamlNode* spec = Required(*top, "spec", "", root, check);
   // A document of unknown kind has its spec checked against TrainingJobVersion, as before
   // there were two kinds.
+  if (kind == kTrainingJobPolicyKind) {
+    TrainingJobPolicy policy;
+    policy.source = source;
+    if (spec != nullptr) DecodePolicySpec(*spec, policy, check);
+    ApplyMetadata(std::move(metadata), policy);
+    if (check.count() == 0) result.policies.push_back(std::move(policy));
+    return;
+  }
   if (kind == kTrainingJobKind) {
     TrainingJob job;
     job.source = source;

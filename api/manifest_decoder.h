@@ -1,7 +1,8 @@
 #pragma once
 
-// Decodes TrainingJobVersion manifests (README, "Manifests") from multi-document YAML, with
-// strict validation. Every error carries file:line:column and a reason naming the field.
+// Decodes the manifests of every kind (README, "Manifests": TrainingJobVersion, TrainingJob,
+// TrainingJobPolicy) from multi-document YAML, with strict validation. Every error carries
+// file:line:column and a reason naming the field.
 
 #include <cstddef>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "api/training_job.h"
+#include "api/training_job_policy.h"
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -26,6 +28,7 @@ struct DecodeResult {
   std::vector<TrainingJobVersion> objects;
   std::vector<ManifestError> errors;
   std::vector<TrainingJob> jobs = {};  // kind TrainingJob; last, so brace-initialised results hold
+  std::vector<TrainingJobPolicy> policies = {};  // kind TrainingJobPolicy; last, likewise
 };
 
 // `file` labels positions (the path relative to the manifest directory). A document with

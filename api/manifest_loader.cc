@@ -176,6 +176,43 @@ bool DocumentOrder(const SourcePosition& a, const SourcePosition& b) {
   return std::tie(a.line, a.column) < std::tie(b.line, b.column);
 }
 
+// Adds one file's valid documents to `set` through `admit` (name uniqueness, project id).
+// The file's lists of each kind are in document order: they are walked together, so that of
+// two documents of different kinds with one name the earlier one is the first definition.
+template <typename Admit>
+void MergeFile(const DecodeResult& decoded, const Admit& admit, bool accept_training_jobs,
+               ManifestSet& set) {
+  const std::vector<TrainingJobVersion>& versions = decoded.objects;
+  const std::vector<TrainingJob>& jobs = decoded.jobs;
+  const std::vector<TrainingJobPolicy>& policies = decoded.policies;
+  std::size_t v = 0, j = 0, p = 0;
+  // Whether the head of a list comes before the heads of the other two.
+  const auto first = [](const SourcePosition* a, const SourcePosition* b, const SourcePosition* c) {
+    return a != nullptr && (b == nullptr || DocumentOrder(*a, *b)) &&
+           (c == nullptr || DocumentOrder(*a, *c));
+  };
+  while (v < versions.size() || j < jobs.size() || p < policies.size()) {
+    const SourcePosition* vs = v < versions.size() ? &versions[v].source : nullptr;
+    const SourcePosition* js = j < jobs.size() ? &jobs[j].source : nullptr;
+    const SourcePosition* ps = p < policies.size() ? &policies[p].source : nullptr;
+    if (first(vs, js, ps)) {
+      const TrainingJobVersion& object = versions[v++];
+      if (admit(object.name, object.source, object.project_id)) set.objects.push_back(object);
+    } else if (first(ps, vs, js)) {
+      const TrainingJobPolicy& policy = policies[p++];
+      if (admit(policy.name, policy.source, policy.project_id)) set.policies.push_back(policy);
+    } else {
+      const TrainingJob& job = jobs[j++];
+      if (!accept_training_jobs) {
+        set.errors.push_back(
+            ManifestError{job.source, "kind TrainingJob is not handled by this command yet"});
+      } else if (admit(job.name, job.source, job.project_id)) {
+        set.jobs.push_back(job);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 ManifestLoader::ManifestLoader(std::filesystem::path root, LoadOptions options)
@@ -311,19 +348,22 @@ ManifestLoader::Refreshed ManifestLoader::Refresh(const std::string& relative) {
 ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const {
   ManifestSet set;
   set.files = cache_.size();
-  // Merge in path order; the first definition of a name, of either kind, wins.
-  std::map<std::string, SourcePosition> first_seen;
   set.errors = std::move(walk_errors);
   // Sized once: growing a vector of 100k objects by doubling held up to three times their
   // bytes at its last reallocation (docs/benchmarks.md, "Where the memory goes").
   std::size_t versions_total = 0;
   std::size_t jobs_total = 0;
+  std::size_t policies_total = 0;
   for (const auto& [relative, file] : cache_) {
     versions_total += file.decoded.objects.size();
     jobs_total += file.decoded.jobs.size();
+    policies_total += file.decoded.policies.size();
   }
   set.objects.reserve(versions_total);
   if (options_.accept_training_jobs) set.jobs.reserve(jobs_total);
+  set.policies.reserve(policies_total);
+  // Merge in path order; the first definition of a name, of any kind, wins.
+  std::map<std::string, SourcePosition> first_seen;
   const auto admit = [&](const std::string& name, const SourcePosition& source,
                          const std::string& project_id) {
     const auto [it, inserted] = first_seen.emplace(name, source);
@@ -344,25 +384,7 @@ ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const 
   };
   for (const auto& [relative, file] : cache_) {
     set.errors.insert(set.errors.end(), file.decoded.errors.begin(), file.decoded.errors.end());
-    const std::vector<TrainingJobVersion>& versions = file.decoded.objects;
-    const std::vector<TrainingJob>& jobs = file.decoded.jobs;
-    // Both lists are in document order: walk them together, so that of two documents of
-    // different kinds with one name the earlier one is the first definition.
-    for (std::size_t v = 0, j = 0; v < versions.size() || j < jobs.size();) {
-      if (j == jobs.size() ||
-          (v < versions.size() && DocumentOrder(versions[v].source, jobs[j].source))) {
-        const TrainingJobVersion& object = versions[v++];
-        if (admit(object.name, object.source, object.project_id)) set.objects.push_back(object);
-      } else {
-        const TrainingJob& job = jobs[j++];
-        if (!options_.accept_training_jobs) {
-          set.errors.push_back(
-              ManifestError{job.source, "kind TrainingJob is not handled by this command yet"});
-        } else if (admit(job.name, job.source, job.project_id)) {
-          set.jobs.push_back(job);
-        }
-      }
-    }
+    MergeFile(file.decoded, admit, options_.accept_training_jobs, set);
   }
   std::stable_sort(set.errors.begin(), set.errors.end(),
                    [](const ManifestError& a, const ManifestError& b) {

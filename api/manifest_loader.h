@@ -14,6 +14,7 @@
 
 #include "api/manifest_decoder.h"
 #include "api/training_job.h"
+#include "api/training_job_policy.h"
 #include "api/training_job_version.h"
 
 namespace mactl {
@@ -33,9 +34,11 @@ struct ManifestSet {
   std::vector<TrainingJobVersion> objects;  // valid, unique by name, in (path, document) order
   std::vector<ManifestError> errors;        // every invalid document
   std::size_t files = 0;                    // manifest files read
-  // Kind TrainingJob, like objects (names are unique across both kinds); last, so that
+  // Kind TrainingJob, like objects (names are unique across every kind); last, so that
   // brace-initialised sets of versions keep their meaning.
   std::vector<TrainingJob> jobs = {};
+  // Kind TrainingJobPolicy, like objects (names are unique across all three kinds); last too.
+  std::vector<TrainingJobPolicy> policies = {};
 };
 
 // Whether the loader skips an entry of this name (hidden, editor backups and swap files).

@@ -1,10 +1,11 @@
 #pragma once
 // The shell glob of TrainingJobPolicy spec.nameGlob (README, "Runtime limits"): `*` any run
 // of characters, `?` one character, `[abc]`, `[a-z]` and `[!a-z]` one character of (or not of)
-// a set; every other character stands for itself and `\` quotes the next one. Matching is
-// whole-name and case-sensitive, like the shell's and fnmatch(3) without flags. Written here
-// rather than with fnmatch so that the matching cost is bounded: no backtracking blow-up on
-// hostile globs such as "*a*a*a*a*b".
+// a set (`[^a-z]` too, as glibc reads it; a literal `]` in a set is written `\]`, and `[]`,
+// `[z-a]` and `[:alpha:]` classes are errors); every other character stands for itself and
+// `\` quotes the next one. Matching is whole-name and case-sensitive, like the shell's and
+// fnmatch(3) without flags. Written here rather than with fnmatch so that the matching cost
+// is bounded: no backtracking blow-up on hostile globs such as "*a*a*a*a*b".
 #include <string>
 #include <string_view>
 

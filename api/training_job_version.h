@@ -66,12 +66,17 @@ enum class ManifestErrorCode {
   kMissingProjectId,  // no spec.projectId and no --project-id default
 };
 
-// An invalid document: where and why.
+// An invalid document: where and why. A document may have several errors; `document` tells
+// which document each belongs to, so that callers can count documents (validate).
 struct ManifestError {
   SourcePosition position;
   std::string reason;
   ManifestErrorCode code = ManifestErrorCode::kInvalid;
+  // Where the invalid document starts; unset (empty file) when that is `position` itself
+  // (an error about a whole file).
+  SourcePosition document = {};
   std::string ToString() const { return position.ToString() + ": " + reason; }
+  const SourcePosition& Document() const { return document.file.empty() ? position : document; }
   bool operator==(const ManifestError&) const = default;
 };
 

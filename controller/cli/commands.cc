@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <iomanip>
 #include <ostream>
+#include <set>
 #include <sstream>
+#include <tuple>
 
 #include "api/duration.h"
 #include "api/manifest_loader.h"
@@ -52,6 +54,16 @@ ManifestSet Load(const Flags& flags, const std::string& default_project,
 
 void PrintErrors(const std::vector<ManifestError>& errors, std::ostream& out) {
   for (const ManifestError& e : errors) out << e.ToString() << "\n";
+}
+
+// A document with three errors is one invalid document.
+std::size_t InvalidDocuments(const std::vector<ManifestError>& errors) {
+  std::set<std::tuple<std::string, int, int>> documents;
+  for (const ManifestError& e : errors) {
+    const SourcePosition& d = e.Document();
+    documents.emplace(d.file, d.line, d.column);
+  }
+  return documents.size();
 }
 
 std::string Str(const json& j, const char* key) {
@@ -222,10 +234,12 @@ int RunValidate(const Flags& flags, std::ostream& out) {
   std::size_t relying = 0;
   for (const TrainingJobVersion& o : set.objects) relying += o.project_id.empty() ? 1u : 0u;
   for (const TrainingJob& o : set.jobs) relying += o.project_id.empty() ? 1u : 0u;
+  for (const TrainingJobPolicy& p : set.policies) relying += p.project_id.empty() ? 1u : 0u;
   out << set.files << " file(s), " << set.objects.size() + set.jobs.size() << " valid object(s), "
-      << set.errors.size() << " invalid document(s)\n";
+      << set.policies.size() << " valid polic" << (set.policies.size() == 1 ? "y" : "ies") << ", "
+      << InvalidDocuments(set.errors) << " invalid document(s)\n";
   if (relying > 0 && !have_default) {
-    out << relying << " object(s) set no spec.projectId: run needs --project-id\n";
+    out << relying << " manifest(s) set no spec.projectId: run needs --project-id\n";
   }
   return set.errors.empty() ? kExitOk : kExitError;
 }
@@ -236,6 +250,7 @@ int RunPlan(const Flags& flags, CloudClient& client, TrainingJobClient& job_clie
   PrintErrors(set.errors, out);
   DesiredSnapshot snapshot = BuildDesiredSnapshot(set.objects, set.errors, flags.project_id);
   AddTrainingJobs(snapshot, set.jobs);
+  snapshot.policies = set.policies;
   PlanTable table;
   table.failed = !set.errors.empty();
   const SteadyTime start = clock.Now();

@@ -76,6 +76,7 @@ SnapshotDiff DiffSnapshots(const DesiredSnapshot& before, const DesiredSnapshot&
   SnapshotDiff diff;
   Diff(before.versions, after.versions, diff);
   Diff(before.training_jobs, after.training_jobs, diff);
+  diff.policies_changed = before.policies != after.policies;
   return diff;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "api/training_job.h"
+#include "api/training_job_policy.h"
 #include "api/training_job_version.h"
 #include "api/version_ref.h"
 
@@ -60,7 +61,10 @@ struct DesiredSnapshot {
   std::map<std::string, ManagedTrainingJob> training_jobs;
   std::vector<TrainingJob> job_objects;     // every valid TrainingJob object, for /status
   std::vector<TrainingJobVersion> objects;  // every valid object, for /status
-  std::vector<ManifestError> errors;        // every invalid document
+  // Every valid TrainingJobPolicy, in manifest order (README, "Runtime limits"); the policy
+  // enforcer reads them, the reconcilers do not.
+  std::vector<TrainingJobPolicy> policies;
+  std::vector<ManifestError> errors;  // every invalid document
   std::string default_project_id;
 
   const ManagedVersion* Find(const std::string& key) const {
@@ -100,6 +104,7 @@ struct SnapshotDiff {
   std::vector<std::string> added;    // new versions: reconcile at once
   std::vector<std::string> changed;  // intent changed: reconcile at once
   std::vector<std::string> removed;  // no manifest names them any more: stop managing
+  bool policies_changed = false;     // a policy was added, removed or edited
 };
 SnapshotDiff DiffSnapshots(const DesiredSnapshot& before, const DesiredSnapshot& after);
 

@@ -4,7 +4,8 @@
 // guard, so that every rule is a row of a table test (tests/core/policy_rule_test.cc).
 //
 // The rules:
-// - A policy matches a job of its project whose kind it names and whose name matches its glob.
+// - A policy matches a job of its project whose kind it names and whose name matches its glob,
+//   unless the job has ended (a v1 list page holds finished jobs too; the v2 search does not).
 // - A job a TrainingJob/TrainingJobVersion manifest names follows that manifest: no policy
 //   matches it (PolicyExclusions).
 // - Among the unpaused policies that match a job, the shortest maxRuntime wins; ties go to the
@@ -12,7 +13,8 @@
 //   and never lifts a limit an active policy imposes.
 // - Each job's verdict is the one spec.maxRuntime gets (Decide / DecideTrainingJob with
 //   desired Running and the winning limit): under the limit (due later), over it (stop now),
-//   run duration unknown (never stopped, reported), not stoppable (already stopping, queued).
+//   run duration unknown (never stopped, reported), not stoppable (already stopping; queued
+//   or starting, whose run duration does not grow, so it has no due time).
 // - The guard: when the jobs to stop now, over every active policy together, are more than
 //   max_stops, none is stopped and every policy with a job to stop reports PolicyLimitExceeded.
 #include <chrono>
@@ -38,11 +40,13 @@ std::string_view PolicyJobKindName(PolicyJobKind kind);  // the manifest kind's 
 struct PolicyCandidate {
   PolicyJobKind kind = PolicyJobKind::kTrainingJob;
   std::string project_id;
-  std::string id;                // v1: the job id in decimal; v2: the lower-case UUID
-  std::int64_t version_id = 0;   // v1: the latest version; v2: 0
-  std::string name;              // the job's name
-  int status = 0;                // v1: the latest version's status code; v2: unused
-  std::string phase;             // v2: status.phase; v1: empty
+  std::string id;               // v1: the job id in decimal; v2: the lower-case UUID
+  std::int64_t version_id = 0;  // v1: the latest version; v2: 0
+  std::string name;             // the job's name
+  int status = 0;               // v1: the latest version's status code; v2: unused
+  std::string phase;            // v2: status.phase; v1: empty
+  // v2: status.secondary_phase (a Running job may already be terminating); v1: empty.
+  std::string secondary_phase;
   std::int64_t duration_ms = 0;  // the API's run duration, as sent (unchecked)
   // Key of the job for exclusions and memory: "v1/<project>/<job id>" or "v2/<project>/<uuid>".
   std::string Key() const;

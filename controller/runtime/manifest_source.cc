@@ -20,10 +20,12 @@ void ManifestSource::Apply(ManifestSet set, std::string_view reason) {
   log::Debug("manifests scanned", {{"reason", std::string(reason)},
                                    {"objects", std::to_string(set.objects.size())},
                                    {"training_jobs", std::to_string(set.jobs.size())},
+                                   {"policies", std::to_string(set.policies.size())},
                                    {"errors", std::to_string(set.errors.size())}});
   DesiredSnapshot snapshot =
       BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_);
   AddTrainingJobs(snapshot, std::move(set.jobs));
+  snapshot.policies = std::move(set.policies);
   sink_.ApplySnapshot(std::move(snapshot));
 }
 

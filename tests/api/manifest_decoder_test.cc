@@ -379,11 +379,12 @@ TEST(ManifestDecoderTrainingJob, MetadataRulesAreTheSameAsForVersions) {
       5, 3, "metadata.uid: unknown field");
 }
 
-TEST(ManifestDecoderTrainingJob, AnUnknownKindNamesBothKinds) {
+TEST(ManifestDecoderTrainingJob, AnUnknownKindNamesEveryKind) {
   ExpectOneError(
       "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobs\nmetadata: {name: a}\n"
       "spec: {jobId: 1, versionId: 1, desiredState: Stopped}\n",
-      2, 7, "kind: must be TrainingJobVersion or TrainingJob, got \"TrainingJobs\"");
+      2, 7,
+      "kind: must be TrainingJobVersion, TrainingJob or TrainingJobPolicy, got \"TrainingJobs\"");
 }
 
 TEST(ManifestDecoderMaxRuntime, BothKindsKeepTheLimitInMilliseconds) {
@@ -439,6 +440,184 @@ TEST(TrainingJobIds, UuidAndNameRules) {
   EXPECT_FALSE(IsValidTrainingJobName("a.b"));
   EXPECT_FALSE(IsValidTrainingJobName("a/b"));
   EXPECT_FALSE(IsValidTrainingJobName("ü"));
+}
+
+// kind TrainingJobPolicy (README, "Runtime limits"): the contract example, the defaults, then
+// one row per rule.
+constexpr char kValidPolicy[] = R"(apiVersion: modelarts-controller.io/v1
+kind: TrainingJobPolicy
+metadata:
+  name: runtime-cap-experiments
+  labels: {team: nlp}
+  annotations:
+    modelarts-controller.io/paused: "true"
+spec:
+  projectId: 0f1e2d3c
+  jobKinds: [TrainingJob, TrainingJobVersion]
+  nameGlob: "exp-*"
+  maxRuntime: 72h
+)";
+
+std::string PolicyDoc(const std::string& spec_lines, const std::string& name = "a") {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: " +
+         name + "\nspec:\n" + spec_lines;
+}
+
+TEST(ManifestDecoderPolicy, DecodesTheContractExample) {
+  const DecodeResult r = DecodeManifests(kValidPolicy, "m.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  EXPECT_TRUE(r.objects.empty());
+  EXPECT_TRUE(r.jobs.empty());
+  ASSERT_EQ(r.policies.size(), 1u);
+  const TrainingJobPolicy& p = r.policies[0];
+  EXPECT_EQ(p.name, "runtime-cap-experiments");
+  EXPECT_EQ(p.labels.at("team"), "nlp");
+  EXPECT_EQ(p.annotations.at("modelarts-controller.io/paused"), "true");
+  EXPECT_TRUE(p.paused);
+  EXPECT_EQ(p.project_id, "0f1e2d3c");
+  EXPECT_EQ(p.ProjectId("default"), "0f1e2d3c");
+  EXPECT_TRUE(p.training_jobs);
+  EXPECT_TRUE(p.versions);
+  EXPECT_EQ(p.name_glob, "exp-*");
+  EXPECT_EQ(p.max_runtime, std::chrono::hours(72));
+  EXPECT_EQ(p.source.ToString(), "m.yaml:1:1");
+}
+
+TEST(ManifestDecoderPolicy, OptionalFieldsDefaultToEveryJobOfTheDefaultProject) {
+  const DecodeResult r = DecodeManifests(PolicyDoc("  maxRuntime: 90m\n"), "m.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  ASSERT_EQ(r.policies.size(), 1u);
+  const TrainingJobPolicy& p = r.policies[0];
+  EXPECT_EQ(p.project_id, "");
+  EXPECT_EQ(p.ProjectId("default"), "default");
+  EXPECT_TRUE(p.training_jobs);
+  EXPECT_TRUE(p.versions);
+  EXPECT_EQ(p.name_glob, "");
+  EXPECT_FALSE(p.paused);
+  EXPECT_EQ(p.max_runtime, std::chrono::minutes(90));
+  // Null optional fields are absent fields.
+  const DecodeResult nulls = DecodeManifests(
+      PolicyDoc("  projectId: ~\n  jobKinds: ~\n  nameGlob: ~\n  maxRuntime: 1m\n"), "m.yaml");
+  ASSERT_TRUE(nulls.errors.empty()) << nulls.errors[0].ToString();
+  ASSERT_EQ(nulls.policies.size(), 1u);
+  EXPECT_TRUE(nulls.policies[0].training_jobs && nulls.policies[0].versions);
+  EXPECT_EQ(nulls.policies[0].max_runtime, std::chrono::minutes(1));
+}
+
+TEST(ManifestDecoderPolicy, JobKindsNarrowToOneKind) {
+  const DecodeResult r =
+      DecodeManifests(PolicyDoc("  jobKinds: [TrainingJobVersion]\n  maxRuntime: 1h\n") + "---\n" +
+                          PolicyDoc("  jobKinds:\n  - TrainingJob\n  maxRuntime: 2h\n", "b"),
+                      "m.yaml");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].ToString();
+  ASSERT_EQ(r.policies.size(), 2u);
+  EXPECT_TRUE(r.policies[0].versions);
+  EXPECT_FALSE(r.policies[0].training_jobs);
+  EXPECT_FALSE(r.policies[1].versions);
+  EXPECT_TRUE(r.policies[1].training_jobs);
+  EXPECT_EQ(r.policies[1].source.line, 8);
+}
+
+TEST(ManifestDecoderPolicy, EveryKindInOneFileKeepsItsOrderAndErrors) {
+  const std::string yaml = PolicyDoc("  maxRuntime: 1h\n", "p") + "---\n" +
+                           JobDoc("  trainingJobName: x\n  desiredState: Stopped\n", "j") +
+                           "---\n" + Doc("  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n") +
+                           "---\n" + PolicyDoc("  nameGlob: x\n", "q");
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  ASSERT_EQ(r.policies.size(), 1u);
+  ASSERT_EQ(r.jobs.size(), 1u);
+  ASSERT_EQ(r.objects.size(), 1u);
+  EXPECT_EQ(r.policies[0].source.line, 1);
+  EXPECT_EQ(r.jobs[0].source.line, 7);
+  EXPECT_EQ(r.objects[0].source.line, 15);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].ToString(), "m.yaml:30:3: missing required field spec.maxRuntime");
+  EXPECT_EQ(r.errors[0].Document().ToString(), "m.yaml:24:1");
+}
+
+TEST(ManifestDecoderPolicy, EveryRuleHasItsPositionedError) {
+  const std::string limit = "  maxRuntime: 1h\n";
+  const JobErrorRow rows[] = {
+      {"missing maxRuntime", "  nameGlob: exp-*\n", 6, 3, "missing required field spec.maxRuntime"},
+      {"null maxRuntime", "  maxRuntime: ~\n", 6, 15, "missing required field spec.maxRuntime"},
+      {"maxRuntime under a minute", "  maxRuntime: 59s\n", 6, 15,
+       "spec.maxRuntime: must be at least 1m, got \"59s\""},
+      {"maxRuntime without unit", "  maxRuntime: 72\n", 6, 15,
+       "spec.maxRuntime: must be a duration like 90m or 72h, got \"72\""},
+      {"maxRuntime in days", "  maxRuntime: 3d\n", 6, 15, "must be a duration"},
+      {"maxRuntime negative", "  maxRuntime: -1h\n", 6, 15, "must be a duration"},
+      {"maxRuntime a list", "  maxRuntime: [1h]\n", 6, 15,
+       "spec.maxRuntime: must be a string, got a list"},
+      {"jobKinds empty", "  jobKinds: []\n" + limit, 6, 13,
+       "spec.jobKinds: must name at least one kind"},
+      {"jobKinds a scalar", "  jobKinds: TrainingJob\n" + limit, 6, 13,
+       "spec.jobKinds: must be a list of TrainingJob and/or TrainingJobVersion, got "
+       "\"TrainingJob\""},
+      {"jobKinds unknown", "  jobKinds: [TrainingJob, Job]\n" + limit, 6, 27,
+       "spec.jobKinds[1]: must be TrainingJob or TrainingJobVersion, got \"Job\""},
+      {"jobKinds wrong case", "  jobKinds: [trainingjob]\n" + limit, 6, 14,
+       "spec.jobKinds[0]: must be TrainingJob or TrainingJobVersion, got \"trainingjob\""},
+      {"jobKinds policy kind", "  jobKinds: [TrainingJobPolicy]\n" + limit, 6, 14,
+       "spec.jobKinds[0]: must be TrainingJob or TrainingJobVersion"},
+      {"jobKinds twice", "  jobKinds: [TrainingJob, TrainingJob]\n" + limit, 6, 27,
+       "spec.jobKinds[1]: TrainingJob is listed twice"},
+      {"jobKinds item a map", "  jobKinds: [{a: b}]\n" + limit, 6, 14,
+       "spec.jobKinds[0]: must be a string"},
+      {"nameGlob unclosed set", "  nameGlob: \"exp-[\"\n" + limit, 6, 13,
+       "spec.nameGlob: not a valid glob: unclosed '[' at byte 5"},
+      {"nameGlob lone backslash", "  nameGlob: 'exp\\'\n" + limit, 6, 13,
+       "spec.nameGlob: not a valid glob: ends with a lone '\\'"},
+      {"nameGlob too long", "  nameGlob: " + std::string(257, 'a') + "\n" + limit, 6, 13,
+       "spec.nameGlob: not a valid glob: longer than 256 bytes"},
+      {"nameGlob a list", "  nameGlob: [a]\n" + limit, 6, 13,
+       "spec.nameGlob: must be a string, got a list"},
+      {"desiredState is not a policy field", limit + "  desiredState: Stopped\n", 7, 3,
+       "spec.desiredState: unknown field (allowed: projectId, jobKinds, nameGlob, maxRuntime)"},
+      {"v1 field", "  jobId: 1\n" + limit, 6, 3, "spec.jobId: unknown field"},
+      {"bad project", "  projectId: a/b\n" + limit, 6, 14, "spec.projectId: must be 1-64"},
+      {"duplicate key", limit + "  maxRuntime: 2h\n", 7, 3, "spec.maxRuntime: duplicate key"},
+  };
+  for (const JobErrorRow& row : rows) {
+    SCOPED_TRACE(row.what);
+    ExpectOneError(PolicyDoc(row.spec), row.line, row.column, row.needle);
+    const DecodeResult r = DecodeManifests(PolicyDoc(row.spec), "dir/m.yaml");
+    EXPECT_TRUE(r.policies.empty());
+  }
+}
+
+TEST(ManifestDecoderPolicy, MetadataRulesAreTheSameAsForObjects) {
+  ExpectOneError(PolicyDoc("  maxRuntime: 1h\n", "Bad_Name"), 4, 9, "DNS-1123");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: a\n"
+      "  annotations:\n    modelarts-controller.io/paused: yes\nspec:\n  maxRuntime: 1h\n",
+      6, 37, "must be \"true\" or \"false\"");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: a\n"
+      "  uid: 3\nspec:\n  maxRuntime: 1h\n",
+      5, 3, "metadata.uid: unknown field");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v2\nkind: TrainingJobPolicy\nmetadata:\n  name: a\n"
+      "spec:\n  maxRuntime: 1h\n",
+      1, 13, "apiVersion: must be modelarts-controller.io/v1");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: a\n", 1,
+      1, "missing required field spec");
+  ExpectOneError(
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: a\n"
+      "spec: 72h\n",
+      5, 7, "spec: must be a mapping");
+}
+
+// Errors of one document share its start, so that validate counts documents, not errors.
+TEST(ManifestDecoderPolicy, ErrorsKnowTheirDocument) {
+  const std::string yaml = PolicyDoc("  jobKinds: []\n  nameGlob: \"[\"\n", "Bad") + "---\n" +
+                           PolicyDoc("  maxRuntime: 1s\n");
+  const DecodeResult r = DecodeManifests(yaml, "m.yaml");
+  ASSERT_EQ(r.errors.size(), 5u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(r.errors[i].Document().ToString(), "m.yaml:1:1") << r.errors[i].ToString();
+  }
+  EXPECT_EQ(r.errors[4].Document().ToString(), "m.yaml:8:1") << r.errors[4].ToString();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // ManifestLoader::LoadChanged against a full load: after every edit of a randomized sequence
-// (rewrites, deletes, renames between names, duplicates across files, invalid documents, both
-// kinds), re-reading only the files the edit named gives exactly what a fresh full load gives.
+// (rewrites, deletes, renames between names, duplicates across files, invalid documents, all
+// three kinds), re-reading only the files the edit named gives exactly what a fresh full load
+// gives.
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -33,7 +34,13 @@ std::string Describe(const ManifestSet& set) {
     out << "job " << j.name << " " << j.source.ToString() << " " << j.training_job_name << " "
         << static_cast<int>(j.desired_state) << "\n";
   }
-  for (const ManifestError& e : set.errors) out << "error " << e.ToString() << "\n";
+  for (const TrainingJobPolicy& p : set.policies) {
+    out << "policy " << p.name << " " << p.source.ToString() << " " << p.name_glob << " "
+        << p.max_runtime.count() << "\n";
+  }
+  for (const ManifestError& e : set.errors) {
+    out << "error " << e.ToString() << " in " << e.Document().ToString() << "\n";
+  }
   return out.str();
 }
 
@@ -86,9 +93,16 @@ class EditSequence {
       const std::string name = "n" + std::to_string(Uniform(5));
       const std::string desired = Uniform(2) == 0 ? "Stopped" : "Running";
       if (i > 0) text += "---\n";
-      switch (Uniform(5)) {
+      switch (Uniform(6)) {
         case 0:
           text += "kind: [broken\n";
+          break;
+        case 2:
+          text +=
+              "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n"
+              "  name: " +
+              name + "\nspec:\n  nameGlob: t" + std::to_string(Uniform(3)) +
+              "*\n  maxRuntime: " + std::to_string(1 + Uniform(3)) + "h\n";
           break;
         case 1:
           text += "apiVersion: modelarts-controller.io/v1\nkind: TrainingJob\nmetadata:\n  name: " +

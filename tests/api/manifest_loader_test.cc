@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 
 namespace mactl {
@@ -216,6 +217,85 @@ TEST_F(ManifestLoaderTest, RescanSeesJobEdits) {
   const ManifestSet edited = loader.Load();
   EXPECT_EQ(edited.jobs.at(0).desired_state, DesiredState::kRunning);
   EXPECT_EQ(edited.jobs.at(0).training_job_name, "job-renamed");
+}
+
+std::string PolicyManifest(const std::string& name,
+                           const std::string& spec = "  maxRuntime: 72h\n") {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: " +
+         name + "\nspec:\n" + spec;
+}
+
+TEST_F(ManifestLoaderTest, PoliciesLoadBesideObjectsInMultiDocumentFiles) {
+  Write("a.yaml", Manifest("a", 1) + "---\n" + PolicyManifest("cap") + "---\n" + JobManifest("b"));
+  Write("team/p.yaml", PolicyManifest("cap-exp",
+                                      "  projectId: other\n  nameGlob: exp-*\n"
+                                      "  maxRuntime: 1h\n"));
+  const ManifestSet set = Load();
+  EXPECT_TRUE(set.errors.empty()) << set.errors[0].ToString();
+  EXPECT_EQ(Names(set), std::vector<std::string>{"a"});
+  EXPECT_EQ(set.jobs.size(), 1u);
+  ASSERT_EQ(set.policies.size(), 2u);
+  EXPECT_EQ(set.policies[0].name, "cap");
+  EXPECT_EQ(set.policies[0].source.ToString(), "a.yaml:9:1");
+  EXPECT_EQ(set.policies[0].ProjectId("p"), "p");
+  EXPECT_EQ(set.policies[1].name, "cap-exp");
+  EXPECT_EQ(set.policies[1].ProjectId("p"), "other");
+  EXPECT_EQ(set.policies[1].name_glob, "exp-*");
+}
+
+TEST_F(ManifestLoaderTest, NamesAreUniqueAcrossAllThreeKinds) {
+  Write("a.yaml", PolicyManifest("same"));
+  Write("b.yaml", Manifest("same", 2) + "---\n" + JobManifest("same"));
+  Write("c.yaml", JobManifest("twice") + "---\n" + PolicyManifest("twice"));
+  Write("d.yaml", PolicyManifest("again") + "---\n" + PolicyManifest("again"));
+  const ManifestSet set = Load();
+  ASSERT_EQ(set.errors.size(), 4u);
+  EXPECT_EQ(set.errors[0].ToString(),
+            "b.yaml:1:1: duplicate metadata.name \"same\" (first defined at a.yaml:1:1)");
+  EXPECT_EQ(set.errors[1].ToString(),
+            "b.yaml:9:1: duplicate metadata.name \"same\" (first defined at a.yaml:1:1)");
+  EXPECT_EQ(set.errors[2].ToString(),
+            "c.yaml:8:1: duplicate metadata.name \"twice\" (first defined at c.yaml:1:1)");
+  EXPECT_EQ(set.errors[3].ToString(),
+            "d.yaml:7:1: duplicate metadata.name \"again\" (first defined at d.yaml:1:1)");
+  EXPECT_TRUE(set.objects.empty());
+  ASSERT_EQ(set.jobs.size(), 1u);
+  EXPECT_EQ(set.jobs[0].name, "twice");
+  ASSERT_EQ(set.policies.size(), 2u);
+  EXPECT_EQ(set.policies[0].name, "same");
+  EXPECT_EQ(set.policies[1].name, "again");
+}
+
+TEST_F(ManifestLoaderTest, APolicyWithoutProjectNeedsTheDefault) {
+  Write("a.yaml", PolicyManifest("a"));
+  Write("b.yaml", PolicyManifest("b", "  projectId: explicit\n  maxRuntime: 1h\n"));
+  const ManifestSet set = Load("");
+  ASSERT_EQ(set.policies.size(), 1u);
+  EXPECT_EQ(set.policies[0].name, "b");
+  ASSERT_EQ(set.errors.size(), 1u);
+  EXPECT_EQ(set.errors[0].ToString(),
+            "a.yaml:1:1: spec.projectId is not set and no --project-id default was given");
+  EXPECT_EQ(set.errors[0].code, ManifestErrorCode::kMissingProjectId);
+}
+
+TEST_F(ManifestLoaderTest, IncrementalReloadSeesPolicyEdits) {
+  Write("a.yaml", Manifest("a", 1) + "---\n" + PolicyManifest("cap"));
+  ManifestLoader loader(root_, LoadOptions{"p", {}, 100000, 256u << 20, true});
+  ASSERT_EQ(loader.Load().policies.at(0).max_runtime, std::chrono::hours(72));
+  Write("a.yaml", Manifest("a", 1) + "---\n" + PolicyManifest("cap", "  maxRuntime: 24h\n"));
+  const ManifestSet edited = loader.LoadChanged({"a.yaml"});
+  ASSERT_EQ(edited.policies.size(), 1u);
+  EXPECT_EQ(edited.policies[0].max_runtime, std::chrono::hours(24));
+  // An invalid edit drops the policy and reports why; the object beside it stays.
+  Write("a.yaml", Manifest("a", 1) + "---\n" + PolicyManifest("cap", "  maxRuntime: 10s\n"));
+  const ManifestSet broken = loader.LoadChanged({"a.yaml"});
+  EXPECT_TRUE(broken.policies.empty());
+  EXPECT_EQ(Names(broken), std::vector<std::string>{"a"});
+  ASSERT_EQ(broken.errors.size(), 1u);
+  EXPECT_EQ(broken.errors[0].ToString(),
+            "a.yaml:15:15: spec.maxRuntime: must be at least 1m, got \"10s\"");
+  fs::remove(root_ / "a.yaml");
+  EXPECT_TRUE(loader.LoadChanged({"a.yaml"}).policies.empty());
 }
 
 }  // namespace

@@ -141,3 +141,49 @@ TEST(DesiredSnapshotTrainingJobs, DiffCoversBothKinds) {
 
 }  // namespace
 }  // namespace mactl
+
+namespace mactl {
+namespace {
+
+TrainingJobPolicy Policy(std::string name, std::chrono::milliseconds limit, std::string glob = "") {
+  TrainingJobPolicy p;
+  p.name = std::move(name);
+  p.max_runtime = limit;
+  p.name_glob = std::move(glob);
+  return p;
+}
+
+TEST(DesiredSnapshotPolicies, PoliciesChangedOnlyWhenThePoliciesDiffer) {
+  using std::chrono::hours;
+  DesiredSnapshot before =
+      BuildDesiredSnapshot({Object("v", 10, 10, DesiredState::kStopped)}, {}, "p");
+  before.policies = {Policy("cap", hours(72)), Policy("exp", hours(1), "exp-*")};
+  DesiredSnapshot same = before;
+  EXPECT_FALSE(DiffSnapshots(before, same).policies_changed);
+
+  DesiredSnapshot edited = before;
+  edited.policies[1].max_runtime = hours(2);
+  SnapshotDiff diff = DiffSnapshots(before, edited);
+  EXPECT_TRUE(diff.policies_changed);
+  EXPECT_TRUE(diff.added.empty() && diff.changed.empty() && diff.removed.empty());
+
+  DesiredSnapshot paused = before;
+  paused.policies[0].paused = true;
+  EXPECT_TRUE(DiffSnapshots(before, paused).policies_changed);
+
+  DesiredSnapshot removed = before;
+  removed.policies.pop_back();
+  EXPECT_TRUE(DiffSnapshots(before, removed).policies_changed);
+  EXPECT_TRUE(DiffSnapshots(removed, before).policies_changed);
+
+  // An object edit alone leaves the policies as they were.
+  DesiredSnapshot object_edit =
+      BuildDesiredSnapshot({Object("v", 10, 10, DesiredState::kRunning)}, {}, "p");
+  object_edit.policies = before.policies;
+  diff = DiffSnapshots(before, object_edit);
+  EXPECT_FALSE(diff.policies_changed);
+  EXPECT_EQ(diff.changed, std::vector<std::string>{"p/10/10"});
+}
+
+}  // namespace
+}  // namespace mactl

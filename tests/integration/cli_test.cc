@@ -177,7 +177,8 @@ TEST(Cli, PlanAndValidateOnTheDemoTreeShowBothKinds) {
   std::string out;
   EXPECT_EQ(RunCli(dir, {"validate", "--manifests", manifests}, &out, "validate"), 0) << out;
   // 8 TrainingJobVersion and 4 TrainingJob objects.
-  EXPECT_NE(out.find("4 file(s), 12 valid object(s), 0 invalid document(s)"), std::string::npos)
+  EXPECT_NE(out.find("4 file(s), 12 valid object(s), 0 valid policies, 0 invalid document(s)"),
+            std::string::npos)
       << out;
   const std::vector<std::string> plan = {"plan",         "--manifests",  manifests, "--endpoint",
                                          sim.endpoint(), "--project-id", kProject};
@@ -200,7 +201,9 @@ TEST(Cli, ValidateReportsEveryErrorWithItsPosition) {
   EXPECT_EQ(RunCli(dir, {"validate", "--manifests", tree.string()}, &out, "v1"), 1);
   EXPECT_NE(out.find("team/bad.yaml:9:3: spec.extra: unknown field"), std::string::npos) << out;
   EXPECT_NE(out.find("syntax.yml:"), std::string::npos) << out;
-  EXPECT_NE(out.find("1 valid object(s), 2 invalid document(s)"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 valid object(s), 0 valid policies, 2 invalid document(s)"),
+            std::string::npos)
+      << out;
 
   fs::remove(tree / "team/bad.yaml");
   fs::remove(tree / "syntax.yml");

@@ -5,12 +5,17 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "api/manifest_loader.h"
 #include "fakes/fake_clock.h"
 
 namespace mactl {
@@ -106,6 +111,51 @@ TEST_F(ManifestSourceTest, HandsTheBuiltSnapshotToTheSink) {
   EXPECT_NE(s.Find(VersionRef{"default-project", 1, 1}.Key()), nullptr);
   ASSERT_EQ(s.errors.size(), 1u);
   EXPECT_EQ(s.errors.front().reason, "bad");
+}
+
+TEST_F(ManifestSourceTest, HandsThePoliciesOnInManifestOrder) {
+  ManifestSet set;
+  set.objects = {Object("a", 1)};
+  TrainingJobPolicy first;
+  first.name = "cap";
+  first.max_runtime = std::chrono::hours(72);
+  TrainingJobPolicy second = first;
+  second.name = "cap-exp";
+  second.name_glob = "exp-*";
+  set.policies = {first, second};
+  source_.Apply(std::move(set), "start");
+  ASSERT_EQ(sink_.snapshots.size(), 1u);
+  EXPECT_EQ(sink_.snapshots[0].policies, (std::vector<TrainingJobPolicy>{first, second}));
+  EXPECT_EQ(sink_.snapshots[0].versions.size(), 1u);
+}
+
+// From the file to the diff the manager sees: an incremental reload that edits only a policy
+// changes no managed object and says that the policies changed.
+TEST_F(ManifestSourceTest, AnIncrementalReloadOfAPolicyEditSaysPoliciesChanged) {
+  char tmpl[] = "/tmp/mactl-source-XXXXXX";
+  const std::filesystem::path root = mkdtemp(tmpl);
+  const std::string object =
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobVersion\nmetadata:\n  name: v\n"
+      "spec:\n  jobId: 1\n  versionId: 1\n  desiredState: Stopped\n---\n";
+  const std::string policy =
+      "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: cap\n"
+      "spec:\n  nameGlob: exp-*\n  maxRuntime: ";
+  std::ofstream(root / "m.yaml") << object << policy << "72h\n";
+  ManifestLoader loader(root, LoadOptions{"p", {}, 100000, 256u << 20, true});
+  source_.Apply(loader.Load(), "start");
+  std::ofstream(root / "m.yaml") << object << policy << "24h\n";
+  source_.Apply(loader.LoadChanged({"m.yaml"}), "inotify");
+  std::ofstream(root / "m.yaml") << object << policy << "24h\n";
+  source_.Apply(loader.LoadChanged({"m.yaml"}), "inotify");  // rewritten, not changed
+  std::filesystem::remove_all(root);
+
+  ASSERT_EQ(sink_.snapshots.size(), 3u);
+  ASSERT_EQ(sink_.snapshots[1].policies.size(), 1u);
+  EXPECT_EQ(sink_.snapshots[1].policies[0].max_runtime, std::chrono::hours(24));
+  const SnapshotDiff edit = DiffSnapshots(sink_.snapshots[0], sink_.snapshots[1]);
+  EXPECT_TRUE(edit.policies_changed);
+  EXPECT_TRUE(edit.added.empty() && edit.changed.empty() && edit.removed.empty());
+  EXPECT_FALSE(DiffSnapshots(sink_.snapshots[1], sink_.snapshots[2]).policies_changed);
 }
 
 TEST_F(ManifestSourceTest, LogsAnErrorOnceUntilItDisappearsAndComesBack) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks of the real daemon against the real simulator over loopback.
 
-Three parts, each runnable alone with --only (docs/benchmarks.md):
+Four parts, each runnable alone with --only (docs/benchmarks.md):
 
 v1 (`kind: TrainingJobVersion`), for each object count N in --sizes:
   * convergence: time from start until every desired-Stopped version has been stopped
@@ -21,6 +21,9 @@ v2 (`kind: TrainingJob`), for each N in --v2-sizes (bench/v2_bench.py): converge
   ceil(A/50) + d.
 poll (bench/poll_bench.py): the calls one polled object costs per --poll period among
   --poll-objects converged ones, v1 and v2, against one detail call per poll.
+policy (bench/policy_bench.py): one TrainingJobPolicy over --policy-sizes jobs no manifest
+  names: list and search pages per pass against ceil(V/1000) + ceil(A/50), detail calls
+  against the jobs it stops.
 Prints Markdown tables; figures are ratios to bounds measured in the same run.
 """
 
@@ -37,6 +40,7 @@ from benchlib import (PROJECT, TOKEN, api_calls, http_json, http_text, last_seq,
                       proc_cpu_seconds, proc_status, sim_requests, start_daemon, start_sim,
                       v1_manifest, wait_for, write_manifests, write_seed)
 import poll_bench
+import policy_bench
 import v2_bench
 
 
@@ -256,9 +260,10 @@ def print_edit_to_stop(rows, edits):
 def parse_args():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--build", default="build")
-    ap.add_argument("--only", default="v1,v2,poll",
+    ap.add_argument("--only", default="v1,v2,poll,policy",
                     help="comma-separated parts to run: v1 (versions), v2 (training jobs), "
-                         "poll (calls per poll)")
+                         "poll (calls per poll), policy (TrainingJobPolicy passes)")
+    ap.add_argument("--policy-sizes", default="10000", help="job counts of the policy part")
     ap.add_argument("--sizes", default="1000,10000,100000", help="object counts of the v1 part")
     ap.add_argument("--v2-sizes", default="1000,10000", help="object counts of the v2 part")
     ap.add_argument("--qps", type=float, default=200)
@@ -277,7 +282,7 @@ def parse_args():
                     help="--qps of the poll part (only its set-up is rate-limited)")
     args = ap.parse_args()
     args.only = set(args.only.split(","))
-    unknown = args.only - {"v1", "v2", "poll"}
+    unknown = args.only - {"v1", "v2", "poll", "policy"}
     if unknown:
         ap.error(f"--only: unknown part(s) {', '.join(sorted(unknown))}")
     return args
@@ -311,6 +316,12 @@ def main():
                                             args.poll_window, args.poll_qps))
             print(f"bench: poll {kind} done", file=sys.stderr)
         poll_bench.print_table(rows, args.poll_period)
+    if "policy" in args.only:
+        rows = []
+        for n in sizes(args.policy_sizes):
+            rows.append(policy_bench.run_policy(args.build, n, args.qps, args.burst, args.resync))
+            print(f"bench: policy N={n} done", file=sys.stderr)
+        policy_bench.print_table(rows, args.qps, args.burst, args.resync)
     print(f"\nLoad average (1 min) at the start: {load_at_start:.1f}, at the end: "
           f"{os.getloadavg()[0]:.1f}, on {os.cpu_count()} cores")
 

@@ -373,15 +373,19 @@ void DecodeJobKinds(const Fields& spec, TrainingJobPolicy& policy, Checker& chec
   for (std::size_t i = 0; i < n->items.size(); ++i) {
     const YamlNode& item = n->items[i];
     const std::string path = "spec.jobKinds[" + std::to_string(i) + "]";
+    // The first bad item is the one error: a list of thousands must not flood the log.
     std::optional<std::string> v = ReadString(item, path, check);
-    if (!v) continue;
+    if (!v) return;
     bool* seen = *v == kTrainingJobKind ? &jobs : *v == kKind ? &versions : nullptr;
     if (seen == nullptr) {
       check.Fail(item, path + ": must be TrainingJob or TrainingJobVersion, got " + Quote(*v));
-    } else if (*seen) {
-      check.Fail(item, path + ": " + *v + " is listed twice");
+      return;
     }
-    if (seen != nullptr) *seen = true;
+    if (*seen) {
+      check.Fail(item, path + ": " + *v + " is listed twice");
+      return;
+    }
+    *seen = true;
   }
   policy.training_jobs = jobs;
   policy.versions = versions;

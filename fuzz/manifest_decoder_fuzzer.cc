@@ -15,6 +15,10 @@
 // - every TrainingJob object names its job by exactly one of a lower-case UUID id and a
 //   valid job name, and meets the same metadata checks; objects of both kinds together
 //   are at most max_documents and never two from one document start;
+// - every TrainingJobPolicy names at least one job kind, a glob NameGlobProblem accepts and
+//   a maxRuntime of at least 1m, and meets the same metadata checks; it counts with the
+//   objects of the other kinds against max_documents and document starts;
+// - every error's document starts no later than the error;
 // - a file over max_file_bytes is refused whole with a single error.
 
 #include <algorithm>
@@ -26,6 +30,7 @@
 #include <vector>
 
 #include "api/manifest_decoder.h"
+#include "api/name_glob.h"
 #include "fuzz/fuzz_check.h"
 
 namespace {
@@ -35,6 +40,7 @@ using mactl::DecodeResult;
 using mactl::DesiredState;
 using mactl::ManifestError;
 using mactl::TrainingJob;
+using mactl::TrainingJobPolicy;
 using mactl::TrainingJobVersion;
 
 constexpr char kFile[] = "fuzz/m.yaml";
@@ -62,16 +68,19 @@ void CheckError(const ManifestError& e, int max_line) {
   FUZZ_CHECK(!e.reason.empty(), shown);
   FUZZ_CHECK(e.reason.size() < kMaxReasonBytes, shown);
   FUZZ_CHECK(!mactl::fuzz::HasControlBytes(e.reason), shown);
+  const mactl::SourcePosition& document = e.Document();
+  FUZZ_CHECK(document.file == kFile, shown);
+  FUZZ_CHECK(document.line < e.position.line ||
+                 (document.line == e.position.line && document.column <= e.position.column),
+             shown + " in " + document.ToString());
 }
 
-// The rules both kinds share: metadata, projectId, desiredState, source.
+// The rules every kind shares: metadata, projectId, source.
 template <typename Object>
-void CheckCommon(const Object& o, const DecodeLimits& limits, int max_line) {
+void CheckMetadata(const Object& o, const DecodeLimits& limits, int max_line) {
   const std::string shown = o.name + " " + o.source.ToString();
   FUZZ_CHECK(IsDns1123Label(o.name), shown);
   FUZZ_CHECK(o.project_id.empty() || IsProjectId(o.project_id), o.project_id);
-  FUZZ_CHECK(o.desired_state == DesiredState::kStopped || o.desired_state == DesiredState::kRunning,
-             shown);
   FUZZ_CHECK(o.labels.size() <= limits.max_map_entries, shown);
   FUZZ_CHECK(o.annotations.size() <= limits.max_map_entries, shown);
   for (const auto* map : {&o.labels, &o.annotations}) {
@@ -87,6 +96,21 @@ void CheckCommon(const Object& o, const DecodeLimits& limits, int max_line) {
              paused->second);
   FUZZ_CHECK(o.source.file == kFile, shown);
   FUZZ_CHECK(o.source.line >= 1 && o.source.line <= max_line && o.source.column >= 1, shown);
+}
+
+// The rules both object kinds share: metadata and desiredState.
+template <typename Object>
+void CheckCommon(const Object& o, const DecodeLimits& limits, int max_line) {
+  CheckMetadata(o, limits, max_line);
+  FUZZ_CHECK(o.desired_state == DesiredState::kStopped || o.desired_state == DesiredState::kRunning,
+             o.name);
+}
+
+void CheckPolicy(const TrainingJobPolicy& p, const DecodeLimits& limits, int max_line) {
+  CheckMetadata(p, limits, max_line);
+  FUZZ_CHECK(p.training_jobs || p.versions, p.name);
+  FUZZ_CHECK(mactl::NameGlobProblem(p.name_glob).empty(), p.name_glob);
+  FUZZ_CHECK(p.max_runtime >= mactl::kMinMaxRuntime, p.name);
 }
 
 void CheckObject(const TrainingJobVersion& o, const DecodeLimits& limits, int max_line) {
@@ -112,14 +136,16 @@ void CheckResult(const DecodeResult& r, const DecodeLimits& limits, std::string_
   const auto breaks =
       std::count_if(content.begin(), content.end(), [](char c) { return c == '\n' || c == '\r'; });
   const int max_line = static_cast<int>(breaks) + 1;
-  FUZZ_CHECK(r.objects.size() + r.jobs.size() <= limits.max_documents, "");
+  FUZZ_CHECK(r.objects.size() + r.jobs.size() + r.policies.size() <= limits.max_documents, "");
   for (const ManifestError& e : r.errors) CheckError(e, max_line);
   for (const TrainingJobVersion& o : r.objects) CheckObject(o, limits, max_line);
   for (const TrainingJob& o : r.jobs) CheckJob(o, limits, max_line);
+  for (const TrainingJobPolicy& p : r.policies) CheckPolicy(p, limits, max_line);
   // Each object comes from its own document: no two, of either kind, start at the same place.
   std::vector<mactl::SourcePosition> starts;
   for (const TrainingJobVersion& o : r.objects) starts.push_back(o.source);
   for (const TrainingJob& o : r.jobs) starts.push_back(o.source);
+  for (const TrainingJobPolicy& p : r.policies) starts.push_back(p.source);
   std::sort(starts.begin(), starts.end(), [](const auto& a, const auto& b) {
     return a.line < b.line || (a.line == b.line && a.column < b.column);
   });
@@ -160,7 +186,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const DecodeResult t = Decode(content, tight);
   CheckResult(t, tight, content);
   if (size > tight.max_file_bytes) {
-    FUZZ_CHECK(t.objects.empty() && t.jobs.empty() && t.errors.size() == 1,
+    FUZZ_CHECK(t.objects.empty() && t.jobs.empty() && t.policies.empty() && t.errors.size() == 1,
                "oversized file not refused whole");
   }
   return 0;

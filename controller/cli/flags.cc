@@ -193,6 +193,11 @@ std::map<std::string, FlagSpec> Specs() {
       return ParsePositiveDuration(name, v, f.*field);
     };
   };
+  auto integer = [](std::string name, int min, int max, int Flags::*field) {
+    return [name, min, max, field](Flags& f, const std::string& v) {
+      return ParseInt(name, v, min, max, f.*field);
+    };
+  };
   auto flag = [](bool Flags::*field) {
     return [field](Flags& f, const std::string&) -> Status {
       f.*field = true;
@@ -211,21 +216,12 @@ std::map<std::string, FlagSpec> Specs() {
       {"--qps",
        {kRunPlan, true,
         [](Flags& f, const std::string& v) { return ParsePositiveDouble("--qps", v, f.qps); }}},
-      {"--burst",
-       {kRunPlan, true,
-        [](Flags& f, const std::string& v) { return ParseInt("--burst", v, 1, 100000, f.burst); }}},
+      {"--burst", {kRunPlan, true, integer("--burst", 1, 100000, &Flags::burst)}},
       {"--policy-max-stops",
-       {kRunPlan, true,
-        [](Flags& f, const std::string& v) {
-          return ParseInt("--policy-max-stops", v, 0, 1000000, f.policy_max_stops);
-        }}},
+       {kRunPlan, true, integer("--policy-max-stops", 0, 1000000, &Flags::policy_max_stops)}},
       {"--api-timeout", {kRunPlan, true, dur("--api-timeout", &Flags::api_timeout)}},
       {"--listen", {kRunOnly, true, str(&Flags::listen)}},
-      {"--workers",
-       {kRunOnly, true,
-        [](Flags& f, const std::string& v) {
-          return ParseInt("--workers", v, 1, 256, f.workers);
-        }}},
+      {"--workers", {kRunOnly, true, integer("--workers", 1, 256, &Flags::workers)}},
       {"--resync", {kRunOnly, true, dur("--resync", &Flags::resync)}},
       {"--poll", {kRunOnly, true, dur("--poll", &Flags::poll)}},
       {"--backoff-base", {kRunOnly, true, dur("--backoff-base", &Flags::backoff_base)}},

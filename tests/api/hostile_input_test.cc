@@ -186,6 +186,48 @@ TEST(HostileManifest, VeryLongNamesAndValuesAreBounded) {
   ExpectRejected(TimedDecode(Doc(kSpec + "  " + std::string(60000, 'k') + ": 1\n")));
 }
 
+std::string PolicyDoc(const std::string& spec) {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: p\n"
+         "spec:\n" +
+         spec;
+}
+
+// kind TrainingJobPolicy: hostile globs, kinds and limits end as one positioned error each
+// (or, for a glob that is only slow to match elsewhere, as a valid policy whose matching
+// is bounded: api_name_glob_test).
+TEST(HostileManifest, HostilePolicyFieldsAreBoundedErrors) {
+  const std::string limit = "  maxRuntime: 1h\n";
+  // A glob that makes a backtracking matcher take exponential time is valid here.
+  DecodeResult r = TimedDecode(PolicyDoc("  nameGlob: \"*a*a*a*a*a*a*a*a*a*a*a*b\"\n" + limit));
+  ASSERT_EQ(r.policies.size(), 1u) << (r.errors.empty() ? "" : r.errors[0].ToString());
+  // Globs too long, with control bytes (ESC, NUL-free), or over the scalar limit.
+  ExpectRejected(TimedDecode(PolicyDoc("  nameGlob: \"" + std::string(300, '*') + "\"\n" + limit)),
+                 "longer than 256 bytes");
+  r = TimedDecode(PolicyDoc("  nameGlob: \"exp-\\e[31m*\"\n" + limit));
+  ExpectRejected(r, "control character");
+  EXPECT_TRUE(r.policies.empty());
+  EXPECT_EQ(r.errors[0].reason.find('\x1b'), std::string::npos) << r.errors[0].reason;
+  ExpectRejected(TimedDecode(PolicyDoc("  nameGlob: " + std::string(1 << 20, 'a') + "\n" + limit)));
+  ExpectRejected(TimedDecode(PolicyDoc("  nameGlob: \"[\xff-\x80]\"\n" + limit)));
+  // Thousands of jobKinds entries: one error, not one per entry.
+  std::string kinds = "  jobKinds: [";
+  for (int i = 0; i < 5000; ++i) kinds += i == 0 ? "TrainingJob" : ", TrainingJob";
+  r = TimedDecode(PolicyDoc(kinds + "]\n" + limit));
+  ExpectRejected(r, "spec.jobKinds[1]: TrainingJob is listed twice");
+  EXPECT_EQ(r.errors.size(), 1u);
+  EXPECT_TRUE(r.policies.empty());
+  // Limits that are not durations, out of range, or of the wrong type.
+  for (const char* value : {"99999999999999h", "1e9h", "true", "0", "-72h", "{h: 72}", "[72h]"}) {
+    SCOPED_TRACE(value);
+    r = TimedDecode(PolicyDoc(std::string("  maxRuntime: ") + value + "\n"));
+    ExpectRejected(r, "spec.maxRuntime");
+    EXPECT_TRUE(r.policies.empty());
+  }
+  // A policy kind's fields never leak into the other kinds, nor theirs into it.
+  ExpectRejected(TimedDecode(PolicyDoc(limit + "  desiredState: Stopped\n")), "unknown field");
+  ExpectRejected(TimedDecode(Doc(kSpec + "  nameGlob: \"*\"\n")), "unknown field");
+}
+
 TEST(HostileManifest, ManyDocumentsAreCapped) {
   DecodeLimits limits;
   limits.max_documents = 100;

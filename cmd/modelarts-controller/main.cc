@@ -46,6 +46,7 @@
 #include "controller/runtime/manifest_source.h"
 #include "controller/runtime/manifest_watcher.h"
 #include "controller/runtime/metrics.h"
+#include "controller/runtime/policy_enforcer.h"
 #include "controller/runtime/process_metrics.h"
 #include "controller/runtime/sd_notify.h"
 #include "controller/runtime/status_stream.h"
@@ -167,18 +168,20 @@ Result<std::unique_ptr<Leadership>> BuildLeadership(const Flags& flags, const Cl
 
 // Without an election the workers start now. With one, the election starts, and the workers
 // start (and observe everything before any stop) once this replica leads; followers make no
-// ModelArts call. The returned thread is that wait.
-std::jthread StartActing(Manager& manager, Leadership* leadership) {
+// ModelArts call. The policy enforcer starts with them. The returned thread is that wait.
+std::jthread StartActing(Manager& manager, PolicyEnforcer& policies, Leadership* leadership) {
   if (leadership == nullptr) {
     manager.Start();
+    policies.Start();
     return {};
   }
   leadership->RequireBeforeActing([&manager] { return manager.Ready(); });
   leadership->Start();
-  return std::jthread([&manager, leadership](std::stop_token stop) {
+  return std::jthread([&manager, &policies, leadership](std::stop_token stop) {
     if (!leadership->WaitUntilLeader(stop)) return;
     log::Info("acting as leader", {{"identity", leadership->StatusJson().value("identity", "")}});
     manager.Start();
+    policies.Start();
   });
 }
 
@@ -253,12 +256,84 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
   };
 }
 
+TrainingJobReconcilerOptions TrainingJobOptionsFrom(const Flags& flags) {
+  TrainingJobReconcilerOptions options;
+  options.resync = flags.resync;
+  options.poll = flags.poll;
+  options.dry_run = flags.dry_run;
+  return options;
+}
+
+PolicyEnforcerOptions PolicyOptionsFrom(const Flags& flags) {
+  PolicyEnforcerOptions options;
+  options.max_stops = static_cast<std::size_t>(flags.policy_max_stops);
+  options.dry_run = flags.dry_run;
+  options.resync = flags.resync;
+  options.backoff_base = flags.backoff_base;
+  options.backoff_max = flags.backoff_max;
+  return options;
+}
+
+// The Manager's snapshot sink, which also tells the policy enforcer that a new snapshot is in
+// the store (it decides itself whether its policies or exclusions changed).
+class SnapshotSink final : public DesiredStateSink {
+ public:
+  SnapshotSink(Manager& manager, PolicyEnforcer& policies)
+      : manager_(manager), policies_(policies) {}
+  void ApplySnapshot(DesiredSnapshot snapshot) override {
+    manager_.ApplySnapshot(std::move(snapshot));
+    policies_.SnapshotChanged();
+  }
+
+ private:
+  Manager& manager_;
+  PolicyEnforcer& policies_;
+};
+
+// Lets every stop through: the gate when no election runs.
+class OpenGate final : public StopGate {
+ public:
+  Status CheckBeforeStop() override { return OkStatus(); }
+};
+
+// Both kinds' reconcilers: TrainingJobVersion on the v1 calls, TrainingJob on the v2 calls
+// over the same transport, and the policy enforcer on the same gated clients. With
+// --leader-elect (leader not null) every stop and terminate first passes the leader's check;
+// reads are never gated.
+struct Reconcilers {
+  Reconcilers(const Flags& flags, const SnapshotStore& desired, HttpCloudClient& client,
+              Observer& observer, Leadership* leader, RandomSource& random, const Clock& clock,
+              ControllerMetrics& metrics)
+      : gate(leader != nullptr ? static_cast<StopGate&>(*leader) : open),
+        gated_versions(client, gate),
+        versions(ReconcilerOptionsFrom(flags), desired, gated_versions, observer, random, clock),
+        job_client(client, clock),
+        gated_jobs(job_client, gate),
+        job_observer(job_client, clock),
+        jobs(
+            TrainingJobOptionsFrom(flags), [&desired] { return desired.Current(); }, gated_jobs,
+            job_observer, random, clock),
+        policies(PolicyOptionsFrom(flags), desired, gated_versions, gated_jobs, clock, random,
+                 &metrics) {}
+  OpenGate open;
+  StopGate& gate;
+  GatedCloudClient gated_versions;
+  Reconciler versions;
+  HttpTrainingJobClient job_client;
+  GatedTrainingJobClient gated_jobs;
+  TrainingJobObserver job_observer;
+  TrainingJobReconciler jobs;
+  PolicyEnforcer policies;
+};
+
 // /status streams from one desired snapshot and copies one object's state at a time, so no
 // reconciler lock is held while the socket is written (docs/operations.md, "Read /status").
-std::function<StreamedAnswer(const QueryParams&)> StatusHandler(
-    const SnapshotStore& desired, const Reconciler& reconciler, const TrainingJobReconciler& jobs,
-    const Manager& manager, const Clock& clock, const Leadership* leadership) {
-  return [&desired, &reconciler, &jobs, &manager, &clock, leadership](const QueryParams& params) {
+std::function<StreamedAnswer(const QueryParams&)> StatusHandler(const SnapshotStore& desired,
+                                                                const Reconcilers& reconcilers,
+                                                                const Manager& manager,
+                                                                const Clock& clock,
+                                                                const Leadership* leadership) {
+  return [&desired, &reconcilers, &manager, &clock, leadership](const QueryParams& params) {
     Result<StatusQuery> query = ParseStatusQuery(params);
     if (!query) {
       const nlohmann::json error{{"error", query.error().message}};
@@ -268,52 +343,14 @@ std::function<StreamedAnswer(const QueryParams&)> StatusHandler(
     StatusHead head{manager.Ready(), clock.WallNow(), std::nullopt};
     if (leadership != nullptr) head.leader_election = leadership->StatusJson();
     StatusStateLookup lookup{
-        [&reconciler](const std::string& key) { return reconciler.State(key); },
-        [&jobs](const std::string& key) { return jobs.State(key); }};
+        [&reconcilers](const std::string& key) { return reconcilers.versions.State(key); },
+        [&reconcilers](const std::string& key) { return reconcilers.jobs.State(key); },
+        [&reconcilers] { return reconcilers.policies.Statuses(); }};
     auto stream = std::make_shared<StatusStream>(desired.Current(), std::move(lookup),
                                                  std::move(query).value(), std::move(head));
     return StreamedAnswer{200, "", [stream](std::string& out) { return stream->Next(out); }};
   };
 }
-
-TrainingJobReconcilerOptions TrainingJobOptionsFrom(const Flags& flags) {
-  TrainingJobReconcilerOptions options;
-  options.resync = flags.resync;
-  options.poll = flags.poll;
-  options.dry_run = flags.dry_run;
-  return options;
-}
-
-// Lets every stop through: the gate when no election runs.
-class OpenGate final : public StopGate {
- public:
-  Status CheckBeforeStop() override { return OkStatus(); }
-};
-
-// Both kinds' reconcilers: TrainingJobVersion on the v1 calls, TrainingJob on the v2 calls
-// over the same transport. With --leader-elect (leader not null) every stop and terminate first
-// passes the leader's check; reads are never gated.
-struct Reconcilers {
-  Reconcilers(const Flags& flags, const SnapshotStore& desired, HttpCloudClient& client,
-              Observer& observer, Leadership* leader, RandomSource& random, const Clock& clock)
-      : gate(leader != nullptr ? static_cast<StopGate&>(*leader) : open),
-        gated_versions(client, gate),
-        versions(ReconcilerOptionsFrom(flags), desired, gated_versions, observer, random, clock),
-        job_client(client, clock),
-        gated_jobs(job_client, gate),
-        job_observer(job_client, clock),
-        jobs(
-            TrainingJobOptionsFrom(flags), [&desired] { return desired.Current(); }, gated_jobs,
-            job_observer, random, clock) {}
-  OpenGate open;
-  StopGate& gate;
-  GatedCloudClient gated_versions;
-  Reconciler versions;
-  HttpTrainingJobClient job_client;
-  GatedTrainingJobClient gated_jobs;
-  TrainingJobObserver job_observer;
-  TrainingJobReconciler jobs;
-};
 
 Result<std::unique_ptr<HttpServer>> ServeHttp(const std::string& address, HttpHandlers handlers) {
   Result<std::pair<std::string, int>> listen = ParseListenAddress(address);
@@ -370,8 +407,10 @@ bool WaitForShutdown(const sigset_t& signals, const SystemdNotifier& notifier,
 
 // Lets in-flight reconciles finish within the grace period, aborts what is left, then gives
 // up leadership and stops serving HTTP.
-void DrainAndStop(const Flags& flags, Manager& manager, std::stop_source& stop, const ApiStack& api,
-                  Leadership* leader, HttpServer& server) {
+void DrainAndStop(const Flags& flags, Manager& manager, PolicyEnforcer& policies,
+                  std::stop_source& stop, const ApiStack& api, Leadership* leader,
+                  HttpServer& server) {
+  policies.RequestStop();  // no new pass or stop; a call in flight ends with the client below
   if (!manager.Drain(flags.shutdown_grace)) {
     log::Warn("in-flight reconciles did not finish in time; aborting their requests");
   }
@@ -379,6 +418,7 @@ void DrainAndStop(const Flags& flags, Manager& manager, std::stop_source& stop, 
   api.auth->Cancel();   // aborts an IAM token request in flight, releases its waiters
   api.client->Stop();   // aborts requests still in flight
   manager.Join();
+  policies.Join();
   // In-flight calls have drained: a leader still holding its lease gives it up now, so
   // another replica takes over at once.
   if (leader != nullptr) leader->Shutdown();
@@ -422,11 +462,12 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   Observer observer(*api->client, clock);
   WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
                   &metrics);
-  Reconcilers reconcilers(flags, desired, *api->client, observer, leader, random, clock);
+  Reconcilers reconcilers(flags, desired, *api->client, observer, leader, random, clock, metrics);
   Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue,
                   reconcilers.versions, observer, clock, &metrics);
   manager.ReconcileTrainingJobsWith(reconcilers.jobs);
-  ManifestSource source(flags.project_id, manager, clock, &metrics);
+  SnapshotSink sink(manager, reconcilers.policies);
+  ManifestSource source(flags.project_id, sink, clock, &metrics);
   const std::size_t initial_objects = initial.objects.size() + initial.jobs.size();
   source.Apply(std::move(initial), "start");
   // Later scans run on the watcher's thread: a burst naming only manifest files re-reads
@@ -446,13 +487,12 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
                 leader);
   Result<std::unique_ptr<HttpServer>> server = ServeHttp(
       flags.listen,
-      HttpHandlers{
-          MetricsHandler(registry, process_metrics, manager), [&probes] { return probes.Health(); },
-          [&probes] { return probes.Ready(); },
-          StatusHandler(desired, reconcilers.versions, reconcilers.jobs, manager, clock, leader)});
+      HttpHandlers{MetricsHandler(registry, process_metrics, manager),
+                   [&probes] { return probes.Health(); }, [&probes] { return probes.Ready(); },
+                   StatusHandler(desired, reconcilers, manager, clock, leader)});
   if (!server) return StartupError(server.error().message);
 
-  std::jthread acting_when_leading = StartActing(manager, leader);
+  std::jthread acting_when_leading = StartActing(manager, reconcilers.policies, leader);
   SystemdNotifier notifier;
   AnnounceStarted(notifier, flags, initial_objects);
   const bool lost = WaitForShutdown(signals, notifier, watcher, probes, leader);
@@ -461,7 +501,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   notifier.Notify("STOPPING=1");
   acting_when_leading = {};  // stops waiting for leadership
   watcher.Stop();
-  DrainAndStop(flags, manager, stop, *api, leader, **server);
+  DrainAndStop(flags, manager, reconcilers.policies, stop, *api, leader, **server);
   return lost ? kExitError : kExitOk;
 }
 

@@ -417,7 +417,7 @@ std::string RenderStatusTable(const json& status) {
                     observed, Str(o, "phase"), ready, reason, Str(o, "attempts"),
                     Str(o, "nextAttempt")});
   }
-  std::string out = Table(rows);
+  std::string out = Table(rows) + RenderPolicyTable(status);
   const json errors = status.value("manifestErrors", json::array());
   if (!errors.empty()) {
     out += "\nINVALID MANIFESTS\n";
@@ -427,6 +427,20 @@ std::string RenderStatusTable(const json& status) {
     }
   }
   return out;
+}
+
+std::string RenderPolicyTable(const json& status) {
+  const json policies = status.value("policies", json::array());
+  if (!policies.is_array() || policies.empty()) return "";
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "KIND", "PROJECT", "LIMIT", "PHASE", "MATCHED", "OVER", "STOPS", "NEXT DUE"}};
+  for (const json& p : policies) {
+    if (!p.is_object()) continue;
+    rows.push_back({Str(p, "name"), Str(p, "kind"), Str(p, "projectId"), Str(p, "maxRuntime"),
+                    Str(p, "phase") + (p.value("paused", false) ? " (paused)" : ""),
+                    Str(p, "matched"), Str(p, "overLimit"), Str(p, "stops"), Str(p, "nextDueAt")});
+  }
+  return "\n" + Table(rows);
 }
 
 std::string RenderLeaderLine(const json& status) {

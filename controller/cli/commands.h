@@ -29,8 +29,11 @@ int RunValidate(const Flags& flags, std::ostream& out);
 int RunPlan(const Flags& flags, CloudClient& client, TrainingJobClient& job_client,
             const Clock& clock, std::ostream& out);
 
-// kubectl-get-style table of /status.
+// kubectl-get-style table of /status: the objects, then the policies, then invalid manifests.
 std::string RenderStatusTable(const nlohmann::json& status);
+// The TrainingJobPolicy rows of /status (NAME, KIND, PROJECT, LIMIT, PHASE, MATCHED, OVER,
+// STOPS, NEXT DUE) after a blank line; "" when it lists none.
+std::string RenderPolicyTable(const nlohmann::json& status);
 // The line `get` prints above the table with --leader-elect: the leader's identity and this
 // replica's; "" when /status has no "leaderElection".
 std::string RenderLeaderLine(const nlohmann::json& status);

@@ -70,8 +70,8 @@ httplib::Params QueryFor(const Flags& flags) {
   return params;
 }
 
-// Every page merged into one document: the first page's head and manifest errors, every
-// page's objects (only the table's fields unless JSON was asked for).
+// Every page merged into one document: the first page's head, manifest errors and policies,
+// every page's objects (only the table's fields unless JSON was asked for).
 Page FetchAll(httplib::Client& client, const Flags& flags) {
   const httplib::Params base = QueryFor(flags);
   Page merged;
@@ -86,6 +86,12 @@ Page FetchAll(httplib::Client& client, const Flags& flags) {
     if (merged.body.is_null()) {
       merged.body = std::move(page.body);
       merged.body["objects"] = json::array();
+      // The table shows a policy's counts, not each job it matched.
+      if (flags.output != "json" && merged.body.contains("policies")) {
+        for (json& p : merged.body["policies"]) {
+          if (p.is_object()) p.erase("matches");
+        }
+      }
     }
     for (json& o : objects) {
       merged.body["objects"].push_back(flags.output == "json" ? std::move(o) : TableFields(o));
@@ -109,7 +115,8 @@ int RunGet(const Flags& flags, std::ostream& out, std::ostream& err) {
       err << "get: " << status.error << "\n";
       return kExitError;
     }
-    if (!flags.object_name.empty() && status.body.value("objects", json::array()).empty()) {
+    if (!flags.object_name.empty() && status.body.value("objects", json::array()).empty() &&
+        status.body.value("policies", json::array()).empty()) {
       err << "get: no object named \"" << SanitizeForLog(flags.object_name, 253) << "\"\n";
       return kExitError;
     }

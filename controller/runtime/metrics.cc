@@ -3,6 +3,7 @@
 #include <string>
 
 #include "controller/cloud/training_job_client.h"
+#include "controller/runtime/policy_status.h"
 
 namespace mactl {
 namespace {
@@ -44,6 +45,28 @@ prometheus::Family<prometheus::Histogram>& HistogramFamily(prometheus::Registry&
 
 std::string CodeLabel(int http_status) {
   return http_status > 0 ? std::to_string(http_status) : std::string("error");
+}
+
+std::map<std::string_view, prometheus::Counter*> BySource(
+    prometheus::Family<prometheus::Counter>& family) {
+  std::map<std::string_view, prometheus::Counter*> out;
+  for (std::string_view source : {"object", "policy"}) {
+    out.emplace(source, &family.Add({{"source", std::string(source)}}));
+  }
+  return out;
+}
+
+// policies{phase}, every phase created at zero so the alert's series exists from the start.
+std::map<std::string, prometheus::Gauge*, std::less<>> PolicyPhaseGauges(
+    prometheus::Registry& registry) {
+  auto& family = GaugeFamily(registry, "policies",
+                             "TrainingJobPolicy manifests by phase; PolicyLimitExceeded means a "
+                             "policy's guard holds its stops back.");
+  std::map<std::string, prometheus::Gauge*, std::less<>> out;
+  for (std::string_view phase : policy_phase::kAll) {
+    out.emplace(std::string(phase), &family.Add({{"phase", std::string(phase)}}));
+  }
+  return out;
 }
 
 }  // namespace
@@ -102,11 +125,9 @@ ControllerMetrics::ControllerMetrics(prometheus::Registry& registry, std::string
       runtime_limit_stops_(CounterFamily(
           registry, "runtime_limit_stops_total",
           "Stops and terminates sent because a job ran past its maxRuntime, by where the "
-          "limit came from: object (spec.maxRuntime) or policy (TrainingJobPolicy).")) {
-  for (std::string_view source : {"object", "policy"}) {
-    runtime_limit_stops_by_source_.emplace(
-        source, &runtime_limit_stops_.Add({{"source", std::string(source)}}));
-  }
+          "limit came from: object (spec.maxRuntime) or policy (TrainingJobPolicy).")),
+      runtime_limit_stops_by_source_(BySource(runtime_limit_stops_)),
+      policies_by_phase_(PolicyPhaseGauges(registry)) {
   for (std::string_view result :
        {reconcile_result::kSuccess, reconcile_result::kError, reconcile_result::kRequeueAfter}) {
     reconcile_by_result_.emplace(result, &reconcile_total_.Add({{"result", std::string(result)}}));
@@ -168,6 +189,13 @@ void ControllerMetrics::SetRuntimeLimitStops(std::string_view source, std::uint6
   if (it == runtime_limit_stops_by_source_.end()) return;
   const double now = it->second->Value();
   if (static_cast<double>(total) > now) it->second->Increment(static_cast<double>(total) - now);
+}
+
+void ControllerMetrics::SetPolicyPhases(const std::map<std::string, std::size_t>& counts) {
+  for (const auto& [phase, gauge] : policies_by_phase_) {
+    const auto it = counts.find(phase);
+    gauge->Set(it == counts.end() ? 0.0 : static_cast<double>(it->second));
+  }
 }
 
 void ControllerMetrics::SetLongestRunningProcessor(std::chrono::duration<double> age) {

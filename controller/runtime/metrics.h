@@ -51,6 +51,9 @@ class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver
   // Brings runtime_limit_stops_total{source} up to `total` (the reconcilers count the stops;
   // source is "object" or "policy").
   void SetRuntimeLimitStops(std::string_view source, std::uint64_t total);
+  // Sets policies{phase} (TrainingJobPolicy manifests by phase, controller/runtime/
+  // policy_status.h); a phase absent from `counts` is 0.
+  void SetPolicyPhases(const std::map<std::string, std::size_t>& counts);
 
   // ApiCallObserver
   void OnApiCall(std::string_view operation, int http_status,
@@ -81,6 +84,7 @@ class ControllerMetrics final : public ApiCallObserver, public WorkQueueObserver
   prometheus::Histogram& rate_limiter_wait_;
   prometheus::Family<prometheus::Counter>& runtime_limit_stops_;
   std::map<std::string_view, prometheus::Counter*> runtime_limit_stops_by_source_;
+  std::map<std::string, prometheus::Gauge*, std::less<>> policies_by_phase_;
 };
 
 }  // namespace mactl

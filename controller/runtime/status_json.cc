@@ -168,6 +168,67 @@ Phase ObjectPhase(const TrainingJob& object, const DesiredSnapshot& desired,
   return ShownPhase(state, desired.FindTrainingJob(object.Ref(desired.default_project_id).Key()));
 }
 
+namespace {
+
+json OptionalTime(const std::optional<WallTime>& t) { return t ? json(Iso8601(*t)) : json(); }
+
+json PolicyMatchJson(const PolicyMatchStatus& m) {
+  return json{{"kind", PolicyJobKindName(m.job.kind)},
+              {"projectId", m.job.project_id},
+              {"id", m.job.id},
+              {"versionId", m.job.version_id},
+              {"name", m.job.name},
+              {"durationMs", m.job.duration_ms},
+              {"verdict", PolicyVerdictName(m.verdict)},
+              {"dueAt", OptionalTime(m.due_at)},
+              {"stopped", m.stopped},
+              {"message", m.message}};
+}
+
+}  // namespace
+
+std::vector<PolicyStatus> PolicyStatusesOf(const DesiredSnapshot& desired,
+                                           const std::vector<PolicyStatus>& published) {
+  std::unordered_map<std::string_view, const PolicyStatus*> by_name;
+  for (const PolicyStatus& s : published) by_name.emplace(s.policy.name, &s);
+  std::vector<PolicyStatus> out;
+  out.reserve(desired.policies.size());
+  for (const TrainingJobPolicy& policy : desired.policies) {
+    const auto it = by_name.find(policy.name);
+    const bool current = it != by_name.end() && it->second->policy == policy &&
+                         it->second->project_id == policy.ProjectId(desired.default_project_id);
+    out.push_back(current ? *it->second : PendingPolicyStatus(policy, desired.default_project_id));
+  }
+  return out;
+}
+
+json PolicyJson(const PolicyStatus& s) {
+  json kinds = json::array();
+  if (s.policy.training_jobs) kinds.push_back(kTrainingJobKind);
+  if (s.policy.versions) kinds.push_back(kKind);
+  json matches = json::array();
+  for (const PolicyMatchStatus& m : s.matches) matches.push_back(PolicyMatchJson(m));
+  return json{{"name", s.policy.name},
+              {"kind", kTrainingJobPolicyKind},
+              {"file", s.policy.source.file},
+              {"line", s.policy.source.line},
+              {"column", s.policy.source.column},
+              {"projectId", s.project_id},
+              {"jobKinds", std::move(kinds)},
+              {"nameGlob", s.policy.name_glob},
+              {"maxRuntime", FormatDuration(s.policy.max_runtime)},
+              {"paused", s.policy.paused},
+              {"phase", s.phase},
+              {"reason", s.reason},
+              {"message", s.message},
+              {"matched", s.matched},
+              {"overLimit", s.over_limit},
+              {"stops", s.stops},
+              {"lastPassAt", OptionalTime(s.last_pass_at)},
+              {"nextDueAt", OptionalTime(s.next_due_at)},
+              {"matches", std::move(matches)}};
+}
+
 json ManifestErrorJson(const ManifestError& e) {
   return json{{"file", e.position.file},
               {"line", e.position.line},
@@ -191,7 +252,7 @@ json StatusJson(const DesiredSnapshot& desired,
 json StatusJson(const DesiredSnapshot& desired,
                 const std::unordered_map<std::string, VersionState>& states,
                 const std::unordered_map<std::string, TrainingJobState>& job_states, bool ready,
-                WallTime generated_at) {
+                WallTime generated_at, const std::vector<PolicyStatus>& policies) {
   json objects = json::array();
   for (const TrainingJobVersion& object : desired.objects) {
     objects.push_back(VersionObjectJson(
@@ -203,7 +264,12 @@ json StatusJson(const DesiredSnapshot& desired,
   }
   json errors = json::array();
   for (const ManifestError& e : desired.errors) errors.push_back(ManifestErrorJson(e));
+  json policy_entries = json::array();
+  for (const PolicyStatus& p : PolicyStatusesOf(desired, policies)) {
+    policy_entries.push_back(PolicyJson(p));
+  }
   return json{{"objects", std::move(objects)},
+              {"policies", std::move(policy_entries)},
               {"manifestErrors", std::move(errors)},
               {"ready", ready},
               {"generatedAt", Iso8601(generated_at)}};

@@ -7,11 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "controller/base/clock.h"
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/training_job_reconciler.h"
 #include "controller/core/version_state.h"
+#include "controller/runtime/policy_status.h"
 
 namespace mactl {
 
@@ -26,11 +28,13 @@ nlohmann::json StatusJson(const DesiredSnapshot& desired,
 // With the TrainingJob objects too: `job_states` by TrainingJobRef::Key(), as
 // TrainingJobReconciler::States() returns them. Every object carries its `kind`; a TrainingJob
 // shows trainingJobId (the spec's, or the id its name resolved to), trainingJobName, and the
-// observed job's phase and secondary phase.
+// observed job's phase and secondary phase. "policies" lists every TrainingJobPolicy of the
+// snapshot with its status in `policies` (PolicyEnforcer::Statuses), or Pending.
 nlohmann::json StatusJson(const DesiredSnapshot& desired,
                           const std::unordered_map<std::string, VersionState>& states,
                           const std::unordered_map<std::string, TrainingJobState>& job_states,
-                          bool ready, WallTime generated_at);
+                          bool ready, WallTime generated_at,
+                          const std::vector<PolicyStatus>& policies = {});
 
 // One entry of "objects": `state` is the reconciler's (null before the first reconcile).
 nlohmann::json VersionObjectJson(const TrainingJobVersion& object, const DesiredSnapshot& desired,
@@ -42,6 +46,12 @@ Phase ObjectPhase(const TrainingJobVersion& object, const DesiredSnapshot& desir
                   const VersionState* state);
 Phase ObjectPhase(const TrainingJob& object, const DesiredSnapshot& desired,
                   const TrainingJobState* state);
+// The snapshot's policies in manifest order, each with the enforcer's status when it has one
+// for that same manifest (an edited policy is Pending until a pass has evaluated it).
+std::vector<PolicyStatus> PolicyStatusesOf(const DesiredSnapshot& desired,
+                                           const std::vector<PolicyStatus>& published);
+// One entry of "policies" (README, "Runtime limits").
+nlohmann::json PolicyJson(const PolicyStatus& status);
 // One entry of "manifestErrors".
 nlohmann::json ManifestErrorJson(const ManifestError& error);
 

@@ -5,9 +5,11 @@
 #include <cstdint>
 
 #include "api/training_job.h"
+#include "api/training_job_policy.h"
 #include "api/training_job_version.h"
 #include "controller/base/sanitize.h"
 #include "controller/core/decision.h"
+#include "controller/runtime/policy_status.h"
 
 namespace mactl {
 namespace {
@@ -24,13 +26,17 @@ Error BadQuery(const std::string& message) {
 
 std::string Shown(std::string_view value) { return "\"" + SanitizeForLog(value, 80) + "\""; }
 
+// An object's phase, or a TrainingJobPolicy's (controller/runtime/policy_status.h).
 Status CheckPhase(const std::string& value) {
   for (const Phase p : kAllPhases) {
     if (PhaseName(p) == value) return OkStatus();
   }
+  for (const std::string_view p : policy_phase::kAll) {
+    if (p == value) return OkStatus();
+  }
   return BadQuery(
-      "phase: want Pending, Stopping, Converged, Drifted, Error, Conflict or Paused, "
-      "got " +
+      "phase: want Pending, Stopping, Converged, Drifted, Error, Conflict or Paused, or for a "
+      "policy Enforcing, DryRun or PolicyLimitExceeded, got " +
       Shown(value));
 }
 
@@ -50,8 +56,9 @@ Status Apply(StatusQuery& q, const std::string& key, const std::string& value) {
     if (Status ok = CheckPhase(value); !ok) return ok;
     q.phase = value;
   } else if (key == "kind") {
-    if (value != kKind && value != kTrainingJobKind) {
-      return BadQuery("kind: want TrainingJobVersion or TrainingJob, got " + Shown(value));
+    if (value != kKind && value != kTrainingJobKind && value != kTrainingJobPolicyKind) {
+      return BadQuery("kind: want TrainingJobVersion, TrainingJob or TrainingJobPolicy, got " +
+                      Shown(value));
     }
     q.kind = value;
   } else if (key == "name") {

@@ -59,6 +59,9 @@ bool StatusStream::Next(std::string& out) {
     case Stage::kObjects:
       WriteObjects(out);
       return true;
+    case Stage::kPolicies:
+      WritePolicies(out);
+      return true;
     case Stage::kTail:
       WriteTail(out);
       stage_ = Stage::kDone;
@@ -70,7 +73,7 @@ bool StatusStream::Next(std::string& out) {
 }
 
 // The keys in json's own (sorted) order: generatedAt, leaderElection, manifestErrors,
-// objects; then "continue" when paging stops early, and ready.
+// objects, policies; then "continue" when paging stops early, and ready.
 void StatusStream::WriteHead(std::string& out) {
   out += "{\n  \"generatedAt\": " + Dump(Iso8601(head_.generated_at)) + ",\n";
   if (head_.leader_election) {
@@ -170,6 +173,33 @@ void StatusStream::WriteObjects(std::string& out) {
     last_name_ = NameOf(e);
   }
   if (position_ < count) return;
+  CloseArray(out, written_);
+  StartPolicies(out);
+}
+
+// Every policy that passes the kind, name and phase filters, on the first page only (as the
+// manifest errors): they are few, and a pager prints them once.
+void StatusStream::StartPolicies(std::string& out) {
+  out += ",\n  \"policies\": [";
+  stage_ = Stage::kPolicies;
+  position_ = 0;
+  written_ = 0;
+  if (query_.after) return;
+  const std::vector<PolicyStatus> published =
+      lookup_.policies ? lookup_.policies() : std::vector<PolicyStatus>{};
+  for (PolicyStatus& status : PolicyStatusesOf(*desired_, published)) {
+    if (!query_.MatchesKindAndName(kTrainingJobPolicyKind, status.policy.name)) continue;
+    if (query_.phase && status.phase != *query_.phase) continue;
+    policies_.push_back(std::move(status));
+  }
+}
+
+// One policy per part: a policy over many jobs lists each match.
+void StatusStream::WritePolicies(std::string& out) {
+  if (position_ < policies_.size()) {
+    AppendElement(out, PolicyJson(policies_[position_++]), written_++);
+    return;
+  }
   CloseArray(out, written_);
   stage_ = Stage::kTail;
 }

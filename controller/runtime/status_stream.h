@@ -16,6 +16,7 @@
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/training_job_reconciler.h"
 #include "controller/core/version_state.h"
+#include "controller/runtime/policy_status.h"
 #include "controller/runtime/status_query.h"
 
 namespace mactl {
@@ -25,6 +26,8 @@ namespace mactl {
 struct StatusStateLookup {
   std::function<std::optional<VersionState>(const std::string& key)> version;
   std::function<std::optional<TrainingJobState>(const std::string& key)> job;
+  // The policy enforcer's statuses (PolicyEnforcer::Statuses); none when empty.
+  std::function<std::vector<PolicyStatus>()> policies;
 };
 
 struct StatusHead {
@@ -46,7 +49,7 @@ class StatusStream {
   bool Next(std::string& out);
 
  private:
-  enum class Stage { kHead, kErrors, kObjects, kTail, kDone };
+  enum class Stage { kHead, kErrors, kObjects, kPolicies, kTail, kDone };
   struct Entry {
     bool job;
     std::size_t index;
@@ -59,6 +62,8 @@ class StatusStream {
   void WriteHead(std::string& out);
   void WriteErrors(std::string& out);
   void WriteObjects(std::string& out);
+  void StartPolicies(std::string& out);
+  void WritePolicies(std::string& out);
   void WriteTail(std::string& out) const;
   // The rendered object when it passes the filters, else null.
   std::optional<nlohmann::json> Render(Entry e, bool render) const;
@@ -68,11 +73,12 @@ class StatusStream {
   const StatusQuery query_;
   const StatusHead head_;
   Stage stage_ = Stage::kHead;
-  std::vector<Entry> by_name_;  // paged only: every object, by name
-  std::size_t position_ = 0;    // next error, then next object (in by_name_ when paged)
-  std::size_t written_ = 0;     // in the current array
-  std::string last_name_;       // of the last object written
-  bool more_ = false;           // paged: an object past the page matches too
+  std::vector<Entry> by_name_;          // paged only: every object, by name
+  std::size_t position_ = 0;            // next error, then next object (in by_name_ when paged)
+  std::size_t written_ = 0;             // in the current array
+  std::string last_name_;               // of the last object written
+  bool more_ = false;                   // paged: an object past the page matches too
+  std::vector<PolicyStatus> policies_;  // the policies that pass the filters
 };
 
 }  // namespace mactl

@@ -214,6 +214,7 @@ TEST_F(StatusJsonTest, RendersTheDocumentByteForByte) {
       "versionId": 1
     }
   ],
+  "policies": [],
   "ready": false
 })json");
 }
@@ -221,7 +222,101 @@ TEST_F(StatusJsonTest, RendersTheDocumentByteForByte) {
 TEST_F(StatusJsonTest, EmptyStateIsAnEmptyDocument) {
   EXPECT_EQ(StatusBody(StatusJson(DesiredSnapshot{}, {}, true, clock_.WallNow())),
             "{\n  \"generatedAt\": \"2024-10-04T00:01:30Z\",\n  \"manifestErrors\": [],\n"
-            "  \"objects\": [],\n  \"ready\": true\n}");
+            "  \"objects\": [],\n  \"policies\": [],\n  \"ready\": true\n}");
+}
+
+// A policy the enforcer has evaluated: every field of the contract's shape, one match under the
+// limit (due later) and one stopped.
+TEST_F(StatusJsonTest, RendersAPolicyWithItsMatchesByteForByte) {
+  TrainingJobPolicy policy;
+  policy.name = "cap-exp";
+  policy.versions = false;
+  policy.name_glob = "exp-*";
+  policy.max_runtime = std::chrono::hours(72);
+  policy.source = SourcePosition{"p.yaml", 3, 1};
+  PolicyStatus status = PendingPolicyStatus(policy, "p");
+  status.phase = "Enforcing";
+  status.reason = "";
+  status.message = "2 jobs match, 1 over the limit of 72h";
+  status.matched = 2;
+  status.over_limit = 1;
+  status.stops = 1;
+  status.last_pass_at = clock_.WallNow();
+  status.next_due_at = clock_.WallNow() + std::chrono::hours(1);
+  PolicyCandidate under;
+  under.project_id = "p";
+  under.id = "00000000-0000-4000-8000-000000000002";
+  under.name = "exp-2";
+  under.phase = "Running";
+  under.duration_ms = 255600000;
+  PolicyCandidate over = under;
+  over.id = "00000000-0000-4000-8000-000000000001";
+  over.name = "exp-1";
+  over.duration_ms = 260000000;
+  status.matches = {
+      {under, PolicyVerdict::kUnderLimit, status.next_due_at, false, "due in 1h"},
+      {over, PolicyVerdict::kOverLimit, std::nullopt, true, "stopped by this policy"}};
+  DesiredSnapshot desired;
+  desired.default_project_id = "p";
+  desired.policies = {policy};
+  EXPECT_EQ(StatusBody(PolicyJson(status)), R"json({
+  "column": 1,
+  "file": "p.yaml",
+  "jobKinds": [
+    "TrainingJob"
+  ],
+  "kind": "TrainingJobPolicy",
+  "lastPassAt": "2024-10-04T00:01:30Z",
+  "line": 3,
+  "matched": 2,
+  "matches": [
+    {
+      "dueAt": "2024-10-04T01:01:30Z",
+      "durationMs": 255600000,
+      "id": "00000000-0000-4000-8000-000000000002",
+      "kind": "TrainingJob",
+      "message": "due in 1h",
+      "name": "exp-2",
+      "projectId": "p",
+      "stopped": false,
+      "verdict": "UnderLimit",
+      "versionId": 0
+    },
+    {
+      "dueAt": null,
+      "durationMs": 260000000,
+      "id": "00000000-0000-4000-8000-000000000001",
+      "kind": "TrainingJob",
+      "message": "stopped by this policy",
+      "name": "exp-1",
+      "projectId": "p",
+      "stopped": true,
+      "verdict": "OverLimit",
+      "versionId": 0
+    }
+  ],
+  "maxRuntime": "72h",
+  "message": "2 jobs match, 1 over the limit of 72h",
+  "name": "cap-exp",
+  "nameGlob": "exp-*",
+  "nextDueAt": "2024-10-04T01:01:30Z",
+  "overLimit": 1,
+  "paused": false,
+  "phase": "Enforcing",
+  "projectId": "p",
+  "reason": "",
+  "stops": 1
+})json");
+
+  // In the document: the enforcer's status for this manifest; an edited manifest is Pending
+  // until a pass has evaluated it.
+  const nlohmann::json doc = StatusJson(desired, {}, {}, true, clock_.WallNow(), {status});
+  EXPECT_EQ(doc.at("policies").at(0).at("phase"), "Enforcing");
+  desired.policies[0].max_runtime = std::chrono::hours(24);
+  const nlohmann::json edited = StatusJson(desired, {}, {}, true, clock_.WallNow(), {status});
+  EXPECT_EQ(edited.at("policies").at(0).at("phase"), "Pending");
+  EXPECT_EQ(edited.at("policies").at(0).at("lastPassAt"), nullptr);
+  EXPECT_EQ(edited.at("policies").at(0).at("matches").size(), 0u);
 }
 
 TEST(Iso8601Test, IsUtcWholeSecondsWhateverTheLocalZone) {

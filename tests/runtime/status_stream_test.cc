@@ -83,7 +83,8 @@ class StatusStreamTest : public ::testing::Test {
               const auto it = job_states_.find(key);
               if (it == job_states_.end()) return std::nullopt;
               return it->second;
-            }};
+            },
+            {}};
   }
 
   // The streamed document, and how many parts it came in.
@@ -187,6 +188,49 @@ TEST_F(StatusStreamTest, AContinueTokenSurvivesItsObjectBeingRemoved) {
   EXPECT_EQ(Names(page), (std::vector<std::string>{"left", "mid", "right", "zeta"}));
 }
 
+// Policies come after the objects, on the first page only; kind=TrainingJobPolicy gives only
+// them, another kind none; name and phase filter them as objects.
+TEST_F(StatusStreamTest, ListsPoliciesOnTheFirstPageAndFiltersThem) {
+  auto desired = std::make_shared<DesiredSnapshot>(*desired_);
+  TrainingJobPolicy a;
+  a.name = "cap-a";
+  a.max_runtime = std::chrono::hours(1);
+  TrainingJobPolicy b = a;
+  b.name = "cap-b";
+  desired->policies = {a, b};
+  desired_ = desired;
+  PolicyStatus tripped = PendingPolicyStatus(b, "p");
+  tripped.phase = "PolicyLimitExceeded";
+  StatusStateLookup lookup = Lookup();
+  lookup.policies = [tripped] { return std::vector<PolicyStatus>{tripped}; };
+  const auto stream = [&](const QueryParams& params) {
+    StatusStream s(desired_, lookup, ParseStatusQuery(params).value(),
+                   StatusHead{true, clock_.WallNow(), std::nullopt});
+    std::string out;
+    while (s.Next(out)) {
+    }
+    return out;
+  };
+  const auto names = [&](const QueryParams& params) {
+    const json doc = json::parse(stream(params));
+    std::vector<std::string> out;
+    for (const json& p : doc.at("policies")) out.push_back(p.at("name"));
+    return out;
+  };
+  EXPECT_EQ(stream({}), StatusBody(StatusJson(*desired_, states_, job_states_, true,
+                                              clock_.WallNow(), {tripped})));
+  EXPECT_EQ(names({}), (std::vector<std::string>{"cap-a", "cap-b"}));
+  EXPECT_EQ(json::parse(stream({})).at("policies").at(0).at("phase"), "Pending");
+  EXPECT_EQ(names({{"kind", "TrainingJobPolicy"}}), (std::vector<std::string>{"cap-a", "cap-b"}));
+  EXPECT_EQ(json::parse(stream({{"kind", "TrainingJobPolicy"}})).at("objects").size(), 0u);
+  EXPECT_EQ(names({{"kind", "TrainingJob"}}), (std::vector<std::string>{}));
+  EXPECT_EQ(names({{"phase", "PolicyLimitExceeded"}}), (std::vector<std::string>{"cap-b"}));
+  EXPECT_EQ(names({{"name", "cap-a"}}), (std::vector<std::string>{"cap-a"}));
+  const json first = json::parse(stream({{"limit", "2"}}));
+  EXPECT_EQ(first.at("policies").size(), 2u);
+  EXPECT_EQ(json::parse(stream({{"continue", first.at("continue")}})).at("policies").size(), 0u);
+}
+
 TEST(StatusStreamParts, ManyObjectsComeInBoundedParts) {
   std::vector<TrainingJobVersion> objects;
   for (int i = 1; i <= 3000; ++i) {
@@ -195,7 +239,8 @@ TEST(StatusStreamParts, ManyObjectsComeInBoundedParts) {
   auto desired =
       std::make_shared<const DesiredSnapshot>(BuildDesiredSnapshot(std::move(objects), {}, "p"));
   StatusStateLookup none{[](const std::string&) { return std::optional<VersionState>(); },
-                         [](const std::string&) { return std::optional<TrainingJobState>(); }};
+                         [](const std::string&) { return std::optional<TrainingJobState>(); },
+                         {}};
   StatusStream stream(desired, none, StatusQuery{}, StatusHead{});
   std::string part;
   std::size_t parts = 0;

@@ -105,6 +105,8 @@ RUN_FLAGS = {
     # High availability (README, "Two replicas").
     "--leader-elect", "--etcd-endpoints", "--etcd-ca-file", "--etcd-cert-file", "--etcd-key-file",
     "--leader-elect-prefix", "--leader-elect-lease",
+    # Runtime limits (README, "Runtime limits").
+    "--policy-max-stops",
 }
 BOOL_FLAGS = {"--dry-run", "--insecure-skip-tls-verify", "--leader-elect"}
 

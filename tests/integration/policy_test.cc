@@ -17,8 +17,8 @@ namespace mactl::integration {
 namespace {
 
 constexpr std::int64_t kHourMs = 3'600'000;
-constexpr std::int64_t kOverMs = 2 * kHourMs;         // well over a 1h limit
-constexpr std::int64_t kAlmostMs = kHourMs - 4'000;   // crosses a 1h limit 4 s after start
+constexpr std::int64_t kOverMs = 2 * kHourMs;        // well over a 1h limit
+constexpr std::int64_t kAlmostMs = kHourMs - 4'000;  // crosses a 1h limit 4 s after start
 constexpr std::int64_t kCrossingMs = kHourMs - kAlmostMs;
 
 // v2 job ids of the seed, by name.
@@ -44,10 +44,9 @@ json V2Job(const std::string& name, const std::string& phase, std::int64_t durat
 
 // Both kinds: over the limit, named by an exception, not matched by the glob, crossing later.
 std::string MixedSeed() {
-  const json jobs = json::array({V1Job(20, "exp-v1-over", 8, kOverMs),
-                                 V1Job(21, "exp-v1-kept", 8, kOverMs),
-                                 V1Job(22, "prod-v1-over", 8, kOverMs),
-                                 V1Job(23, "exp-v1-later", 8, kAlmostMs)});
+  const json jobs =
+      json::array({V1Job(20, "exp-v1-over", 8, kOverMs), V1Job(21, "exp-v1-kept", 8, kOverMs),
+                   V1Job(22, "prod-v1-over", 8, kOverMs), V1Job(23, "exp-v1-later", 8, kAlmostMs)});
   const json training_jobs = json::array(
       {V2Job("exp-v2-over", "Running", kOverMs), V2Job("exp-v2-kept", "Running", kOverMs),
        V2Job("prod-v2-over", "Running", kOverMs), V2Job("exp-v2-later", "Running", kAlmostMs),
@@ -249,7 +248,8 @@ void ExpectListedButNothingStopped(const std::string& seed, const std::string& m
   Controller controller(dir, manifests, sim.endpoint(), flags);
   ASSERT_TRUE(WaitFor([&] {
     return PolicyPhase(controller, "cap-exp") == phase && Passed(controller, "cap-exp");
-  })) << controller.Status().dump(1) << controller.process().Stdout();
+  })) << controller.Status().dump(1)
+      << controller.process().Stdout();
   SettleASecond();
   EXPECT_TRUE(StopRequests(sim).empty()) << sim.Requests().dump(1);
   const json status = PolicyStatus(controller, "cap-exp");

@@ -105,6 +105,8 @@ RUN_FLAGS = {
     # High availability (README, "Two replicas").
     "--leader-elect", "--etcd-endpoints", "--etcd-ca-file", "--etcd-cert-file", "--etcd-key-file",
     "--leader-elect-prefix", "--leader-elect-lease",
+    # Runtime limits (README, "Runtime limits").
+    "--policy-max-stops",
 }
 BOOL_FLAGS = {"--dry-run", "--insecure-skip-tls-verify", "--leader-elect"}
 
@@ -155,13 +157,17 @@ OTHERS = {"reconcile_total", "workqueue_depth", "workqueue_adds_total", "workque
           "api_requests_total", "objects", "manifest_errors", "build_info",
           "manifests_last_reload_successful", "manifests_last_reload_success_timestamp_seconds",
           "manifest_objects", "workqueue_longest_running_processor_seconds",
-          "leader", "leader_transitions_total", "leader_renewals_total"}
+          "leader", "leader_transitions_total", "leader_renewals_total",
+          # Runtime limits (README, "Runtime limits").
+          "policies", "runtime_limit_stops_total"}
 KNOWN = {"modelarts_controller_" + m for m in OTHERS}
 KNOWN |= {f"modelarts_controller_{h}{s}" for h in HISTOGRAMS for s in ("_bucket", "_sum", "_count")}
 KNOWN |= {"process_cpu_seconds_total", "process_resident_memory_bytes",
           "process_start_time_seconds", "process_open_fds", "process_max_fds"}
 LABEL_VALUES = {
-    "phase": {"Pending", "Stopping", "Converged", "Drifted", "Error", "Conflict", "Paused"},
+    "phase": {"Pending", "Stopping", "Converged", "Drifted", "Error", "Conflict", "Paused",
+              # modelarts_controller_policies' phases beside the objects' ones.
+              "Enforcing", "DryRun", "PolicyLimitExceeded"},
     "result": {"success", "error", "requeue_after"},
     "operation": {"list", "get_version", "list_versions", "stop", "auth"},
 }

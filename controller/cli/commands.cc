@@ -1,7 +1,10 @@
 #include "controller/cli/commands.h"
 
 #include <algorithm>
+#include <chrono>
 #include <iomanip>
+#include <iterator>
+#include <map>
 #include <ostream>
 #include <set>
 #include <sstream>
@@ -15,6 +18,9 @@
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
+#include "controller/core/policy_exclusions.h"
+#include "controller/core/policy_lister.h"
+#include "controller/core/policy_rule.h"
 #include "controller/core/training_job_decision.h"
 #include "controller/core/training_job_observer.h"
 #include "controller/runtime/status_json.h"
@@ -223,6 +229,119 @@ void PlanTrainingJobs(const DesiredSnapshot& snapshot, const std::string& defaul
   }
 }
 
+// plan's second table: the jobs the policies would stop now, and one line per policy.
+struct PolicyPlan {
+  std::vector<std::vector<std::string>> rows = {
+      {"POLICY", "KIND", "PROJECT", "JOB", "NAME", "RUN", "LIMIT", "ACTION"}};
+  std::vector<std::string> lines;  // per policy: counts, next due, guard
+  bool pending = false;            // a job would be stopped, or the guard holds
+  bool failed = false;             // a project could not be listed
+};
+
+// One batched listing per project, as run's pass takes it; the jobs of every project that
+// could be listed, and an error line for each that could not.
+std::vector<PolicyCandidate> ListPolicyJobs(const std::vector<ResolvedPolicy>& policies,
+                                            CloudClient& client, TrainingJobClient& job_client,
+                                            PolicyPlan& plan) {
+  std::map<std::string, PolicyListRequest> requests;
+  for (const ResolvedPolicy& p : policies) {
+    PolicyListRequest& request = requests[p.project_id];
+    request.project_id = p.project_id;
+    request.versions = request.versions || p.policy.versions;
+    request.training_jobs = request.training_jobs || p.policy.training_jobs;
+  }
+  std::vector<PolicyCandidate> jobs;
+  for (const auto& [project, request] : requests) {
+    Result<PolicyListing> listing = ListPolicyCandidates(client, job_client, request);
+    if (!listing) {
+      plan.failed = true;
+      plan.lines.push_back("project " + project + ": cannot list its jobs for the policies: " +
+                           listing.error().ToString());
+      continue;
+    }
+    std::move(listing->jobs.begin(), listing->jobs.end(), std::back_inserter(jobs));
+  }
+  return jobs;
+}
+
+std::string PolicyAction(const PolicyMatch& m, const PolicyReport& report) {
+  if (m.stop) return m.job.kind == PolicyJobKind::kTrainingJob ? "terminate" : "stop";
+  return "none (" + (report.reason.empty() ? std::string("held") : report.reason) + ")";
+}
+
+std::vector<std::string> PolicyRow(const PolicyMatch& m, const ResolvedPolicy& policy,
+                                   const PolicyReport& report) {
+  std::string job = m.job.id;
+  if (m.job.kind == PolicyJobKind::kTrainingJobVersion) {
+    job += " (version " + std::to_string(m.job.version_id) + ")";
+  }
+  return {policy.policy.name,
+          std::string(PolicyJobKindName(m.job.kind)),
+          m.job.project_id,
+          job,
+          m.job.name,
+          FormatDuration(std::chrono::floor<std::chrono::seconds>(
+              std::chrono::milliseconds(m.job.duration_ms))),
+          FormatDuration(policy.policy.max_runtime),
+          PolicyAction(m, report)};
+}
+
+// One line per policy: what it matched, whether the guard or the pause holds its stops, and
+// when its next job reaches the limit.
+std::string PolicyLine(const ResolvedPolicy& policy, const PolicyReport& report,
+                       const PolicyEvaluation& evaluation, std::size_t max_stops, WallTime now) {
+  std::string line = "policy " + policy.policy.name + ": " + std::to_string(report.matched) +
+                     " job(s) matched, " + std::to_string(report.over_limit) + " over maxRuntime " +
+                     FormatDuration(policy.policy.max_runtime);
+  if (report.reason == kPolicyLimitExceeded) {
+    line += "; " + std::string(kPolicyLimitExceeded) + ": the policies would stop " +
+            std::to_string(evaluation.stops_wanted) + " job(s) at once, more than " +
+            "--policy-max-stops " + std::to_string(max_stops) + "; nothing would be stopped";
+  } else if (report.reason == "Paused") {
+    line += "; paused: reports only, stops nothing";
+  }
+  if (report.next_due_in) {
+    // Whole seconds, rounded up: plan never says a job falls due earlier than it does.
+    const auto due_in = std::chrono::ceil<std::chrono::seconds>(*report.next_due_in);
+    const auto ahead = std::chrono::duration_cast<WallTime::duration>(due_in);
+    const WallTime at = ahead > WallTime::max() - now ? WallTime::max() : now + ahead;
+    line += "; next due in " + FormatDuration(due_in) + " (at " + Iso8601(at) + ")";
+  } else {
+    line += "; nothing running under the limit falls due";
+  }
+  return line;
+}
+
+// After the objects, one pass per policy as `run` takes it, but stopping nothing: every job
+// each policy would stop now, and per policy when the next one falls due.
+PolicyPlan PlanPolicies(const DesiredSnapshot& snapshot, const Flags& flags, CloudClient& client,
+                        TrainingJobClient& job_client, WallTime now) {
+  PolicyPlan plan;
+  std::vector<ResolvedPolicy> policies;
+  for (const TrainingJobPolicy& p : snapshot.policies) {
+    policies.push_back({p, p.ProjectId(flags.project_id)});
+  }
+  const std::vector<PolicyCandidate> jobs = ListPolicyJobs(policies, client, job_client, plan);
+  // A pass never acts on half a project set: with a listing missing, the guard cannot count.
+  if (plan.failed) return plan;
+  PolicyRuleOptions options;
+  options.max_stops = static_cast<std::size_t>(std::max(flags.policy_max_stops, 0));
+  options.dry_run = false;
+  const PolicyEvaluation evaluation =
+      EvaluatePolicies(policies, jobs, ExclusionsOf(snapshot), options);
+  for (const PolicyMatch& m : evaluation.matches) {
+    if (m.verdict != PolicyVerdict::kOverLimit) continue;
+    plan.rows.push_back(PolicyRow(m, policies[m.policy], evaluation.policies[m.policy]));
+    plan.pending = plan.pending || m.stop;
+  }
+  plan.pending = plan.pending || evaluation.limit_exceeded;
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    plan.lines.push_back(
+        PolicyLine(policies[i], evaluation.policies[i], evaluation, options.max_stops, now));
+  }
+  return plan;
+}
+
 }  // namespace
 
 int RunValidate(const Flags& flags, std::ostream& out) {
@@ -257,6 +376,13 @@ int RunPlan(const Flags& flags, CloudClient& client, TrainingJobClient& job_clie
   PlanVersions(snapshot, flags.project_id, client, clock, start, table);
   PlanTrainingJobs(snapshot, flags.project_id, job_client, clock, start, table);
   out << Table(table.rows);
+  if (!snapshot.policies.empty()) {
+    const PolicyPlan policies = PlanPolicies(snapshot, flags, client, job_client, clock.WallNow());
+    out << "\n" << Table(policies.rows);
+    for (const std::string& line : policies.lines) out << line << "\n";
+    table.failed = table.failed || policies.failed;
+    table.pending = table.pending || policies.pending;
+  }
   if (table.failed) return kExitError;
   return table.pending ? kExitChangesPending : kExitOk;
 }

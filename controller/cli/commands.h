@@ -23,7 +23,9 @@ int RunValidate(const Flags& flags, std::ostream& out);
 // Both kinds in one table: TrainingJobVersion objects over the v1 calls (client), TrainingJob
 // objects over the v2 calls (job_client), each with the decision `run` would take. 0 nothing
 // to do, 2 changes pending (a stop or terminate would be sent), 1 error (invalid manifests or
-// failed observations). Never acts.
+// failed observations). Then, with TrainingJobPolicy manifests, one policy pass under
+// --policy-max-stops: the jobs each policy would stop now (2 when there are any, or when the
+// guard holds) and when each policy's next job falls due. Never acts.
 int RunPlan(const Flags& flags, CloudClient& client, TrainingJobClient& job_client,
             const Clock& clock, std::ostream& out);
 

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "controller/cli/commands.h"
 #include "fakes/fake_clock.h"
@@ -261,6 +262,125 @@ TEST_F(PlanTest, ATrainingJobUnderItsMaxRuntimeShowsWhenItFallsDue) {
                               "2024-10-04T00:12:00Z)"),
             std::string::npos)
       << out_;
+}
+
+// TrainingJobPolicy: after the objects, plan takes one policy pass as `run` would and lists
+// every job each policy would stop now (README, "Runtime limits"), stopping nothing.
+std::string Policy(const std::string& name, const std::string& spec, bool paused = false) {
+  return "apiVersion: modelarts-controller.io/v1\nkind: TrainingJobPolicy\nmetadata:\n  name: " +
+         name + (paused ? "\n  annotations:\n    modelarts-controller.io/paused: \"true\"" : "") +
+         "\nspec:\n" + spec;
+}
+
+// The policy table's line for one job ("" when absent): the job's name is its fifth column.
+std::string PolicyRowOf(const std::string& out, const std::string& job_name) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream cells(line);
+    std::vector<std::string> row;
+    for (std::string cell; cells >> cell;) row.push_back(cell);
+    if (row.size() >= 8 && row[4] == job_name) return line;
+  }
+  return "";
+}
+
+std::string Line(const std::string& out, const std::string& prefix) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prefix, 0) == 0) return line;
+  }
+  return "";
+}
+
+TEST_F(PlanTest, APolicyListsTheJobsItWouldStopNowAndWhenTheNextFallsDue) {
+  SetJob(1, "exp-over", "Running", 90 * kMinute);
+  SetJob(2, "exp-under", "Running", 45 * kMinute);
+  SetJob(3, "prod-over", "Running", 5 * 60 * kMinute);  // not matched by the glob
+  SetJob(4, "exp-kept", "Running", 3 * 60 * kMinute);   // named by a manifest: the exception
+  Write(Policy("cap-exp", "  nameGlob: \"exp-*\"\n  maxRuntime: 1h\n") + "---\n" +
+        ByName("kept", "exp-kept", "Running"));
+
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  for (const char* column :
+       {"POLICY", "KIND", "PROJECT", "JOB", "NAME", "RUN", "LIMIT", "ACTION"}) {
+    EXPECT_NE(out_.find(column), std::string::npos) << column << "\n" << out_;
+  }
+  const std::string row = PolicyRowOf(out_, "exp-over");
+  EXPECT_EQ(row.rfind("cap-exp ", 0), 0u) << out_;
+  EXPECT_NE(row.find("TrainingJob "), std::string::npos) << out_;
+  EXPECT_NE(row.find(Id(1)), std::string::npos) << out_;
+  EXPECT_NE(row.find("1h30m"), std::string::npos) << out_;
+  EXPECT_NE(row.find("terminate"), std::string::npos) << out_;
+  EXPECT_EQ(PolicyRowOf(out_, "exp-under"), "") << out_;  // under the limit: not a stop
+  EXPECT_EQ(PolicyRowOf(out_, "prod-over"), "") << out_;
+  EXPECT_EQ(PolicyRowOf(out_, "exp-kept"), "") << out_;
+  const std::string line = Line(out_, "policy cap-exp:");
+  EXPECT_NE(line.find("2 job(s) matched, 1 over maxRuntime 1h"), std::string::npos) << out_;
+  // The fake clock's wall time is 2024-10-04T00:00:00Z; exp-under has 15m to go.
+  EXPECT_NE(line.find("next due in 15m (at 2024-10-04T00:15:00Z)"), std::string::npos) << out_;
+  EXPECT_EQ(jobs_.Calls("terminate"), 0);
+}
+
+TEST_F(PlanTest, APolicyOverAV1JobWouldStopItsLatestVersion) {
+  versions_.SetStatus(VersionRef{kProject, 10, 3}, 8);  // running
+  versions_.SetDuration(VersionRef{kProject, 10, 3}, 2 * 60 * kMinute);
+  versions_.SetStatus(VersionRef{kProject, 11, 1}, 8);  // named by a manifest
+  versions_.SetDuration(VersionRef{kProject, 11, 1}, 2 * 60 * kMinute);
+  Write(Policy("cap-all", "  jobKinds: [TrainingJobVersion]\n  maxRuntime: 1h\n") + "---\n" +
+        VersionManifest("kept", 11, 1, "Running"));
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  const std::string line = Line(out_, "cap-all ");
+  EXPECT_NE(line.find("TrainingJobVersion"), std::string::npos) << out_;
+  EXPECT_NE(line.find("10 (version 3)"), std::string::npos) << out_;
+  EXPECT_NE(line.find("stop"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find("11 (version 1)"), std::string::npos) << out_;
+  EXPECT_TRUE(versions_.Stops().empty());
+}
+
+TEST_F(PlanTest, ATrippedGuardSaysPolicyLimitExceededAndThatNothingWouldBeStopped) {
+  for (int n = 1; n <= 3; ++n) SetJob(n, "exp-" + std::to_string(n), "Running", 2 * 60 * kMinute);
+  flags_.policy_max_stops = 2;
+  Write(Policy("cap-exp", "  nameGlob: \"exp-*\"\n  maxRuntime: 1h\n"));
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  for (int n = 1; n <= 3; ++n) {
+    const std::string row = PolicyRowOf(out_, "exp-" + std::to_string(n));
+    EXPECT_NE(row.find("none (PolicyLimitExceeded)"), std::string::npos) << out_;
+  }
+  const std::string line = Line(out_, "policy cap-exp:");
+  EXPECT_NE(line.find("PolicyLimitExceeded"), std::string::npos) << out_;
+  EXPECT_NE(line.find("3 job(s) at once, more than --policy-max-stops 2"), std::string::npos)
+      << out_;
+  EXPECT_NE(line.find("nothing would be stopped"), std::string::npos) << out_;
+
+  flags_.policy_max_stops = 3;  // the guard allows exactly N
+  EXPECT_EQ(Plan(), kExitChangesPending) << out_;
+  EXPECT_NE(PolicyRowOf(out_, "exp-3").find("terminate"), std::string::npos) << out_;
+  EXPECT_EQ(out_.find("PolicyLimitExceeded"), std::string::npos) << out_;
+  EXPECT_EQ(jobs_.Calls("terminate"), 0);
+}
+
+TEST_F(PlanTest, APausedPolicyListsItsMatchesButNothingIsPending) {
+  SetJob(1, "exp-over", "Running", 2 * 60 * kMinute);
+  Write(Policy("cap-exp", "  nameGlob: \"exp-*\"\n  maxRuntime: 1h\n", /*paused=*/true));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(PolicyRowOf(out_, "exp-over").find("none (Paused)"), std::string::npos) << out_;
+  EXPECT_NE(Line(out_, "policy cap-exp:").find("paused"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, APolicyUnderItsLimitIsNothingToDo) {
+  SetJob(1, "exp-under", "Running", 10 * kMinute);
+  Write(Policy("cap-exp", "  maxRuntime: 1h\n"));
+  EXPECT_EQ(Plan(), kExitOk) << out_;
+  EXPECT_NE(Line(out_, "policy cap-exp:").find("next due in 50m"), std::string::npos) << out_;
+}
+
+TEST_F(PlanTest, AProjectThatCannotBeListedForAPolicyIsAnError) {
+  SetJob(1, "exp-over", "Running", 2 * 60 * kMinute);
+  jobs_.FailNext("search_jobs", MakeError(ErrorClass::kRetryable, "APIGW.0308", "throttled"));
+  Write(Policy("cap-exp", "  jobKinds: [TrainingJob]\n  maxRuntime: 1h\n"));
+  EXPECT_EQ(Plan(), kExitError) << out_;
+  EXPECT_NE(out_.find("APIGW.0308"), std::string::npos) << out_;
+  EXPECT_EQ(PolicyRowOf(out_, "exp-over"), "") << out_;
 }
 
 }  // namespace

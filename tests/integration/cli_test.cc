@@ -176,8 +176,8 @@ TEST(Cli, PlanAndValidateOnTheDemoTreeShowBothKinds) {
   const std::string manifests = std::string(MACTL_SOURCE_DIR) + "/deploy/examples/manifests";
   std::string out;
   EXPECT_EQ(RunCli(dir, {"validate", "--manifests", manifests}, &out, "validate"), 0) << out;
-  // 8 TrainingJobVersion and 4 TrainingJob objects.
-  EXPECT_NE(out.find("4 file(s), 12 valid object(s), 0 valid policies, 0 invalid document(s)"),
+  // 8 TrainingJobVersion and 5 TrainingJob objects, and the two policies of policies.yaml.
+  EXPECT_NE(out.find("5 file(s), 13 valid object(s), 2 valid policies, 0 invalid document(s)"),
             std::string::npos)
       << out;
   const std::vector<std::string> plan = {"plan",         "--manifests",  manifests, "--endpoint",
@@ -188,7 +188,38 @@ TEST(Cli, PlanAndValidateOnTheDemoTreeShowBothKinds) {
   EXPECT_NE(Row(out, "mistral-dpo").find("terminate"), std::string::npos) << out;
   EXPECT_NE(Row(out, "qwen-pretrain").find("none"), std::string::npos) << out;
   EXPECT_NE(Row(out, "sdxl-finetune").find("none active"), std::string::npos) << out;
+  // The policies: the forgotten experiment would be terminated, its excepted neighbour not.
+  const std::string policy_row = Row(out, "runtime-cap-experiments");
+  EXPECT_NE(policy_row.find("exp-forgotten"), std::string::npos) << out;
+  EXPECT_NE(policy_row.find("terminate"), std::string::npos) << out;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("runtime-cap-", 0) == 0) {
+      EXPECT_EQ(line.find("exp-long-baseline"), std::string::npos) << out;
+    }
+  }
+  EXPECT_NE(out.find("policy runtime-cap-project: "), std::string::npos) << out;
   EXPECT_EQ(sim.StopCalls(10, 10), 0);
+  for (const json& j : GetJson(sim.port(), "/_sim/training-jobs")) {
+    EXPECT_EQ(j.value("terminate_calls", -1), 0) << j.dump();  // plan never acts
+  }
+}
+
+// A guard that a plan's policies exceed: plan says so, names the jobs, exits 2 and stops nothing.
+TEST(Cli, PlanShowsATrippedPolicyGuard) {
+  TempDir dir;
+  Simulator sim(dir);
+  const std::string manifests = std::string(MACTL_SOURCE_DIR) + "/deploy/examples/manifests";
+  std::string out;
+  const std::vector<std::string> plan = {"plan",       "--manifests",        manifests,
+                                         "--endpoint", sim.endpoint(),       "--project-id",
+                                         kProject,     "--policy-max-stops", "0"};
+  EXPECT_EQ(RunCli(dir, plan, &out, "plan"), 2) << out;
+  EXPECT_NE(Row(out, "runtime-cap-experiments").find("none (PolicyLimitExceeded)"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("more than --policy-max-stops 0; nothing would be stopped"), std::string::npos)
+      << out;
 }
 
 TEST(Cli, ValidateReportsEveryErrorWithItsPosition) {

@@ -11,6 +11,14 @@ namespace {
 constexpr int kKilling = 9;
 constexpr int kKilled = 12;
 
+// The simulator's record of one v2 job, by name.
+json SimJob(const Simulator& sim, const std::string& name) {
+  for (const json& j : GetJson(sim.port(), "/_sim/training-jobs")) {
+    if (j.value("name", "") == name) return j;
+  }
+  return json::object();
+}
+
 fs::path CopyDemoManifests(const TempDir& dir) {
   const fs::path manifests = dir.path() / "manifests";
   fs::copy(fs::path(MACTL_SOURCE_DIR) / "deploy/examples/manifests", manifests,
@@ -59,6 +67,13 @@ TEST(Daemon, DemoManifestsConvergeWithExactlyOneStopEach) {
   EXPECT_EQ(controller.Phase("qwen-pretrain"), "Converged");
   EXPECT_EQ(controller.Phase("sdxl-finetune"), "Converged");
   EXPECT_EQ(controller.Object("llama-sft")["observed"]["phase"], "Terminated");
+  // policies.yaml: exp-forgotten, named by no manifest and 5 days over the 72h cap of exp-*,
+  // is terminated once by the policy; exp-long-baseline, named by the exception, keeps running.
+  ASSERT_TRUE(WaitFor([&] {
+    return SimJob(sim, "exp-forgotten").value("terminate_calls", 0) == 1;
+  })) << controller.Status().dump(1);
+  EXPECT_EQ(SimJob(sim, "exp-long-baseline").value("terminate_calls", -1), 0);
+  EXPECT_EQ(controller.Phase("exp-long-baseline"), "Converged");
   const json bert = controller.Object("bert-finetune-v10");
   EXPECT_EQ(bert["observed"]["statusName"], "JOBSTAT_KILLED");
   EXPECT_EQ(bert["conditions"][0]["type"], "Ready");
@@ -71,7 +86,7 @@ TEST(Daemon, DemoManifestsConvergeWithExactlyOneStopEach) {
       << metrics;
   EXPECT_NE(metrics.find("modelarts_controller_objects{phase=\"Paused\"} 1"), std::string::npos);
   EXPECT_NE(metrics.find(
-                "modelarts_controller_api_requests_total{code=\"202\",operation=\"terminate\"} 2"),
+                "modelarts_controller_api_requests_total{code=\"202\",operation=\"terminate\"} 3"),
             std::string::npos)
       << metrics;
   EXPECT_NE(metrics.find("modelarts_controller_build_info{version="), std::string::npos);

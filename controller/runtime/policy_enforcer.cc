@@ -433,7 +433,8 @@ void PolicyEnforcer::FillEvaluated(std::size_t index, PolicyStatus& status) cons
                      std::to_string(options_.max_stops) +
                      ": stopping none until the flag is raised or the policy narrowed";
   } else {
-    status.message = std::to_string(report.matched) + " jobs match, " +
+    status.message = std::to_string(report.matched) +
+                     (report.matched == 1 ? " job matches, " : " jobs match, ") +
                      std::to_string(report.over_limit) + " over the limit of " +
                      FormatDuration(status.policy.max_runtime) + " at the last pass";
   }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <set>
 #include <system_error>
 #include <tuple>
@@ -180,11 +181,11 @@ bool DocumentOrder(const SourcePosition& a, const SourcePosition& b) {
 // The file's lists of each kind are in document order: they are walked together, so that of
 // two documents of different kinds with one name the earlier one is the first definition.
 template <typename Admit>
-void MergeFile(const DecodeResult& decoded, const Admit& admit, bool accept_training_jobs,
-               ManifestSet& set) {
-  const std::vector<TrainingJobVersion>& versions = decoded.objects;
-  const std::vector<TrainingJob>& jobs = decoded.jobs;
-  const std::vector<TrainingJobPolicy>& policies = decoded.policies;
+void MergeFile(const std::shared_ptr<const DecodeResult>& decoded, const Admit& admit,
+               bool accept_training_jobs, ManifestSet& set) {
+  const std::vector<TrainingJobVersion>& versions = decoded->objects;
+  const std::vector<TrainingJob>& jobs = decoded->jobs;
+  const std::vector<TrainingJobPolicy>& policies = decoded->policies;
   std::size_t v = 0, j = 0, p = 0;
   // Whether the head of a list comes before the heads of the other two.
   const auto first = [](const SourcePosition* a, const SourcePosition* b, const SourcePosition* c) {
@@ -197,7 +198,7 @@ void MergeFile(const DecodeResult& decoded, const Admit& admit, bool accept_trai
     const SourcePosition* ps = p < policies.size() ? &policies[p].source : nullptr;
     if (first(vs, js, ps)) {
       const TrainingJobVersion& object = versions[v++];
-      if (admit(object.name, object.source, object.project_id)) set.objects.push_back(object);
+      if (admit(object.name, object.source, object.project_id)) set.objects.Append(decoded, object);
     } else if (first(ps, vs, js)) {
       const TrainingJobPolicy& policy = policies[p++];
       if (admit(policy.name, policy.source, policy.project_id)) set.policies.push_back(policy);
@@ -207,7 +208,7 @@ void MergeFile(const DecodeResult& decoded, const Admit& admit, bool accept_trai
         set.errors.push_back(
             ManifestError{job.source, "kind TrainingJob is not handled by this command yet"});
       } else if (admit(job.name, job.source, job.project_id)) {
-        set.jobs.push_back(job);
+        set.jobs.Append(decoded, job);
       }
     }
   }
@@ -270,7 +271,8 @@ ManifestLoader::Walked ManifestLoader::WalkTree(std::vector<ManifestError>& walk
       next_cache.insert(cache_.extract(cached));  // moved: a file's objects are never copied
     } else {
       next_cache.emplace(candidate.relative,
-                         CachedFile{stamp, ReadAndDecode(candidate, stamp.size, options_.limits)});
+                         CachedFile{stamp, std::make_shared<const DecodeResult>(ReadAndDecode(
+                                               candidate, stamp.size, options_.limits))});
       decoded_any = true;
     }
   }
@@ -340,8 +342,9 @@ ManifestLoader::Refreshed ManifestLoader::Refresh(const std::string& relative) {
   // rewrite of the same size within one mtime tick keeps its stamp.
   if (cached != cache_.end()) total_bytes_ -= cached->second.stamp.size;
   total_bytes_ += stamp.size;
-  cache_[relative] = CachedFile{
-      stamp, ReadAndDecode(Candidate{relative, root_ / path}, stamp.size, options_.limits)};
+  cache_[relative] =
+      CachedFile{stamp, std::make_shared<const DecodeResult>(ReadAndDecode(
+                            Candidate{relative, root_ / path}, stamp.size, options_.limits))};
   return Refreshed::kDone;
 }
 
@@ -355,9 +358,9 @@ ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const 
   std::size_t jobs_total = 0;
   std::size_t policies_total = 0;
   for (const auto& [relative, file] : cache_) {
-    versions_total += file.decoded.objects.size();
-    jobs_total += file.decoded.jobs.size();
-    policies_total += file.decoded.policies.size();
+    versions_total += file.decoded->objects.size();
+    jobs_total += file.decoded->jobs.size();
+    policies_total += file.decoded->policies.size();
   }
   set.objects.reserve(versions_total);
   if (options_.accept_training_jobs) set.jobs.reserve(jobs_total);
@@ -383,7 +386,7 @@ ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const 
     return true;
   };
   for (const auto& [relative, file] : cache_) {
-    set.errors.insert(set.errors.end(), file.decoded.errors.begin(), file.decoded.errors.end());
+    set.errors.insert(set.errors.end(), file.decoded->errors.begin(), file.decoded->errors.end());
     MergeFile(file.decoded, admit, options_.accept_training_jobs, set);
   }
   std::stable_sort(set.errors.begin(), set.errors.end(),

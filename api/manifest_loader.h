@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "api/manifest_decoder.h"
+#include "api/shared_list.h"
 #include "api/training_job.h"
 #include "api/training_job_policy.h"
 #include "api/training_job_version.h"
@@ -30,13 +32,14 @@ struct LoadOptions {
   bool accept_training_jobs = false;
 };
 
+// The objects are shared with the loader's per-file cache, not copied (api/shared_list.h).
 struct ManifestSet {
-  std::vector<TrainingJobVersion> objects;  // valid, unique by name, in (path, document) order
-  std::vector<ManifestError> errors;        // every invalid document
-  std::size_t files = 0;                    // manifest files read
+  SharedList<TrainingJobVersion> objects;  // valid, unique by name, in (path, document) order
+  std::vector<ManifestError> errors;       // every invalid document
+  std::size_t files = 0;                   // manifest files read
   // Kind TrainingJob, like objects (names are unique across every kind); last, so that
   // brace-initialised sets of versions keep their meaning.
-  std::vector<TrainingJob> jobs = {};
+  SharedList<TrainingJob> jobs = {};
   // Kind TrainingJobPolicy, like objects (names are unique across all three kinds); last too.
   std::vector<TrainingJobPolicy> policies = {};
 };
@@ -74,7 +77,9 @@ class ManifestLoader {
   };
   struct CachedFile {
     FileStamp stamp;
-    DecodeResult decoded;
+    // Shared with the sets returned, so that each decoded object is held once; never
+    // changed, only replaced when the file is read again.
+    std::shared_ptr<const DecodeResult> decoded;
   };
 
   enum class Refreshed { kDone, kNeedsFullLoad };

@@ -5,7 +5,7 @@
 
 namespace mactl {
 
-DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
+DesiredSnapshot BuildDesiredSnapshot(SharedList<TrainingJobVersion> objects,
                                      std::vector<ManifestError> errors,
                                      std::string default_project_id) {
   DesiredSnapshot snapshot;
@@ -32,7 +32,7 @@ DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
   return snapshot;
 }
 
-void AddTrainingJobs(DesiredSnapshot& snapshot, std::vector<TrainingJob> jobs) {
+void AddTrainingJobs(DesiredSnapshot& snapshot, SharedList<TrainingJob> jobs) {
   for (const TrainingJob& job : jobs) {
     const TrainingJobRef ref = job.Ref(snapshot.default_project_id);
     auto [it, inserted] = snapshot.training_jobs.try_emplace(ref.Key());

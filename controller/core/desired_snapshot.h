@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/shared_list.h"
 #include "api/training_job.h"
 #include "api/training_job_policy.h"
 #include "api/training_job_version.h"
@@ -59,8 +60,10 @@ struct DesiredSnapshot {
   std::map<std::string, ManagedVersion> versions;  // by VersionRef::Key()
   // Kind TrainingJob, by TrainingJobRef::Key(); the keys never collide with versions'.
   std::map<std::string, ManagedTrainingJob> training_jobs;
-  std::vector<TrainingJob> job_objects;     // every valid TrainingJob object, for /status
-  std::vector<TrainingJobVersion> objects;  // every valid object, for /status
+  // Every valid object of each kind, for /status: shared with the manifest loader's cache,
+  // not copied (api/shared_list.h).
+  SharedList<TrainingJob> job_objects;
+  SharedList<TrainingJobVersion> objects;
   // Every valid TrainingJobPolicy, in manifest order (README, "Runtime limits"); the policy
   // enforcer reads them, the reconcilers do not.
   std::vector<TrainingJobPolicy> policies;
@@ -85,7 +88,7 @@ inline std::optional<std::chrono::milliseconds> ShorterLimit(
   return std::min(*a, *b);
 }
 
-DesiredSnapshot BuildDesiredSnapshot(std::vector<TrainingJobVersion> objects,
+DesiredSnapshot BuildDesiredSnapshot(SharedList<TrainingJobVersion> objects,
                                      std::vector<ManifestError> errors,
                                      std::string default_project_id);
 
@@ -97,7 +100,7 @@ inline bool IsTrainingJobKey(std::string_view key) {
 
 // Adds the valid TrainingJob objects, grouped by the job they name: two manifests naming one
 // job (the same id, or the same name, in one project) with different desiredState conflict.
-void AddTrainingJobs(DesiredSnapshot& snapshot, std::vector<TrainingJob> jobs);
+void AddTrainingJobs(DesiredSnapshot& snapshot, SharedList<TrainingJob> jobs);
 
 // What changed between two snapshots, for the work queue (keys of both kinds).
 struct SnapshotDiff {

@@ -24,8 +24,8 @@ std::string_view NextName(NextCheck next) {
   return "resync";
 }
 
-std::string ObjectName(const TrainingJobState& state) {
-  return state.managed.object_names.empty() ? "" : state.managed.object_names.front();
+std::string ObjectName(const ManagedTrainingJob& managed) {
+  return managed.object_names.empty() ? "" : managed.object_names.front();
 }
 
 bool Ended(const TrainingJobInfo& job) {
@@ -84,18 +84,26 @@ std::optional<TrainingJobState> TrainingJobReconciler::State(const std::string& 
 
 void TrainingJobReconciler::RetryScheduled(const std::string& key, Duration delay) {
   const SteadyTime retry_at = clock_.Now() + delay;
+  // The state keeps no copy of what the snapshot holds. A key the snapshot lost meanwhile is
+  // forgotten at its next reconcile.
+  const std::shared_ptr<const DesiredSnapshot> snapshot = desired_();
+  const ManagedTrainingJob* managed = snapshot ? snapshot->FindTrainingJob(key) : nullptr;
   std::lock_guard lock(mu_);
   const auto it = states_.find(key);
   if (it == states_.end()) return;
   it->second.observe_not_before = std::max(it->second.observe_not_before, retry_at);
   it->second.observe_due = retry_at;
-  observer_.ExpectObservation(key, {it->second.managed.ref.project_id, retry_at,
-                                    it->second.observe_not_before, it->second.observe_allow_batch});
+  if (managed != nullptr) {
+    observer_.ExpectObservation(key,
+                                {managed->ref.project_id, retry_at, it->second.observe_not_before,
+                                 it->second.observe_allow_batch});
+  }
   it->second.next_attempt = ToWall(clock_, retry_at);
-  it->second.next_reason = std::string(NextName(NextCheck::kBackoff));
+  it->second.next_reason = NextName(NextCheck::kBackoff);
 }
 
-void TrainingJobReconciler::Publish(const std::string& key, const TrainingJobState& state) {
+void TrainingJobReconciler::Publish(const std::string& key, const std::string& project_id,
+                                    const TrainingJobState& state) {
   std::lock_guard lock(mu_);
   // A concurrent MarkDesiredChanged (an edit arriving mid-reconcile) wins for what the next
   // observation must satisfy.
@@ -107,8 +115,8 @@ void TrainingJobReconciler::Publish(const std::string& key, const TrainingJobSta
     merged.observe_due = it->second.observe_due;
     merged.observe_batch_window = it->second.observe_batch_window;
   }
-  observer_.ExpectObservation(key, {merged.managed.ref.project_id, merged.observe_due,
-                                    merged.observe_not_before, merged.observe_allow_batch});
+  observer_.ExpectObservation(
+      key, {project_id, merged.observe_due, merged.observe_not_before, merged.observe_allow_batch});
   states_[key] = std::move(merged);
 }
 
@@ -146,20 +154,21 @@ TrainingJobOutcome TrainingJobReconciler::Schedule(TrainingJobState& state, Next
       state.observe_not_before = now;
       state.observe_due = now;
       state.observe_batch_window = Duration{0};
-      state.next_reason = std::string(NextName(next));
+      state.next_reason = NextName(next);
       out.kind = TrainingJobOutcome::Kind::kRetryableError;
       return out;
   }
   state.observe_due = now + out.after;
   state.next_attempt = ToWall(clock_, state.observe_due);
-  state.next_reason = std::string(NextName(next));
+  state.next_reason = NextName(next);
   return out;
 }
 
 TrainingJobOutcome TrainingJobReconciler::RecordError(const std::string& key,
+                                                      const ManagedTrainingJob& managed,
                                                       TrainingJobState& state, const Error& error,
                                                       std::string_view during) {
-  state.last_error = error;
+  state.last_error = std::make_shared<const Error>(error);
   state.phase = Phase::kError;
   const bool retry = error.error_class != ErrorClass::kTerminal;
   const WallTime now = clock_.WallNow();
@@ -167,7 +176,7 @@ TrainingJobOutcome TrainingJobReconciler::RecordError(const std::string& key,
                    std::string(during) + ": " + error.ToString(), now);
   state.ready.Set(false, retry ? "RetryableError" : "TerminalError", error.ToString(), now);
   log::Warn("reconcile failed", {{"key", key},
-                                 {"object", ObjectName(state)},
+                                 {"object", ObjectName(managed)},
                                  {"during", std::string(during)},
                                  {"error_class", ErrorClassName(error.error_class)},
                                  {"error", error.ToString()}});
@@ -182,7 +191,7 @@ TrainingJobOutcome TrainingJobReconciler::Apply(TrainingJobState& state,
                                                 const TrainingJobDecision& decision,
                                                 const Error* error) {
   state.phase = decision.phase;
-  state.last_error = error != nullptr ? std::optional<Error>(*error) : std::nullopt;
+  state.last_error = error != nullptr ? std::make_shared<const Error>(*error) : nullptr;
   const WallTime now = clock_.WallNow();
   state.ready.Set(decision.phase == Phase::kConverged, std::string(decision.reason),
                   decision.message, now);
@@ -218,11 +227,12 @@ void TrainingJobReconciler::ScheduleDue(TrainingJobState& state, Duration due_in
   state.next_reason = "maxRuntime";
 }
 
-TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, TrainingJobState& state,
+TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key,
+                                                    const ManagedTrainingJob& managed,
+                                                    TrainingJobState& state,
                                                     const TrainingJobInfo& job,
                                                     std::string_view reason) {
-  Result<TrainingJobInfo> answer =
-      client_.TerminateTrainingJob(state.managed.ref.project_id, job.id);
+  Result<TrainingJobInfo> answer = client_.TerminateTrainingJob(managed.ref.project_id, job.id);
   state.last_action = "terminate";
   if (answer) {
     state.terminate_accepted_for = job.id;
@@ -236,7 +246,7 @@ TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, Trai
     state.observe_not_before = clock_.Now();
     log::Info("terminate requested", {{"key", key},
                                       {"training_job_id", job.id},
-                                      {"object", ObjectName(state)},
+                                      {"object", ObjectName(managed)},
                                       {"action", "terminate"},
                                       {"result", "accepted"},
                                       {"reason", std::string(reason)},
@@ -250,42 +260,43 @@ TrainingJobOutcome TrainingJobReconciler::Terminate(const std::string& key, Trai
         TrainingJobDecisionContext::Refusal{job.id, job.phase, job.secondary_phase};
     log::Info("terminate refused; re-observing", {{"key", key},
                                                   {"training_job_id", job.id},
-                                                  {"object", ObjectName(state)},
+                                                  {"object", ObjectName(managed)},
                                                   {"action", "terminate"},
                                                   {"result", "refused"},
                                                   {"error", answer.error().ToString()}});
     return Apply(state, DecideAfterTerminate(TerminateOutcome::kRefused, job), &answer.error());
   }
-  return RecordError(key, state, answer.error(), "terminate");
+  return RecordError(key, managed, state, answer.error(), "terminate");
 }
 
 TrainingJobOutcome TrainingJobReconciler::DecideAndAct(const std::string& key,
+                                                       const ManagedTrainingJob& managed,
                                                        TrainingJobState& state,
                                                        const TrainingJobObservation& observed) {
   TrainingJobDecisionContext context;
-  context.paused = state.managed.paused;
-  context.conflict = state.managed.conflict;
+  context.paused = managed.paused;
+  context.conflict = managed.conflict;
   context.dry_run = options_.dry_run;
   context.terminate_accepted_for = state.terminate_accepted_for;
   context.terminate_refused = state.terminate_refused;
-  context.max_runtime = state.managed.max_runtime;
-  const TrainingJobRef& ref = state.managed.ref;
+  context.max_runtime = managed.max_runtime;
+  const TrainingJobRef& ref = managed.ref;
   TrainingJobDecision decision;
   if (!ref.training_job_id.empty()) {
     // Not listed and not rechecked: it had ended and has not changed.
     if (!observed.jobs.empty()) state.job = observed.jobs.front();
     if (!state.job) {
-      return RecordError(key, state,
+      return RecordError(key, managed, state,
                          MakeError(ErrorClass::kRetryable, "Observe.NoJob",
                                    "the job was neither listed nor looked up"),
                          "observe");
     }
     state.ended = Ended(*state.job);
     state.resolved_id = state.job->id;
-    decision = DecideTrainingJob(state.managed.desired, *state.job, context);
+    decision = DecideTrainingJob(managed.desired, *state.job, context);
   } else {
-    decision = DecideTrainingJobByName(state.managed.desired, ref.training_job_name, observed.jobs,
-                                       context);
+    decision =
+        DecideTrainingJobByName(managed.desired, ref.training_job_name, observed.jobs, context);
     // The job the name resolved to; when none is active any more, the one it resolved to
     // before, now ended, which /status keeps showing. Several active: none.
     const auto seen = [&](const std::string& id) -> const TrainingJobInfo* {
@@ -309,15 +320,15 @@ TrainingJobOutcome TrainingJobReconciler::DecideAndAct(const std::string& key,
     state.ended = !state.job || Ended(*state.job);
   }
   if (decision.action == JobAction::kTerminate && state.job) {
-    return Terminate(key, state, *state.job, decision.reason);
+    return Terminate(key, managed, state, *state.job, decision.reason);
   }
   return Apply(state, decision, nullptr);
 }
 
 TrainingJobObserveRequest TrainingJobReconciler::ObserveRequest(
-    const TrainingJobState& state) const {
+    const ManagedTrainingJob& managed, const TrainingJobState& state) const {
   TrainingJobObserveRequest request;
-  request.ref = state.managed.ref;
+  request.ref = managed.ref;
   request.not_before = state.observe_not_before;
   request.allow_batch = state.observe_allow_batch;
   request.may_defer = true;
@@ -345,10 +356,9 @@ TrainingJobOutcome TrainingJobReconciler::Reconcile(const std::string& key) {
     state = states_[key];
   }
   const Phase phase_before = state.phase;
-  state.managed = *managed;
   ++state.attempts;
 
-  Result<TrainingJobObservation> observed = observer_.Observe(ObserveRequest(state));
+  Result<TrainingJobObservation> observed = observer_.Observe(ObserveRequest(*managed, state));
   if (observed && observed->retry_in) {
     TrainingJobOutcome deferred;
     deferred.kind = TrainingJobOutcome::Kind::kRequeueAfter;
@@ -361,21 +371,21 @@ TrainingJobOutcome TrainingJobReconciler::Reconcile(const std::string& key) {
   if (observed) {
     state.observed_at = ToWall(clock_, observed->observed_at);
     state.observed_steady = observed->observed_at;
-    state.observed_source = std::string(observed->source);
-    out = DecideAndAct(key, state, *observed);
+    state.observed_source = observed->source;
+    out = DecideAndAct(key, *managed, state, *observed);
   } else {
-    out = RecordError(key, state, observed.error(), "observe");
+    out = RecordError(key, *managed, state, observed.error(), "observe");
   }
   if (state.phase != phase_before) {
     log::Info("phase changed", {{"key", key},
                                 {"training_job_id", state.resolved_id},
-                                {"object", ObjectName(state)},
+                                {"object", ObjectName(*managed)},
                                 {"from", std::string(PhaseName(phase_before))},
                                 {"to", std::string(PhaseName(state.phase))},
                                 {"reason", state.ready.reason},
                                 {"message", state.ready.message}});
   }
-  Publish(key, state);
+  Publish(key, managed->ref.project_id, state);
   return out;
 }
 

@@ -29,10 +29,10 @@
 
 namespace mactl {
 
-// What the controller knows about one TrainingJob object.
+// What the controller knows about one TrainingJob object. The manifest side
+// (ManagedTrainingJob) is not copied here: the reconciler reads it from the current snapshot
+// (docs/benchmarks.md, "Per-object state cuts").
 struct TrainingJobState {
-  ManagedTrainingJob managed;
-
   // Observation.
   bool attempted = false;              // observed once, successfully or not (for /readyz)
   std::optional<TrainingJobInfo> job;  // the job decided about, as last seen
@@ -40,7 +40,7 @@ struct TrainingJobState {
   bool ended = false;                  // the job was last seen in a terminal phase
   WallTime observed_at{};
   SteadyTime observed_steady{};
-  std::string observed_source;  // "search", "detail", "name-search"
+  std::string_view observed_source;  // "search", "detail", "name-search"; a literal
   // When the job reaches its spec.maxRuntime, while it runs under it (for /status).
   std::optional<WallTime> max_runtime_due;
 
@@ -49,10 +49,11 @@ struct TrainingJobState {
   Condition ready{"Ready", false, "Pending", "not observed yet", {}};
   Condition synced{"Synced", false, "Pending", "not reconciled yet", {}};
   std::size_t attempts = 0;
-  std::optional<Error> last_error;
-  std::string last_action;  // "terminate" once one was sent
+  // Empty for nearly every object, so held by pointer (an inline Error is 96 bytes).
+  std::shared_ptr<const Error> last_error;
+  std::string_view last_action;  // "terminate" once one was sent; a literal
   std::optional<WallTime> next_attempt;
-  std::string next_reason;  // "resync", "poll", "backoff"
+  std::string_view next_reason;  // "resync", "poll", "backoff", "maxRuntime"; a literal
 
   // The controller's memory of its own actions; after a restart the job's phase
   // (Terminating) carries the same information.
@@ -119,19 +120,23 @@ class TrainingJobReconciler {
   std::optional<TrainingJobState> State(const std::string& key) const;
 
  private:
-  TrainingJobObserveRequest ObserveRequest(const TrainingJobState& state) const;
-  TrainingJobOutcome DecideAndAct(const std::string& key, TrainingJobState& state,
-                                  const TrainingJobObservation& observed);
-  TrainingJobOutcome Terminate(const std::string& key, TrainingJobState& state,
-                               const TrainingJobInfo& job, std::string_view reason);
+  TrainingJobObserveRequest ObserveRequest(const ManagedTrainingJob& managed,
+                                           const TrainingJobState& state) const;
+  TrainingJobOutcome DecideAndAct(const std::string& key, const ManagedTrainingJob& managed,
+                                  TrainingJobState& state, const TrainingJobObservation& observed);
+  TrainingJobOutcome Terminate(const std::string& key, const ManagedTrainingJob& managed,
+                               TrainingJobState& state, const TrainingJobInfo& job,
+                               std::string_view reason);
   TrainingJobOutcome Apply(TrainingJobState& state, const TrainingJobDecision& decision,
                            const Error* error);
   TrainingJobOutcome Schedule(TrainingJobState& state, NextCheck next);
   // Brings `out` forward to the moment the job reaches its maxRuntime, exactly.
   void ScheduleDue(TrainingJobState& state, Duration due_in, TrainingJobOutcome& out) const;
-  TrainingJobOutcome RecordError(const std::string& key, TrainingJobState& state,
-                                 const Error& error, std::string_view during);
-  void Publish(const std::string& key, const TrainingJobState& state);
+  TrainingJobOutcome RecordError(const std::string& key, const ManagedTrainingJob& managed,
+                                 TrainingJobState& state, const Error& error,
+                                 std::string_view during);
+  void Publish(const std::string& key, const std::string& project_id,
+               const TrainingJobState& state);
 
   const TrainingJobReconcilerOptions options_;
   const SnapshotSource desired_;

@@ -97,7 +97,8 @@ TrainingJobState FullJobState(WallTime t) {
   s.max_runtime_due = t + seconds(5);
   s.ready.Set(false, "TerminateRequested", "terminate accepted", t);
   s.attempts = 2;
-  s.last_error = MakeError(ErrorClass::kTerminal, "ModelArts.2796", "conflict", 409);
+  s.last_error = std::make_shared<const Error>(
+      MakeError(ErrorClass::kTerminal, "ModelArts.2796", "conflict", 409));
   s.next_attempt = t + seconds(10);
   s.next_reason = "poll";
   s.terminate_accepted_at = t;

@@ -63,6 +63,14 @@ class PolicyListerTest : public ::testing::Test {
     return ListPolicyCandidates(versions, jobs, Request(list_versions, search_training_jobs));
   }
 
+  // The pages a listing says it took are the calls the fakes saw.
+  void ExpectPages(const PolicyListing& got, int list_pages, int search_pages) {
+    EXPECT_EQ(got.list_pages, static_cast<std::size_t>(list_pages));
+    EXPECT_EQ(versions.Calls("list"), list_pages);
+    EXPECT_EQ(got.search_pages, static_cast<std::size_t>(search_pages));
+    EXPECT_EQ(jobs.Calls("search_jobs"), search_pages);
+  }
+
   FakeCloudClient versions;
   FakeTrainingJobClient jobs;
 };
@@ -71,10 +79,7 @@ TEST_F(PolicyListerTest, ThousandsOfVersionsCostThreeListPages) {
   AddVersions(versions, 2500);
   const Result<PolicyListing> got = List(true, false);
   ASSERT_TRUE(got.ok()) << got.error().ToString();
-  EXPECT_EQ(got->list_pages, 3u);
-  EXPECT_EQ(versions.Calls("list"), 3);
-  EXPECT_EQ(got->search_pages, 0u);
-  EXPECT_EQ(jobs.Calls("search_jobs"), 0);
+  ExpectPages(*got, 3, 0);
   ASSERT_EQ(got->jobs.size(), 2500u);
   const PolicyCandidate& first = got->jobs.front();
   EXPECT_EQ(first.kind, PolicyJobKind::kTrainingJobVersion);
@@ -90,15 +95,14 @@ TEST_F(PolicyListerTest, AFullLastPageEndsAtTheAnnouncedCount) {
   AddVersions(versions, 2000);
   const Result<PolicyListing> got = List(true, false);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->list_pages, 2u);
+  ExpectPages(*got, 2, 0);
   EXPECT_EQ(got->jobs.size(), 2000u);
 }
 
 TEST_F(PolicyListerTest, AnEmptyProjectCostsOnePage) {
   const Result<PolicyListing> got = List(true, true);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->list_pages, 1u);
-  EXPECT_EQ(got->search_pages, 1u);
+  ExpectPages(*got, 1, 1);
   EXPECT_TRUE(got->jobs.empty());
 }
 
@@ -107,10 +111,7 @@ TEST_F(PolicyListerTest, ActiveTrainingJobsCostThreeSearchPages) {
   AddTrainingJobs(jobs, 30, "Completed");  // not asked for: terminal
   const Result<PolicyListing> got = List(false, true);
   ASSERT_TRUE(got.ok()) << got.error().ToString();
-  EXPECT_EQ(got->search_pages, 3u);
-  EXPECT_EQ(jobs.Calls("search_jobs"), 3);
-  EXPECT_EQ(got->list_pages, 0u);
-  EXPECT_EQ(versions.Calls("list"), 0);
+  ExpectPages(*got, 0, 3);
   ASSERT_EQ(got->jobs.size(), 120u);
   const PolicyCandidate& first = got->jobs.front();
   EXPECT_EQ(first.kind, PolicyJobKind::kTrainingJob);

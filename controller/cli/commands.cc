@@ -243,15 +243,8 @@ struct PolicyPlan {
 std::vector<PolicyCandidate> ListPolicyJobs(const std::vector<ResolvedPolicy>& policies,
                                             CloudClient& client, TrainingJobClient& job_client,
                                             PolicyPlan& plan) {
-  std::map<std::string, PolicyListRequest> requests;
-  for (const ResolvedPolicy& p : policies) {
-    PolicyListRequest& request = requests[p.project_id];
-    request.project_id = p.project_id;
-    request.versions = request.versions || p.policy.versions;
-    request.training_jobs = request.training_jobs || p.policy.training_jobs;
-  }
   std::vector<PolicyCandidate> jobs;
-  for (const auto& [project, request] : requests) {
+  for (const auto& [project, request] : PolicyListRequests(policies)) {
     Result<PolicyListing> listing = ListPolicyCandidates(client, job_client, request);
     if (!listing) {
       plan.failed = true;
@@ -317,10 +310,7 @@ std::string PolicyLine(const ResolvedPolicy& policy, const PolicyReport& report,
 PolicyPlan PlanPolicies(const DesiredSnapshot& snapshot, const Flags& flags, CloudClient& client,
                         TrainingJobClient& job_client, WallTime now) {
   PolicyPlan plan;
-  std::vector<ResolvedPolicy> policies;
-  for (const TrainingJobPolicy& p : snapshot.policies) {
-    policies.push_back({p, p.ProjectId(flags.project_id)});
-  }
+  const std::vector<ResolvedPolicy> policies = ResolvePolicies(snapshot);
   const std::vector<PolicyCandidate> jobs = ListPolicyJobs(policies, client, job_client, plan);
   // A pass never acts on half a project set: with a listing missing, the guard cannot count.
   if (plan.failed) return plan;

@@ -124,4 +124,25 @@ Result<PolicyCandidate> LookUpPolicyCandidate(CloudClient& versions, TrainingJob
   return fresh;
 }
 
+std::vector<ResolvedPolicy> ResolvePolicies(const DesiredSnapshot& snapshot) {
+  std::vector<ResolvedPolicy> policies;
+  policies.reserve(snapshot.policies.size());
+  for (const TrainingJobPolicy& p : snapshot.policies) {
+    policies.push_back(ResolvedPolicy{p, p.ProjectId(snapshot.default_project_id)});
+  }
+  return policies;
+}
+
+std::map<std::string, PolicyListRequest> PolicyListRequests(
+    const std::vector<ResolvedPolicy>& policies) {
+  std::map<std::string, PolicyListRequest> requests;
+  for (const ResolvedPolicy& p : policies) {
+    PolicyListRequest& request = requests[p.project_id];
+    request.project_id = p.project_id;
+    request.versions = request.versions || p.policy.versions;
+    request.training_jobs = request.training_jobs || p.policy.training_jobs;
+  }
+  return requests;
+}
+
 }  // namespace mactl

@@ -5,12 +5,14 @@
 // costs these pages, never a call per job; only a job about to be stopped is looked at again
 // exactly (LookUpPolicyCandidate) first.
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "api/result.h"
 #include "controller/cloud/cloud_client.h"
 #include "controller/cloud/training_job_client.h"
+#include "controller/core/desired_snapshot.h"
 #include "controller/core/policy_rule.h"
 
 namespace mactl {
@@ -26,6 +28,15 @@ struct PolicyListing {
   std::size_t list_pages = 0;         // v1 ListJobs calls made
   std::size_t search_pages = 0;       // v2 search calls made
 };
+
+// The snapshot's policies as a pass applies them: each with its spec.projectId, else the
+// snapshot's default project (--project-id). In manifest order, which evaluation indexes by.
+std::vector<ResolvedPolicy> ResolvePolicies(const DesiredSnapshot& snapshot);
+
+// One listing per project the policies name, over the union of their jobKinds: `plan` and
+// `run` list a project once however many policies share it.
+std::map<std::string, PolicyListRequest> PolicyListRequests(
+    const std::vector<ResolvedPolicy>& policies);
 
 // Fails with the first failing call's error: a pass never acts on half a project.
 Result<PolicyListing> ListPolicyCandidates(CloudClient& versions, TrainingJobClient& jobs,

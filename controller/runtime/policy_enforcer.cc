@@ -148,11 +148,7 @@ SteadyTime PolicyEnforcer::RunDue() {
 }
 
 bool PolicyEnforcer::AdoptSnapshot(const DesiredSnapshot& snapshot) {
-  std::vector<ResolvedPolicy> policies;
-  policies.reserve(snapshot.policies.size());
-  for (const TrainingJobPolicy& p : snapshot.policies) {
-    policies.push_back(ResolvedPolicy{p, p.ProjectId(snapshot.default_project_id)});
-  }
+  std::vector<ResolvedPolicy> policies = ResolvePolicies(snapshot);
   PolicyExclusions exclusions = ExclusionsOf(snapshot);
   if (evaluated_ && SamePolicies(policies, policies_) && SameExclusions(exclusions, exclusions_)) {
     return false;
@@ -168,10 +164,10 @@ bool PolicyEnforcer::AdoptSnapshot(const DesiredSnapshot& snapshot) {
 void PolicyEnforcer::FullPass(bool only_failed) {
   const SteadyTime now = clock_.Now();
   std::map<std::string, ProjectListing> wanted;
-  for (const ResolvedPolicy& p : policies_) {
-    ProjectListing& w = wanted[p.project_id];
-    w.versions = w.versions || p.policy.versions;
-    w.training_jobs = w.training_jobs || p.policy.training_jobs;
+  for (const auto& [project, request] : PolicyListRequests(policies_)) {
+    ProjectListing& w = wanted[project];
+    w.versions = request.versions;
+    w.training_jobs = request.training_jobs;
   }
   for (auto& [project, want] : wanted) {
     const auto old = projects_.find(project);

@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "controller/cloud/job_status.h"
@@ -53,16 +56,30 @@ PolicyListRequest Request(bool versions, bool training_jobs) {
   return request;
 }
 
-TEST(PolicyListerTest, ThousandsOfVersionsCostThreeListPages) {
+// The two fakes every listing and look-up starts from, empty.
+class PolicyListerTest : public ::testing::Test {
+ protected:
+  Result<PolicyListing> List(bool list_versions, bool search_training_jobs) {
+    return ListPolicyCandidates(versions, jobs, Request(list_versions, search_training_jobs));
+  }
+
+  // The pages a listing says it took are the calls the fakes saw.
+  void ExpectPages(const PolicyListing& got, int list_pages, int search_pages) {
+    EXPECT_EQ(got.list_pages, static_cast<std::size_t>(list_pages));
+    EXPECT_EQ(versions.Calls("list"), list_pages);
+    EXPECT_EQ(got.search_pages, static_cast<std::size_t>(search_pages));
+    EXPECT_EQ(jobs.Calls("search_jobs"), search_pages);
+  }
+
   FakeCloudClient versions;
   FakeTrainingJobClient jobs;
+};
+
+TEST_F(PolicyListerTest, ThousandsOfVersionsCostThreeListPages) {
   AddVersions(versions, 2500);
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, false));
+  const Result<PolicyListing> got = List(true, false);
   ASSERT_TRUE(got.ok()) << got.error().ToString();
-  EXPECT_EQ(got->list_pages, 3u);
-  EXPECT_EQ(versions.Calls("list"), 3);
-  EXPECT_EQ(got->search_pages, 0u);
-  EXPECT_EQ(jobs.Calls("search_jobs"), 0);
+  ExpectPages(*got, 3, 0);
   ASSERT_EQ(got->jobs.size(), 2500u);
   const PolicyCandidate& first = got->jobs.front();
   EXPECT_EQ(first.kind, PolicyJobKind::kTrainingJobVersion);
@@ -74,37 +91,27 @@ TEST(PolicyListerTest, ThousandsOfVersionsCostThreeListPages) {
   EXPECT_EQ(versions.Calls("get_version"), 0);
 }
 
-TEST(PolicyListerTest, AFullLastPageEndsAtTheAnnouncedCount) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, AFullLastPageEndsAtTheAnnouncedCount) {
   AddVersions(versions, 2000);
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, false));
+  const Result<PolicyListing> got = List(true, false);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->list_pages, 2u);
+  ExpectPages(*got, 2, 0);
   EXPECT_EQ(got->jobs.size(), 2000u);
 }
 
-TEST(PolicyListerTest, AnEmptyProjectCostsOnePage) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, true));
+TEST_F(PolicyListerTest, AnEmptyProjectCostsOnePage) {
+  const Result<PolicyListing> got = List(true, true);
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(got->list_pages, 1u);
-  EXPECT_EQ(got->search_pages, 1u);
+  ExpectPages(*got, 1, 1);
   EXPECT_TRUE(got->jobs.empty());
 }
 
-TEST(PolicyListerTest, ActiveTrainingJobsCostThreeSearchPages) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, ActiveTrainingJobsCostThreeSearchPages) {
   AddTrainingJobs(jobs, 120, "Running");
   AddTrainingJobs(jobs, 30, "Completed");  // not asked for: terminal
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(false, true));
+  const Result<PolicyListing> got = List(false, true);
   ASSERT_TRUE(got.ok()) << got.error().ToString();
-  EXPECT_EQ(got->search_pages, 3u);
-  EXPECT_EQ(jobs.Calls("search_jobs"), 3);
-  EXPECT_EQ(got->list_pages, 0u);
-  EXPECT_EQ(versions.Calls("list"), 0);
+  ExpectPages(*got, 0, 3);
   ASSERT_EQ(got->jobs.size(), 120u);
   const PolicyCandidate& first = got->jobs.front();
   EXPECT_EQ(first.kind, PolicyJobKind::kTrainingJob);
@@ -115,12 +122,10 @@ TEST(PolicyListerTest, ActiveTrainingJobsCostThreeSearchPages) {
   EXPECT_EQ(jobs.Calls("get_job"), 0);
 }
 
-TEST(PolicyListerTest, VersionsFirstThenTrainingJobs) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, VersionsFirstThenTrainingJobs) {
   AddVersions(versions, 2);
   AddTrainingJobs(jobs, 2, "Pending");
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, true));
+  const Result<PolicyListing> got = List(true, true);
   ASSERT_TRUE(got.ok());
   ASSERT_EQ(got->jobs.size(), 4u);
   EXPECT_EQ(got->jobs[0].Key(), "v1/p/1");
@@ -129,41 +134,39 @@ TEST(PolicyListerTest, VersionsFirstThenTrainingJobs) {
   EXPECT_EQ(got->jobs[3].kind, PolicyJobKind::kTrainingJob);
 }
 
-TEST(PolicyListerTest, NothingAskedNothingCalled) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, NothingAskedNothingCalled) {
   AddVersions(versions, 5);
   AddTrainingJobs(jobs, 5, "Running");
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(false, false));
+  const Result<PolicyListing> got = List(false, false);
   ASSERT_TRUE(got.ok());
   EXPECT_TRUE(got->jobs.empty());
   EXPECT_EQ(versions.Calls("list"), 0);
   EXPECT_EQ(jobs.Calls("search_jobs"), 0);
 }
 
-TEST(PolicyListerTest, AFailingListPageFailsTheWholeListing) {
+TEST_F(PolicyListerTest, AFailingListPageFailsTheWholeListing) {
   for (int failing_page = 1; failing_page <= 3; ++failing_page) {
     SCOPED_TRACE(failing_page);
-    FakeCloudClient versions;
-    FakeTrainingJobClient jobs;
-    AddVersions(versions, 2500);
-    AddTrainingJobs(jobs, 5, "Running");
-    versions.BeforeList([&](int page) {
+    FakeCloudClient page_versions;  // fresh for each failing page, unlike the fixture's
+    FakeTrainingJobClient page_jobs;
+    AddVersions(page_versions, 2500);
+    AddTrainingJobs(page_jobs, 5, "Running");
+    page_versions.BeforeList([&](int page) {
       if (page == failing_page) {
-        versions.FailNext("list", MakeError(ErrorClass::kRetryable, "APIGW.0308", "throttled"));
+        page_versions.FailNext("list",
+                               MakeError(ErrorClass::kRetryable, "APIGW.0308", "throttled"));
       }
     });
-    const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, true));
+    const Result<PolicyListing> got =
+        ListPolicyCandidates(page_versions, page_jobs, Request(true, true));
     ASSERT_FALSE(got.ok());
     EXPECT_EQ(got.error().code, "APIGW.0308");
-    EXPECT_EQ(versions.Calls("list"), failing_page);
-    EXPECT_EQ(jobs.Calls("search_jobs"), 0);  // a pass never acts on half a project
+    EXPECT_EQ(page_versions.Calls("list"), failing_page);
+    EXPECT_EQ(page_jobs.Calls("search_jobs"), 0);  // a pass never acts on half a project
   }
 }
 
-TEST(PolicyListerTest, AFailingSearchPageFailsTheWholeListing) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, AFailingSearchPageFailsTheWholeListing) {
   AddVersions(versions, 3);
   AddTrainingJobs(jobs, 120, "Running");
   jobs.BeforeSearch([&](int offset) {
@@ -171,7 +174,7 @@ TEST(PolicyListerTest, AFailingSearchPageFailsTheWholeListing) {
       jobs.FailNext("search_jobs", MakeError(ErrorClass::kRetryable, "ModelArts.0001", "busy"));
     }
   });
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, true));
+  const Result<PolicyListing> got = List(true, true);
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.error().code, "ModelArts.0001");
   EXPECT_EQ(jobs.Calls("search_jobs"), 3);
@@ -212,20 +215,18 @@ class RepeatingCloudClient final : public CloudClient {
   VersionRef looked_up;
 };
 
-TEST(PolicyListerTest, AServerRepeatingItselfEndsTheListing) {
-  RepeatingCloudClient versions;
-  FakeTrainingJobClient jobs;
-  const Result<PolicyListing> got = ListPolicyCandidates(versions, jobs, Request(true, false));
+TEST_F(PolicyListerTest, AServerRepeatingItselfEndsTheListing) {
+  RepeatingCloudClient repeating;
+  const Result<PolicyListing> got = ListPolicyCandidates(repeating, jobs, Request(true, false));
   ASSERT_TRUE(got.ok());
-  EXPECT_EQ(versions.list_calls, 2);
+  EXPECT_EQ(repeating.list_calls, 2);
   EXPECT_EQ(got->list_pages, 2u);
   ASSERT_EQ(got->jobs.size(), static_cast<std::size_t>(kMaxPerPage));
   EXPECT_EQ(got->jobs.front().name, "job-1");
 }
 
-TEST(PolicyListerTest, LookUpAVersionKeepsTheListedVersion) {
-  RepeatingCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, LookUpAVersionKeepsTheListedVersion) {
+  RepeatingCloudClient repeating;
   PolicyCandidate listed;
   listed.kind = PolicyJobKind::kTrainingJobVersion;
   listed.project_id = kProject;
@@ -234,9 +235,9 @@ TEST(PolicyListerTest, LookUpAVersionKeepsTheListedVersion) {
   listed.name = "job-12";
   listed.status = kRunning;
   listed.duration_ms = 1;
-  const Result<PolicyCandidate> got = LookUpPolicyCandidate(versions, jobs, listed);
+  const Result<PolicyCandidate> got = LookUpPolicyCandidate(repeating, jobs, listed);
   ASSERT_TRUE(got.ok()) << got.error().ToString();
-  EXPECT_EQ(versions.looked_up, (VersionRef{kProject, 12, 7}));
+  EXPECT_EQ(repeating.looked_up, (VersionRef{kProject, 12, 7}));
   EXPECT_EQ(got->Key(), "v1/p/12");
   EXPECT_EQ(got->version_id, 7);
   EXPECT_EQ(got->status, static_cast<int>(JobStatus::kKilling));
@@ -244,9 +245,7 @@ TEST(PolicyListerTest, LookUpAVersionKeepsTheListedVersion) {
   EXPECT_EQ(got->name, "renamed");
 }
 
-TEST(PolicyListerTest, LookUpAVersionThatIsGoneOrMisnamed) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, LookUpAVersionThatIsGoneOrMisnamed) {
   PolicyCandidate listed;
   listed.kind = PolicyJobKind::kTrainingJobVersion;
   listed.project_id = kProject;
@@ -264,9 +263,7 @@ TEST(PolicyListerTest, LookUpAVersionThatIsGoneOrMisnamed) {
   EXPECT_EQ(versions.Calls("get_version"), 1);
 }
 
-TEST(PolicyListerTest, LookUpATrainingJob) {
-  FakeCloudClient versions;
-  FakeTrainingJobClient jobs;
+TEST_F(PolicyListerTest, LookUpATrainingJob) {
   AddTrainingJobs(jobs, 1, "Running");
   jobs.SetPhase(kProject, Uuid(1), "Running", "Terminating");
   PolicyCandidate listed;
@@ -286,6 +283,47 @@ TEST(PolicyListerTest, LookUpATrainingJob) {
   const Result<PolicyCandidate> gone = LookUpPolicyCandidate(versions, jobs, listed);
   ASSERT_FALSE(gone.ok());
   EXPECT_EQ(gone.error().code, "ModelArts.2775");
+}
+
+TrainingJobPolicy Policy(std::string name, std::string project, bool versions, bool jobs) {
+  TrainingJobPolicy p;
+  p.name = std::move(name);
+  p.project_id = std::move(project);
+  p.versions = versions;
+  p.training_jobs = jobs;
+  p.max_runtime = std::chrono::hours(1);
+  return p;
+}
+
+TEST_F(PolicyListerTest, ResolvePoliciesFillsInTheDefaultProjectInManifestOrder) {
+  DesiredSnapshot snapshot;
+  snapshot.default_project_id = "default";
+  snapshot.policies = {Policy("b", "", true, true), Policy("a", "other", true, false)};
+  const std::vector<ResolvedPolicy> got = ResolvePolicies(snapshot);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].policy.name, "b");
+  EXPECT_EQ(got[0].project_id, "default");
+  EXPECT_EQ(got[1].policy.name, "a");
+  EXPECT_EQ(got[1].project_id, "other");
+  EXPECT_EQ(got[1].policy, snapshot.policies[1]);
+}
+
+TEST_F(PolicyListerTest, OneRequestPerProjectOverTheUnionOfKinds) {
+  const std::vector<ResolvedPolicy> policies = {
+      {Policy("v1-only", "", true, false), "p"},
+      {Policy("v2-only", "", false, true), "p"},
+      {Policy("v1-elsewhere", "q", true, false), "q"},
+      {Policy("v1-elsewhere-too", "q", true, false), "q"},
+  };
+  const std::map<std::string, PolicyListRequest> got = PolicyListRequests(policies);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got.at("p").project_id, "p");
+  EXPECT_TRUE(got.at("p").versions);
+  EXPECT_TRUE(got.at("p").training_jobs);
+  EXPECT_EQ(got.at("q").project_id, "q");
+  EXPECT_TRUE(got.at("q").versions);
+  EXPECT_FALSE(got.at("q").training_jobs);
+  EXPECT_TRUE(PolicyListRequests({}).empty());
 }
 
 }  // namespace

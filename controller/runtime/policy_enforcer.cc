@@ -153,6 +153,9 @@ bool PolicyEnforcer::AdoptSnapshot(const DesiredSnapshot& snapshot) {
   for (const TrainingJobPolicy& p : snapshot.policies) {
     policies.push_back(ResolvedPolicy{p, p.ProjectId(snapshot.default_project_id)});
   }
+  // No policy before or after: the exclusions cannot matter, and collecting them walks every
+  // object (docs/benchmarks.md, "Edits that touch only their objects").
+  if (evaluated_ && policies.empty() && policies_.empty()) return false;
   PolicyExclusions exclusions = ExclusionsOf(snapshot);
   if (evaluated_ && SamePolicies(policies, policies_) && SameExclusions(exclusions, exclusions_)) {
     return false;

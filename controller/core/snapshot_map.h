@@ -133,7 +133,9 @@ class SnapshotMap {
 
   // Whether the two maps split their keys at the same places, so that chunk i of one holds
   // the keys chunk i of the other may hold (a diff then skips the chunks they share).
-  static bool SameChunking(const SnapshotMap& a, const SnapshotMap& b) { return a.lows_ == b.lows_; }
+  static bool SameChunking(const SnapshotMap& a, const SnapshotMap& b) {
+    return a.lows_ == b.lows_;
+  }
   const std::vector<std::shared_ptr<const Chunk>>& chunks() const { return chunks_; }
 
  private:

@@ -103,11 +103,10 @@ class Edits {
                              (Uniform(6) == 0 ? "  annotations:\n    "
                                                 "modelarts-controller.io/paused: \"true\"\n"
                                               : "");
-    const std::string desired = std::string("  desiredState: ") + (running ? "Running" : "Stopped") +
-                                "\n" +
-                                (running && Uniform(2) == 0
-                                     ? "  maxRuntime: " + std::to_string(1 + Uniform(3)) + "h\n"
-                                     : "");
+    const std::string desired =
+        std::string("  desiredState: ") + (running ? "Running" : "Stopped") + "\n" +
+        (running && Uniform(2) == 0 ? "  maxRuntime: " + std::to_string(1 + Uniform(3)) + "h\n"
+                                    : "");
     switch (Uniform(8)) {
       case 0:
         return "kind: [broken\n";

@@ -2,7 +2,8 @@
 
 // Turns each manifest scan into desired state: reports every invalid document once (again
 // only after it was fixed and came back), records the reload metrics, builds the desired
-// snapshot and hands it to the sink (the Manager).
+// snapshot (for an edit the loader could describe, updates the last one: docs/benchmarks.md,
+// "Edits that touch only their objects") and hands it to the sink (the Manager).
 
 #include <cstdint>
 #include <string>

@@ -177,15 +177,16 @@ bool DocumentOrder(const SourcePosition& a, const SourcePosition& b) {
   return std::tie(a.line, a.column) < std::tie(b.line, b.column);
 }
 
-// Adds one file's valid documents to `set` through `admit` (name uniqueness, project id).
-// The file's lists of each kind are in document order: they are walked together, so that of
-// two documents of different kinds with one name the earlier one is the first definition.
-template <typename Admit>
-void MergeFile(const std::shared_ptr<const DecodeResult>& decoded, const Admit& admit,
-               bool accept_training_jobs, ManifestSet& set) {
-  const std::vector<TrainingJobVersion>& versions = decoded->objects;
-  const std::vector<TrainingJob>& jobs = decoded->jobs;
-  const std::vector<TrainingJobPolicy>& policies = decoded->policies;
+// Adds one file's valid documents to `out` (a FileMerge) through `admit` (name uniqueness,
+// project id), and the errors of those it does not admit to out.errors. The file's lists of
+// each kind are in document order: they are walked together, so that of two documents of
+// different kinds with one name the earlier one is the first definition.
+template <typename Admit, typename Out>
+void MergeFile(const DecodeResult& decoded, const Admit& admit, bool accept_training_jobs,
+               Out& out) {
+  const std::vector<TrainingJobVersion>& versions = decoded.objects;
+  const std::vector<TrainingJob>& jobs = decoded.jobs;
+  const std::vector<TrainingJobPolicy>& policies = decoded.policies;
   std::size_t v = 0, j = 0, p = 0;
   // Whether the head of a list comes before the heads of the other two.
   const auto first = [](const SourcePosition* a, const SourcePosition* b, const SourcePosition* c) {
@@ -198,21 +199,75 @@ void MergeFile(const std::shared_ptr<const DecodeResult>& decoded, const Admit& 
     const SourcePosition* ps = p < policies.size() ? &policies[p].source : nullptr;
     if (first(vs, js, ps)) {
       const TrainingJobVersion& object = versions[v++];
-      if (admit(object.name, object.source, object.project_id)) set.objects.Append(decoded, object);
+      if (admit(object.name, object.source, object.project_id, out.errors)) {
+        out.versions.push_back(&object);
+      }
     } else if (first(ps, vs, js)) {
       const TrainingJobPolicy& policy = policies[p++];
-      if (admit(policy.name, policy.source, policy.project_id)) set.policies.push_back(policy);
+      if (admit(policy.name, policy.source, policy.project_id, out.errors)) {
+        out.policies.push_back(&policy);
+      }
     } else {
       const TrainingJob& job = jobs[j++];
       if (!accept_training_jobs) {
-        set.errors.push_back(
+        out.errors.push_back(
             ManifestError{job.source, "kind TrainingJob is not handled by this command yet"});
-      } else if (admit(job.name, job.source, job.project_id)) {
-        set.jobs.Append(decoded, job);
+      } else if (admit(job.name, job.source, job.project_id, out.errors)) {
+        out.jobs.push_back(&job);
       }
     }
   }
 }
+
+// The first-definition-wins rule over files merged in path order: admits a name seen for the
+// first time whose project is known, and reports why otherwise.
+class Admitter {
+ public:
+  explicit Admitter(const std::string& default_project_id)
+      : default_project_id_(default_project_id) {}
+  bool operator()(const std::string& name, const SourcePosition& source,
+                  const std::string& project_id, std::vector<ManifestError>& errors) const {
+    const auto [it, inserted] = first_seen_.emplace(name, source);
+    if (!inserted) {
+      errors.push_back(ManifestError{source, "duplicate metadata.name \"" + name +
+                                                 "\" (first defined at " + it->second.ToString() +
+                                                 ")"});
+      return false;
+    }
+    if (project_id.empty() && default_project_id_.empty()) {
+      errors.push_back(
+          ManifestError{source, "spec.projectId is not set and no --project-id default was given",
+                        ManifestErrorCode::kMissingProjectId});
+      first_seen_.erase(it);
+      return false;
+    }
+    return true;
+  }
+
+ private:
+  const std::string& default_project_id_;
+  mutable std::map<std::string, SourcePosition> first_seen_;
+};
+
+// Calls `fn` with each name of `decoded` the merge checks for uniqueness; stops at the first
+// call that returns true and says whether one did.
+template <typename Fn>
+bool AnyName(const DecodeResult& decoded, bool accept_training_jobs, const Fn& fn) {
+  for (const TrainingJobVersion& object : decoded.objects) {
+    if (fn(object.name)) return true;
+  }
+  for (const TrainingJobPolicy& policy : decoded.policies) {
+    if (fn(policy.name)) return true;
+  }
+  if (accept_training_jobs) {
+    for (const TrainingJob& job : decoded.jobs) {
+      if (fn(job.name)) return true;
+    }
+  }
+  return false;
+}
+
+std::size_t NameHash(const std::string& name) { return std::hash<std::string>{}(name); }
 
 }  // namespace
 
@@ -289,7 +344,14 @@ ManifestLoader::Walked ManifestLoader::WalkTree(std::vector<ManifestError>& walk
 ManifestSet ManifestLoader::LoadChanged(const std::vector<std::string>& files) {
   std::error_code ec;
   if (!incremental_ok_ || !fs::is_directory(root_, ec)) return Load();
+  std::map<std::string, Replaced> replaced;  // as the last set returned had them
   for (const std::string& relative : files) {
+    const auto cached = cache_.find(relative);
+    if (cached == cache_.end()) {
+      replaced.try_emplace(relative);
+    } else {
+      replaced.try_emplace(relative, Replaced{cached->second.decoded, cached->second.merged});
+    }
     if (Refresh(relative) == Refreshed::kNeedsFullLoad) return Load();
   }
   // A limit reached is reported by the walk, in path order.
@@ -297,6 +359,7 @@ ManifestSet ManifestLoader::LoadChanged(const std::vector<std::string>& files) {
     return Load();
   }
   last_walk_errors_.emplace();  // the set returned holds no walk error
+  if (std::optional<ManifestSet> set = MergeReplaced(replaced)) return std::move(*set);
   return Merge({});
 }
 
@@ -348,52 +411,106 @@ ManifestLoader::Refreshed ManifestLoader::Refresh(const std::string& relative) {
   return Refreshed::kDone;
 }
 
-ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) const {
+ManifestSet ManifestLoader::Merge(std::vector<ManifestError> walk_errors) {
+  names_.clear();
+  const Admitter admit(options_.default_project_id);
+  for (auto& [relative, file] : cache_) {
+    file.merged = FileMerge{};
+    MergeFile(*file.decoded, admit, options_.accept_training_jobs, file.merged);
+    IndexNames(*file.decoded, +1);
+  }
+  return Assemble(std::move(walk_errors));
+}
+
+void ManifestLoader::IndexNames(const DecodeResult& decoded, int sign) {
+  AnyName(decoded, options_.accept_training_jobs, [&](const std::string& name) {
+    if (sign > 0) {
+      ++names_[NameHash(name)];
+    } else if (const auto it = names_.find(NameHash(name));
+               it != names_.end() && --it->second == 0) {
+      names_.erase(it);
+    }
+    return false;
+  });
+}
+
+std::optional<ManifestSet> ManifestLoader::MergeReplaced(
+    const std::map<std::string, Replaced>& replaced) {
+  for (const auto& [relative, old] : replaced) {
+    if (old.decoded != nullptr) IndexNames(*old.decoded, -1);
+  }
+  // names_ now counts only the other files' definitions.
+  const auto elsewhere = [&](const std::string& name) { return names_.contains(NameHash(name)); };
+  const bool accept_jobs = options_.accept_training_jobs;
+  bool alone = true;
+  for (const auto& [relative, old] : replaced) {
+    const auto now = cache_.find(relative);
+    alone = alone && !(old.decoded != nullptr && AnyName(*old.decoded, accept_jobs, elsewhere)) &&
+            !(now != cache_.end() && AnyName(*now->second.decoded, accept_jobs, elsewhere));
+  }
+  for (const auto& [relative, old] : replaced) {
+    if (const auto now = cache_.find(relative); now != cache_.end()) {
+      IndexNames(*now->second.decoded, +1);
+    }
+  }
+  if (!alone) return std::nullopt;
+  // No other file defines their names: merging them among themselves, in path order, is what
+  // Merge would do, and every other file's share stays what it was.
+  const Admitter admit(options_.default_project_id);
+  ManifestDelta delta;
+  delta.since = generation_;
+  for (const auto& [relative, old] : replaced) {
+    const FileMerge& before = old.merged;
+    delta.versions_before.insert(delta.versions_before.end(), before.versions.begin(),
+                                 before.versions.end());
+    delta.jobs_before.insert(delta.jobs_before.end(), before.jobs.begin(), before.jobs.end());
+    if (old.decoded != nullptr) delta.before_files.push_back(old.decoded);
+    const auto now = cache_.find(relative);
+    if (now == cache_.end()) continue;
+    FileMerge& after = now->second.merged;
+    after = FileMerge{};
+    MergeFile(*now->second.decoded, admit, accept_jobs, after);
+    delta.versions_after.insert(delta.versions_after.end(), after.versions.begin(),
+                                after.versions.end());
+    delta.jobs_after.insert(delta.jobs_after.end(), after.jobs.begin(), after.jobs.end());
+  }
+  ManifestSet set = Assemble({});
+  set.delta = std::move(delta);
+  return set;
+}
+
+ManifestSet ManifestLoader::Assemble(std::vector<ManifestError> errors) {
   ManifestSet set;
   set.files = cache_.size();
-  set.errors = std::move(walk_errors);
+  set.errors = std::move(errors);
   // Sized once: growing a vector of 100k objects by doubling held up to three times their
   // bytes at its last reallocation (docs/benchmarks.md, "Where the memory goes").
   std::size_t versions_total = 0;
   std::size_t jobs_total = 0;
   std::size_t policies_total = 0;
   for (const auto& [relative, file] : cache_) {
-    versions_total += file.decoded->objects.size();
-    jobs_total += file.decoded->jobs.size();
-    policies_total += file.decoded->policies.size();
+    versions_total += file.merged.versions.size();
+    jobs_total += file.merged.jobs.size();
+    policies_total += file.merged.policies.size();
   }
   set.objects.reserve(versions_total);
-  if (options_.accept_training_jobs) set.jobs.reserve(jobs_total);
+  set.jobs.reserve(jobs_total);
   set.policies.reserve(policies_total);
-  // Merge in path order; the first definition of a name, of any kind, wins.
-  std::map<std::string, SourcePosition> first_seen;
-  const auto admit = [&](const std::string& name, const SourcePosition& source,
-                         const std::string& project_id) {
-    const auto [it, inserted] = first_seen.emplace(name, source);
-    if (!inserted) {
-      set.errors.push_back(ManifestError{source, "duplicate metadata.name \"" + name +
-                                                     "\" (first defined at " +
-                                                     it->second.ToString() + ")"});
-      return false;
-    }
-    if (project_id.empty() && options_.default_project_id.empty()) {
-      set.errors.push_back(
-          ManifestError{source, "spec.projectId is not set and no --project-id default was given",
-                        ManifestErrorCode::kMissingProjectId});
-      first_seen.erase(it);
-      return false;
-    }
-    return true;
-  };
   for (const auto& [relative, file] : cache_) {
+    const std::shared_ptr<const void> owner = file.decoded;
     set.errors.insert(set.errors.end(), file.decoded->errors.begin(), file.decoded->errors.end());
-    MergeFile(file.decoded, admit, options_.accept_training_jobs, set);
+    set.errors.insert(set.errors.end(), file.merged.errors.begin(), file.merged.errors.end());
+    for (const TrainingJobVersion* object : file.merged.versions)
+      set.objects.Append(owner, *object);
+    for (const TrainingJob* job : file.merged.jobs) set.jobs.Append(owner, *job);
+    for (const TrainingJobPolicy* policy : file.merged.policies) set.policies.push_back(*policy);
   }
   std::stable_sort(set.errors.begin(), set.errors.end(),
                    [](const ManifestError& a, const ManifestError& b) {
                      return std::tie(a.position.file, a.position.line, a.position.column) <
                             std::tie(b.position.file, b.position.line, b.position.column);
                    });
+  set.generation = ++generation_;
   return set;
 }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/manifest_decoder.h"
@@ -32,6 +33,22 @@ struct LoadOptions {
   bool accept_training_jobs = false;
 };
 
+// What an incremental load (ManifestLoader::LoadChanged) changed since the set it follows:
+// the valid objects its re-read files defined before and define now, in manifest order. Every
+// other object of the new set is the one the set before held, at the same address, and no
+// object outside these lists shares a name with one in them, so a consumer can update what it
+// built from the set before instead of rebuilding from every object
+// (docs/benchmarks.md, "Edits that touch only their objects").
+struct ManifestDelta {
+  std::uint64_t since = 0;  // ManifestSet::generation of the set this one follows
+  std::vector<const TrainingJobVersion*> versions_before;
+  std::vector<const TrainingJobVersion*> versions_after;
+  std::vector<const TrainingJob*> jobs_before;
+  std::vector<const TrainingJob*> jobs_after;
+  // Keeps the objects *_before point to alive (*_after live in the set's lists).
+  std::vector<std::shared_ptr<const DecodeResult>> before_files;
+};
+
 // The objects are shared with the loader's per-file cache, not copied (api/shared_list.h).
 struct ManifestSet {
   SharedList<TrainingJobVersion> objects;  // valid, unique by name, in (path, document) order
@@ -42,6 +59,10 @@ struct ManifestSet {
   SharedList<TrainingJob> jobs = {};
   // Kind TrainingJobPolicy, like objects (names are unique across all three kinds); last too.
   std::vector<TrainingJobPolicy> policies = {};
+  // Which set of its loader this is (1, 2, ...; 0 for a set no loader made), and, from
+  // LoadChanged when it could tell, what changed since the set before.
+  std::uint64_t generation = 0;
+  std::optional<ManifestDelta> delta = {};
 };
 
 // Whether the loader skips an entry of this name (hidden, editor backups and swap files).
@@ -75,11 +96,25 @@ class ManifestLoader {
     std::uint64_t device = 0;
     bool operator==(const FileStamp&) const = default;
   };
+  // What the last set returned took of one file, given the files before it: the objects it
+  // admitted (first definition of a name) and the errors the merge added.
+  struct FileMerge {
+    std::vector<const TrainingJobVersion*> versions;
+    std::vector<const TrainingJob*> jobs;
+    std::vector<const TrainingJobPolicy*> policies;
+    std::vector<ManifestError> errors;
+  };
   struct CachedFile {
     FileStamp stamp;
     // Shared with the sets returned, so that each decoded object is held once; never
     // changed, only replaced when the file is read again.
     std::shared_ptr<const DecodeResult> decoded;
+    FileMerge merged = {};
+  };
+  // A file LoadChanged re-reads, as the last set returned had it (null when it was not cached).
+  struct Replaced {
+    std::shared_ptr<const DecodeResult> decoded;
+    FileMerge merged;
   };
 
   enum class Refreshed { kDone, kNeedsFullLoad };
@@ -89,7 +124,21 @@ class ManifestLoader {
   // Brings cache_ up to date for one file named by LoadChanged.
   Refreshed Refresh(const std::string& relative);
   // The set of everything in cache_, after `walk_errors`: first definition of a name wins.
-  ManifestSet Merge(std::vector<ManifestError> walk_errors) const;
+  // Records each file's share in cache_ and indexes every name again.
+  ManifestSet Merge(std::vector<ManifestError> walk_errors);
+  // Like Merge({}) after LoadChanged re-read the files of `replaced`, merging only those;
+  // nothing when a name they define or defined is also defined by another file.
+  std::optional<ManifestSet> MergeReplaced(const std::map<std::string, Replaced>& replaced);
+  // The set of the files' shares recorded in cache_, after `errors`.
+  ManifestSet Assemble(std::vector<ManifestError> errors);
+  // Adds (+1) or removes (-1) the names one file defines to or from names_.
+  void IndexNames(const DecodeResult& decoded, int sign);
+
+  // How many definitions of each name (by hash) the files of cache_ hold, of every kind Merge
+  // admits: a name of a re-read file that no other file defines cannot change what another
+  // file contributes. A hash collision only costs a full merge.
+  std::unordered_map<std::size_t, std::uint32_t> names_;
+  std::uint64_t generation_ = 0;  // of the set returned last
 
   const std::filesystem::path root_;
   const LoadOptions options_;

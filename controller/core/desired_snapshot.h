@@ -2,7 +2,8 @@
 
 // The desired state as the controller acts on it: valid manifests grouped by the
 // version they name, with the conflict and pause rules of README "Manifests" applied.
-// Pure values, rebuilt from every manifest scan and swapped in whole.
+// Pure values, built from a full manifest scan or updated from the previous snapshot for an
+// edit (only the keys the re-read files' objects name), and swapped in whole.
 
 #include <algorithm>
 #include <chrono>
@@ -13,11 +14,13 @@
 #include <string_view>
 #include <vector>
 
+#include "api/manifest_loader.h"
 #include "api/shared_list.h"
 #include "api/training_job.h"
 #include "api/training_job_policy.h"
 #include "api/training_job_version.h"
 #include "api/version_ref.h"
+#include "controller/core/snapshot_map.h"
 
 namespace mactl {
 
@@ -57,9 +60,10 @@ struct ManagedTrainingJob {
 };
 
 struct DesiredSnapshot {
-  std::map<std::string, ManagedVersion> versions;  // by VersionRef::Key()
+  // By VersionRef::Key(), in key order; chunks are shared with the snapshot before an edit.
+  SnapshotMap<ManagedVersion> versions;
   // Kind TrainingJob, by TrainingJobRef::Key(); the keys never collide with versions'.
-  std::map<std::string, ManagedTrainingJob> training_jobs;
+  SnapshotMap<ManagedTrainingJob> training_jobs;
   // Every valid object of each kind, for /status: shared with the manifest loader's cache,
   // not copied (api/shared_list.h).
   SharedList<TrainingJob> job_objects;
@@ -101,6 +105,14 @@ inline bool IsTrainingJobKey(std::string_view key) {
 // Adds the valid TrainingJob objects, grouped by the job they name: two manifests naming one
 // job (the same id, or the same name, in one project) with different desiredState conflict.
 void AddTrainingJobs(DesiredSnapshot& snapshot, SharedList<TrainingJob> jobs);
+
+// `before`'s units (versions, training_jobs) with the keys the delta's objects name recomputed,
+// as BuildDesiredSnapshot + AddTrainingJobs would group the objects of the set that carried
+// the delta; the caller adds that set's objects, errors and policies. Nothing when a
+// recomputed key is also named by an object outside the delta (its other objects are not at
+// hand): the caller then builds in full.
+std::optional<DesiredSnapshot> UpdateDesiredSnapshot(const DesiredSnapshot& before,
+                                                     const ManifestDelta& delta);
 
 // What changed between two snapshots, for the work queue (keys of both kinds).
 struct SnapshotDiff {

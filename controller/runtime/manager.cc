@@ -55,19 +55,18 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   auto fresh = std::make_shared<const DesiredSnapshot>(std::move(next));
   SnapshotDiff diff;
   bool initial = false;
+  std::shared_ptr<const DesiredSnapshot> before;
   {
     std::lock_guard lock(mu_);
-    const std::shared_ptr<const DesiredSnapshot> before = desired_.Exchange(fresh);
+    before = desired_.Exchange(fresh);
     diff = DiffSnapshots(*before, *fresh);
     initial = !loaded_;
     loaded_ = true;
   }
-  // Only a version added or removed changes the counts (a walk of every object otherwise).
-  if (initial || !diff.added.empty() || !diff.removed.empty()) {
-    std::map<std::string, std::size_t> per_project;
-    for (const auto& [key, managed] : fresh->versions) ++per_project[managed.ref.project_id];
-    observer_.SetManagedCounts(per_project);
+  if (UpdateManagedCounts(initial, diff, *before, *fresh)) {
+    observer_.SetManagedCounts(managed_per_project_);
   }
+  before.reset();  // frees the chunks no longer shared, outside the lock
 
   // New and edited versions need a fresh observation. A bulk change (the initial load,
   // a new file of many manifests) shares list refreshes; a single edit asks exactly.
@@ -113,6 +112,33 @@ void Manager::ApplySnapshot(DesiredSnapshot next) {
   // The phase gauges are refreshed on scrape (UpdateGauges): refreshing them here walked every
   // object under the reconciler's lock on each edit, which the edit's own reconcile then
   // waited for (docs/benchmarks.md, edit-to-stop).
+}
+
+bool Manager::UpdateManagedCounts(bool initial, const SnapshotDiff& diff,
+                                  const DesiredSnapshot& before, const DesiredSnapshot& after) {
+  if (initial) {
+    managed_per_project_.clear();
+    for (const auto& [key, managed] : after.versions)
+      ++managed_per_project_[managed.ref.project_id];
+    return true;
+  }
+  // Only a version added or removed changes the counts: counted from the diff, not by a walk
+  // of every version (docs/benchmarks.md, "Edits that touch only their objects").
+  bool changed = false;
+  for (const std::string& key : diff.added) {
+    if (const ManagedVersion* managed = after.Find(key)) {
+      ++managed_per_project_[managed->ref.project_id];
+      changed = true;
+    }
+  }
+  for (const std::string& key : diff.removed) {
+    const ManagedVersion* managed = before.Find(key);
+    if (managed == nullptr) continue;
+    const auto it = managed_per_project_.find(managed->ref.project_id);
+    if (it != managed_per_project_.end() && --it->second == 0) managed_per_project_.erase(it);
+    changed = true;
+  }
+  return changed;
 }
 
 void Manager::MarkDesiredChanged(const std::vector<std::string>& keys,

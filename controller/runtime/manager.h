@@ -7,6 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <stop_token>
@@ -76,6 +78,9 @@ class Manager final : public DesiredStateSink {
   // A TrainingJob key's reconcile, in the queue's terms.
   ReconcileResult ReconcileTrainingJob(const std::string& key);
   // The version keys go to the version reconciler, the TrainingJob keys to jobs_.
+  // Brings managed_per_project_ up to `after`; whether it changed.
+  bool UpdateManagedCounts(bool initial, const SnapshotDiff& diff, const DesiredSnapshot& before,
+                           const DesiredSnapshot& after);
   void MarkDesiredChanged(const std::vector<std::string>& keys,
                           const std::vector<bool>& allow_batch);
 
@@ -91,6 +96,9 @@ class Manager final : public DesiredStateSink {
   // Orders a snapshot swap against a worker's re-check before it forgets a key.
   mutable std::mutex mu_;
   bool loaded_ = false;  // guarded by mu_
+  // Managed versions per project, as the observer's due schedule counts them; kept by
+  // ApplySnapshot (one thread at a time).
+  std::map<std::string, std::size_t> managed_per_project_;
 
   std::mutex workers_mu_;
   std::condition_variable workers_done_;

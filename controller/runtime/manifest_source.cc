@@ -22,11 +22,31 @@ void ManifestSource::Apply(ManifestSet set, std::string_view reason) {
                                    {"training_jobs", std::to_string(set.jobs.size())},
                                    {"policies", std::to_string(set.policies.size())},
                                    {"errors", std::to_string(set.errors.size())}});
-  DesiredSnapshot snapshot =
-      BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_);
-  AddTrainingJobs(snapshot, std::move(set.jobs));
+  sink_.ApplySnapshot(Build(std::move(set)));
+}
+
+DesiredSnapshot ManifestSource::Build(ManifestSet set) {
+  const bool follows = set.delta && set.generation != 0 && set.delta->since == last_generation_;
+  last_generation_ = set.generation;
+  std::optional<DesiredSnapshot> updated;
+  if (follows) updated = UpdateDesiredSnapshot(last_, *set.delta);
+  DesiredSnapshot snapshot;
+  if (updated) {
+    snapshot = std::move(*updated);
+    snapshot.objects = std::move(set.objects);
+    snapshot.errors = std::move(set.errors);
+    snapshot.job_objects = std::move(set.jobs);
+  } else {
+    snapshot =
+        BuildDesiredSnapshot(std::move(set.objects), std::move(set.errors), default_project_id_);
+    AddTrainingJobs(snapshot, std::move(set.jobs));
+  }
   snapshot.policies = std::move(set.policies);
-  sink_.ApplySnapshot(std::move(snapshot));
+  // Only the units are kept: their chunks are shared with the snapshot handed on.
+  last_.versions = snapshot.versions;
+  last_.training_jobs = snapshot.training_jobs;
+  last_.default_project_id = snapshot.default_project_id;
+  return snapshot;
 }
 
 void ManifestSource::Unchanged(std::string_view reason) {

@@ -2,8 +2,10 @@
 
 // Turns each manifest scan into desired state: reports every invalid document once (again
 // only after it was fixed and came back), records the reload metrics, builds the desired
-// snapshot and hands it to the sink (the Manager).
+// snapshot (for an edit the loader could describe, updates the last one: docs/benchmarks.md,
+// "Edits that touch only their objects") and hands it to the sink (the Manager).
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -39,6 +41,9 @@ class ManifestSource {
 
  private:
   void ReportNewErrors(const std::vector<ManifestError>& errors);
+  // The snapshot of `set`: updated from last_ when the set says what changed since the set
+  // last_ was built from, else built from every object.
+  DesiredSnapshot Build(ManifestSet set);
 
   const std::string default_project_id_;
   DesiredStateSink& sink_;
@@ -46,6 +51,10 @@ class ManifestSource {
   ControllerMetrics* const metrics_;
   std::unordered_set<std::string> reported_;  // errors of the last scan, as logged
   bool last_ok_ = true;                       // whether the last scan applied had no error
+  // The units of the snapshot handed to the sink last (their chunks are shared, not copied)
+  // and the ManifestSet::generation it was built from.
+  DesiredSnapshot last_;
+  std::uint64_t last_generation_ = 0;
 };
 
 // The start-up rules on the first scan (README, `--project-id`): a manifest that lacks

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <fstream>
 #include <optional>
 #include <random>
@@ -46,7 +47,9 @@ std::string Describe(const ManifestSet& set) {
 
 class EditSequence {
  public:
-  EditSequence(fs::path root, unsigned seed) : root_(std::move(root)), rng_(seed) {}
+  // `names`: the pool of metadata.names; a small one makes names collide across files.
+  EditSequence(fs::path root, unsigned seed, std::size_t names = 5)
+      : root_(std::move(root)), rng_(seed), names_(names) {}
 
   // Makes one random edit; returns the paths (relative) an inotify event would name.
   std::vector<std::string> Step() {
@@ -85,12 +88,12 @@ class EditSequence {
     return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng_);
   }
 
-  // Zero to three documents over a small pool of names, so names collide across files.
+  // Zero to three documents over the pool of names.
   std::string Documents() {
     std::string text;
     const std::size_t count = Uniform(4);
     for (std::size_t i = 0; i < count; ++i) {
-      const std::string name = "n" + std::to_string(Uniform(5));
+      const std::string name = "n" + std::to_string(Uniform(names_));
       const std::string desired = Uniform(2) == 0 ? "Stopped" : "Running";
       if (i > 0) text += "---\n";
       switch (Uniform(6)) {
@@ -122,6 +125,7 @@ class EditSequence {
 
   const fs::path root_;
   std::mt19937 rng_;
+  const std::size_t names_;
 };
 
 TEST(ManifestLoaderIncrementalTest, ReReadingTheNamedFilesGivesWhatAFullLoadGives) {
@@ -139,6 +143,37 @@ TEST(ManifestLoaderIncrementalTest, ReReadingTheNamedFilesGivesWhatAFullLoadGive
     }
     fs::remove_all(root);
   }
+}
+
+// With a wide pool most edits define names no other file defines: LoadChanged then merges only
+// the re-read files and says what they changed (ManifestDelta); the set is still a full load's,
+// and the delta's objects are those of the re-read files before and after.
+TEST(ManifestLoaderIncrementalTest, MergingOnlyTheReReadFilesGivesWhatAFullLoadGives) {
+  std::size_t deltas = 0;
+  for (unsigned seed = 1; seed <= 20; ++seed) {
+    char tmpl[] = "/tmp/mactl-incremental-XXXXXX";
+    const fs::path root = mkdtemp(tmpl);
+    ManifestLoader incremental(root, Options());
+    std::uint64_t generation = incremental.Load().generation;
+    EditSequence edits(root, seed, 40);
+    for (int step = 0; step < 60; ++step) {
+      const std::vector<std::string> named = edits.Step();
+      const ManifestSet set = incremental.LoadChanged(named);
+      ASSERT_EQ(Describe(set), Describe(ManifestLoader(root, Options()).Load()))
+          << "seed " << seed << " step " << step << " named " << named.front();
+      ASSERT_GT(set.generation, generation);
+      if (set.delta) {
+        ++deltas;
+        EXPECT_EQ(set.delta->since, generation);
+        for (const TrainingJobVersion* object : set.delta->versions_after) {
+          EXPECT_TRUE(object->source.file == named.front() || object->source.file == named.back());
+        }
+      }
+      generation = set.generation;
+    }
+    fs::remove_all(root);
+  }
+  EXPECT_GT(deltas, 100u);
 }
 
 TEST(ManifestLoaderIncrementalTest, FallsBackToAFullLoadForADirectoryOrBeforeTheFirstLoad) {

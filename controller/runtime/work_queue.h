@@ -6,6 +6,7 @@
 // (AddRateLimited, Forget, NumRequeues). Keys carry identity only; workers re-read everything else.
 // Every wait goes through the injected Clock.
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -30,10 +31,13 @@ enum class Priority {
   kHigh = 2,    // new or edited object
 };
 
-// The daemon's low-priority slot (WorkQueue's constructor): resyncs come due on whole seconds.
-// 100,000 objects at --resync 5m are 333 resyncs a second, handed out after one wake-up
-// instead of one each; the ±10 % jitter still spreads them over a minute of slots.
+// The daemon's low-priority slot (WorkQueue's constructor) for a --resync period: whole
+// seconds, or a hundredth of the period when that is shorter, so a resync comes at most 1 % of
+// its period later than its jittered time. 100,000 objects at --resync 5m are 333 resyncs a
+// second, handed out after one wake-up instead of one each; the ±10 % jitter still spreads
+// them over a minute of slots.
 inline constexpr Duration kResyncSlot = std::chrono::seconds(1);
+inline Duration ResyncSlot(Duration resync) { return std::min(kResyncSlot, resync / 100); }
 
 // Metrics hooks; every method is an optional no-op. Called with the queue's lock held, so an
 // implementation must be quick and must not call back into the queue.

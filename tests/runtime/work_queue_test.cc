@@ -533,6 +533,16 @@ TEST_F(WorkQueueGetTest, ResyncsDueWithinOneSlotAreHandedOutAfterOneWait) {
   EXPECT_EQ(slotted.NextReadyTime(), start + seconds(3));
 }
 
+// The daemon's slot: whole seconds at the default --resync 5m, a hundredth of a short period,
+// so rounding up never delays a resync by more than 1 % of its period.
+TEST(ResyncSlotTest, IsASecondOrAHundredthOfTheResyncPeriod) {
+  EXPECT_EQ(ResyncSlot(std::chrono::minutes(5)), seconds(1));
+  EXPECT_EQ(ResyncSlot(seconds(100)), seconds(1));
+  EXPECT_EQ(ResyncSlot(seconds(20)), milliseconds(200));
+  EXPECT_EQ(ResyncSlot(seconds(1)), milliseconds(10));
+  EXPECT_EQ(ResyncSlot(Duration::max()), seconds(1));
+}
+
 // The slot gathers resyncs only: an edit, a poll or a retry keeps its exact time, and an
 // immediate low-priority add is ready at once.
 TEST_F(WorkQueueGetTest, OnlyDelayedLowPriorityAddsAreAligned) {

@@ -461,7 +461,7 @@ int RunDaemon(const Flags& flags, const sigset_t& signals) {
   SnapshotStore desired;
   Observer observer(*api->client, clock);
   WorkQueue queue(clock, BackoffPolicy{flags.backoff_base, flags.backoff_max, 0.1}, random,
-                  &metrics);
+                  &metrics, ResyncSlot(flags.resync));
   Reconcilers reconcilers(flags, desired, *api->client, observer, leader, random, clock, metrics);
   Manager manager(ManagerOptions{flags.workers, flags.stuck_after}, desired, queue,
                   reconcilers.versions, observer, clock, &metrics);

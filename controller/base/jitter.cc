@@ -21,4 +21,15 @@ Duration Jittered(Duration d, double fraction, RandomSource& rng) {
   return Duration(std::max<Duration::rep>(0, static_cast<Duration::rep>(std::llround(scaled))));
 }
 
+SteadyTime AlignedUp(SteadyTime t, Duration slot) {
+  if (slot <= Duration::zero()) return t;
+  const Duration since_epoch = t.time_since_epoch();
+  Duration into_slot = since_epoch % slot;
+  if (into_slot < Duration::zero()) into_slot += slot;  // before the epoch: % keeps the sign
+  if (into_slot == Duration::zero()) return t;
+  const Duration up = slot - into_slot;
+  // SaturatingAdd's own check overflows for a time before the epoch, where no sum can.
+  return since_epoch < Duration::zero() ? t + up : SaturatingAdd(t, up);
+}
+
 }  // namespace mactl

@@ -13,4 +13,10 @@ namespace mactl {
 // Duration::max() instead of overflowing.
 Duration Jittered(Duration d, double fraction, RandomSource& rng);
 
+// The first multiple of `slot` (counted from the clock's epoch) at or after t: due times that
+// jitter spread within one slot are gathered at its end, so that one wake-up serves them all
+// (docs/benchmarks.md, "Idle CPU at 100k: batched resyncs"). A non-positive slot returns t
+// unchanged; a result past the end of time is the end of time.
+SteadyTime AlignedUp(SteadyTime t, Duration slot);
+
 }  // namespace mactl

@@ -9,7 +9,7 @@ void DueSchedule::Set(const std::string& key, DueObservation due) {
   Entry& entry = it->second;
   if (created || *entry.project != due.project_id) {
     if (!created) Unlist(*it);
-    const auto project = by_project_.try_emplace(std::move(due.project_id)).first;
+    const auto project = by_project_.try_emplace(std::string(due.project_id)).first;
     project->second.insert(&*it);
     entry.project = &project->first;
   }

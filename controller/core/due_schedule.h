@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -17,7 +18,9 @@
 namespace mactl {
 
 struct DueObservation {
-  std::string project_id;
+  // Read during DueSchedule::Set only (copied when the object is first scheduled), so that a
+  // reschedule builds no string (docs/benchmarks.md, "Idle CPU at 100k: batched resyncs").
+  std::string_view project_id;
   SteadyTime due;           // when the work queue hands the object out next
   SteadyTime not_before;    // its observation must be taken at or after this
   bool allow_batch = true;  // whether a list may answer it at all

@@ -133,13 +133,13 @@ std::map<Phase, std::size_t> Reconciler::PhaseCounts(const DesiredSnapshot& snap
 }
 
 void Reconciler::Publish(const std::string& key, const std::string& project_id,
-                         const VersionState& state) {
+                         VersionState&& state) {
   std::lock_guard lock(mu_);
   // A concurrent MarkDesiredChanged (an edit arriving mid-reconcile) wins for what the
   // next observation must satisfy.
   const auto it = states_.find(key);
-  VersionState merged = state;
-  if (it != states_.end() && it->second.observe_not_before > state.observe_not_before) {
+  VersionState merged = std::move(state);  // the resync path copies the state once, at Load
+  if (it != states_.end() && it->second.observe_not_before > merged.observe_not_before) {
     merged.observe_not_before = it->second.observe_not_before;
     merged.observe_allow_batch = it->second.observe_allow_batch;
     merged.observe_due = it->second.observe_due;
@@ -147,7 +147,11 @@ void Reconciler::Publish(const std::string& key, const std::string& project_id,
   }
   observer_.ExpectObservation(
       key, {project_id, merged.observe_due, merged.observe_not_before, merged.observe_allow_batch});
-  states_[key] = std::move(merged);
+  if (it != states_.end()) {
+    it->second = std::move(merged);
+  } else {
+    states_.emplace(key, std::move(merged));
+  }
 }
 
 VersionState Reconciler::Load(const std::string& key) {
@@ -408,7 +412,7 @@ ReconcileResult Reconciler::Reconcile(const std::string& key) {
     result = RecordError(key, *managed, state, observed.error(), "observe");
   }
   if (state.phase != phase_before) LogPhaseChange(key, *managed, state, phase_before);
-  Publish(key, managed->ref.project_id, state);
+  Publish(key, managed->ref.project_id, std::move(state));
   return result;
 }
 

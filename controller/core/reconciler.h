@@ -95,7 +95,7 @@ class Reconciler {
   void ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const;
   ReconcileResult RecordError(const std::string& key, const ManagedVersion& managed,
                               VersionState& state, const Error& error, std::string_view during);
-  void Publish(const std::string& key, const std::string& project_id, const VersionState& state);
+  void Publish(const std::string& key, const std::string& project_id, VersionState&& state);
 
   const ReconcilerOptions options_;
   const SnapshotStore& desired_;

@@ -103,13 +103,13 @@ void TrainingJobReconciler::RetryScheduled(const std::string& key, Duration dela
 }
 
 void TrainingJobReconciler::Publish(const std::string& key, const std::string& project_id,
-                                    const TrainingJobState& state) {
+                                    TrainingJobState&& state) {
   std::lock_guard lock(mu_);
   // A concurrent MarkDesiredChanged (an edit arriving mid-reconcile) wins for what the next
   // observation must satisfy.
   const auto it = states_.find(key);
-  TrainingJobState merged = state;
-  if (it != states_.end() && it->second.observe_not_before > state.observe_not_before) {
+  TrainingJobState merged = std::move(state);  // the resync path copies the state once, at Load
+  if (it != states_.end() && it->second.observe_not_before > merged.observe_not_before) {
     merged.observe_not_before = it->second.observe_not_before;
     merged.observe_allow_batch = it->second.observe_allow_batch;
     merged.observe_due = it->second.observe_due;
@@ -117,7 +117,11 @@ void TrainingJobReconciler::Publish(const std::string& key, const std::string& p
   }
   observer_.ExpectObservation(
       key, {project_id, merged.observe_due, merged.observe_not_before, merged.observe_allow_batch});
-  states_[key] = std::move(merged);
+  if (it != states_.end()) {
+    it->second = std::move(merged);
+  } else {
+    states_.emplace(key, std::move(merged));
+  }
 }
 
 TrainingJobOutcome TrainingJobReconciler::Schedule(TrainingJobState& state, NextCheck next) {
@@ -385,7 +389,7 @@ TrainingJobOutcome TrainingJobReconciler::Reconcile(const std::string& key) {
                                 {"reason", state.ready.reason},
                                 {"message", state.ready.message}});
   }
-  Publish(key, managed->ref.project_id, state);
+  Publish(key, managed->ref.project_id, std::move(state));
   return out;
 }
 

@@ -135,8 +135,7 @@ class TrainingJobReconciler {
   TrainingJobOutcome RecordError(const std::string& key, const ManagedTrainingJob& managed,
                                  TrainingJobState& state, const Error& error,
                                  std::string_view during);
-  void Publish(const std::string& key, const std::string& project_id,
-               const TrainingJobState& state);
+  void Publish(const std::string& key, const std::string& project_id, TrainingJobState&& state);
 
   const TrainingJobReconcilerOptions options_;
   const SnapshotSource desired_;

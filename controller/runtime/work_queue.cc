@@ -4,6 +4,8 @@
 #include <chrono>
 #include <utility>
 
+#include "controller/base/jitter.h"
+
 namespace mactl {
 namespace {
 
@@ -16,8 +18,11 @@ int Rank(Priority p) { return -static_cast<int>(p); }  // std::set is ascending:
 }  // namespace
 
 WorkQueue::WorkQueue(const Clock& clock, BackoffPolicy backoff, RandomSource& random,
-                     WorkQueueObserver* observer)
-    : clock_(clock), observer_(observer), backoff_(backoff, random) {}
+                     WorkQueueObserver* observer, Duration low_priority_slot)
+    : clock_(clock),
+      observer_(observer),
+      low_priority_slot_(low_priority_slot),
+      backoff_(backoff, random) {}
 
 void WorkQueue::Add(const std::string& key, Priority p) { AddAfter(key, Duration::zero(), p); }
 
@@ -30,7 +35,12 @@ void WorkQueue::AddAfter(const std::string& key, Duration delay, Priority p) {
   const std::size_t ready_before = ready_.size();
   const std::optional<SteadyTime> head_before = DelayedHeadLocked();
   PromoteDueLocked(now);
-  AddLocked(key, delay > Duration::zero() ? SaturatingAdd(now, delay) : now, p, now);
+  SteadyTime ready_at = now;
+  if (delay > Duration::zero()) {
+    ready_at = SaturatingAdd(now, delay);
+    if (p == Priority::kLow) ready_at = AlignedUp(ready_at, low_priority_slot_);
+  }
+  AddLocked(key, ready_at, p, now);
   if (observer_ != nullptr) {
     observer_->OnAdd();
     if (delay > Duration::zero()) {

@@ -69,5 +69,27 @@ TEST(JitteredTest, SeededSourceStaysWithinBounds) {
   EXPECT_GT(highest, seconds(325));
 }
 
+TEST(AlignedUpTest, RoundsUpToTheNextMultipleOfTheSlot) {
+  const SteadyTime whole{std::chrono::hours(1000)};
+  EXPECT_EQ(AlignedUp(whole, seconds(1)), whole);  // already on a boundary
+  EXPECT_EQ(AlignedUp(whole + milliseconds(1), seconds(1)), whole + seconds(1));
+  EXPECT_EQ(AlignedUp(whole + milliseconds(999), seconds(1)), whole + seconds(1));
+  EXPECT_EQ(AlignedUp(whole + seconds(1), seconds(1)), whole + seconds(1));
+  EXPECT_EQ(AlignedUp(whole + milliseconds(1500), milliseconds(250)), whole + milliseconds(1500));
+  EXPECT_EQ(AlignedUp(whole + milliseconds(1501), milliseconds(250)), whole + milliseconds(1750));
+}
+
+TEST(AlignedUpTest, NonPositiveSlotKeepsTheTime) {
+  const SteadyTime t{std::chrono::nanoseconds(123456789)};
+  EXPECT_EQ(AlignedUp(t, Duration::zero()), t);
+  EXPECT_EQ(AlignedUp(t, -seconds(1)), t);
+}
+
+TEST(AlignedUpTest, TimesBeforeTheEpochAndAtTheEndOfTime) {
+  EXPECT_EQ(AlignedUp(SteadyTime{-milliseconds(300)}, seconds(1)), SteadyTime{});
+  EXPECT_EQ(AlignedUp(SteadyTime{-milliseconds(1300)}, seconds(1)), SteadyTime{-seconds(1)});
+  EXPECT_EQ(AlignedUp(SteadyTime::max(), seconds(1)), SteadyTime::max());
+}
+
 }  // namespace
 }  // namespace mactl

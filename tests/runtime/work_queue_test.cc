@@ -506,6 +506,63 @@ TEST_F(WorkQueueGetTest, OneWaiterIsTimedAndItemsDueTogetherReachEveryWaiter) {
   EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
 }
 
+// With a low-priority slot, resyncs due at jittered instants within one slot become ready
+// together at its end (docs/benchmarks.md, "Idle CPU at 100k: batched resyncs"): one timed
+// wake-up for the whole batch, which a worker then drains without waiting again.
+TEST_F(WorkQueueGetTest, ResyncsDueWithinOneSlotAreHandedOutAfterOneWait) {
+  WorkQueue slotted{clock, BackoffPolicy{}, random, nullptr, seconds(1)};
+  const SteadyTime start = clock.Now();  // a whole second (FakeClock)
+  clock.Advance(milliseconds(250));
+  slotted.AddAfter("a", milliseconds(1300), Priority::kLow);     // due at 1.55 s
+  slotted.AddAfter("b", milliseconds(1500), Priority::kLow);     // due at 1.75 s
+  slotted.AddAfter("c", milliseconds(1750), Priority::kLow);     // due at 2.0 s: already aligned
+  slotted.AddAfter("next", milliseconds(1760), Priority::kLow);  // 2.01 s: the next slot
+  EXPECT_EQ(slotted.NextReadyTime(), start + seconds(2));
+  auto got = std::async(std::launch::async, [&] { return slotted.Get(stop.get_token()); });
+  clock.BlockUntilWaiters(1);
+  EXPECT_EQ(clock.NextDeadline(), start + seconds(2));
+  clock.Advance(milliseconds(1749));
+  EXPECT_NE(got.wait_for(Duration::zero()), std::future_status::ready);
+  clock.Advance(milliseconds(1));
+  ASSERT_EQ(got.wait_for(seconds(10)), std::future_status::ready);
+  EXPECT_EQ(got.get(), "a");
+  EXPECT_EQ(slotted.Len(), 2u);  // b and c are ready with it: no further wait for them
+  EXPECT_EQ(slotted.TryGet(), "b");
+  EXPECT_EQ(slotted.TryGet(), "c");
+  EXPECT_EQ(slotted.TryGet(), std::nullopt);
+  EXPECT_EQ(slotted.NextReadyTime(), start + seconds(3));
+}
+
+// The daemon's slot: whole seconds at the default --resync 5m, a hundredth of a short period,
+// so rounding up never delays a resync by more than 1 % of its period.
+TEST(ResyncSlotTest, IsASecondOrAHundredthOfTheResyncPeriod) {
+  EXPECT_EQ(ResyncSlot(std::chrono::minutes(5)), seconds(1));
+  EXPECT_EQ(ResyncSlot(seconds(100)), seconds(1));
+  EXPECT_EQ(ResyncSlot(seconds(20)), milliseconds(200));
+  EXPECT_EQ(ResyncSlot(seconds(1)), milliseconds(10));
+  EXPECT_EQ(ResyncSlot(Duration::max()), seconds(1));
+}
+
+// The slot gathers resyncs only: an edit, a poll or a retry keeps its exact time, and an
+// immediate low-priority add is ready at once.
+TEST_F(WorkQueueGetTest, OnlyDelayedLowPriorityAddsAreAligned) {
+  WorkQueue slotted{clock, BackoffPolicy{}, random, nullptr, seconds(1)};
+  const SteadyTime start = clock.Now();
+  slotted.AddAfter("poll", milliseconds(20), Priority::kNormal);
+  slotted.AddAfter("edit", milliseconds(30), Priority::kHigh);
+  slotted.Add("now", Priority::kLow);
+  slotted.AddAfter("resync", milliseconds(10), Priority::kLow);
+  EXPECT_EQ(slotted.TryGet(), "now");
+  clock.Advance(milliseconds(30));
+  EXPECT_EQ(slotted.TryGet(), "edit");
+  EXPECT_EQ(slotted.TryGet(), "poll");
+  EXPECT_EQ(slotted.TryGet(), std::nullopt);
+  EXPECT_EQ(slotted.NextReadyTime(), start + seconds(1));
+  // A far resync saturates instead of overflowing.
+  slotted.AddAfter("far", Duration::max(), Priority::kLow);
+  EXPECT_EQ(slotted.DelayedLen(), 2u);
+}
+
 TEST_F(WorkQueueGetTest, StopRequestWakesBlockedGet) {
   q.AddAfter("a", std::chrono::hours(1), Priority::kNormal);
   auto got = std::async(std::launch::async, [&] { return q.Get(stop.get_token()); });

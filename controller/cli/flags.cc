@@ -177,7 +177,17 @@ std::map<std::string, FlagSpec> ElectionSpecs() {
 
 // The election flags must come together: endpoints with --leader-elect, cert with key.
 Status CheckElectionFlags(const Flags& flags) {
-  if (Status election = CheckElectionFlags(flags); !election) return election.error();
+  const bool etcd_flags = !flags.etcd_endpoints.empty() || !flags.etcd_ca_file.empty() ||
+                          !flags.etcd_cert_file.empty() || !flags.etcd_key_file.empty();
+  if (flags.leader_elect && flags.etcd_endpoints.empty()) {
+    return FlagError("--leader-elect needs --etcd-endpoints URLS");
+  }
+  if (!flags.leader_elect && etcd_flags) {
+    return FlagError("--etcd-* flags apply only with --leader-elect");
+  }
+  if (flags.etcd_cert_file.empty() != flags.etcd_key_file.empty()) {
+    return FlagError("--etcd-cert-file and --etcd-key-file must be given together");
+  }
   return OkStatus();
 }
 
@@ -325,17 +335,7 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args,
   if (flags.command == "get" && flags.server.empty()) {
     return FlagError("--server URL is required for get (e.g. http://127.0.0.1:8080)");
   }
-  const bool etcd_flags = !flags.etcd_endpoints.empty() || !flags.etcd_ca_file.empty() ||
-                          !flags.etcd_cert_file.empty() || !flags.etcd_key_file.empty();
-  if (flags.leader_elect && flags.etcd_endpoints.empty()) {
-    return FlagError("--leader-elect needs --etcd-endpoints URLS");
-  }
-  if (!flags.leader_elect && etcd_flags) {
-    return FlagError("--etcd-* flags apply only with --leader-elect");
-  }
-  if (flags.etcd_cert_file.empty() != flags.etcd_key_file.empty()) {
-    return FlagError("--etcd-cert-file and --etcd-key-file must be given together");
-  }
+  if (Status election = CheckElectionFlags(flags); !election) return election.error();
   if (flags.backoff_max < flags.backoff_base) {
     return FlagError("--backoff-max must not be smaller than --backoff-base");
   }

@@ -57,8 +57,8 @@ void LogPhaseChange(const std::string& key, const ManagedVersion& managed,
                               {"object", ObjectName(managed)},
                               {"from", std::string(PhaseName(before))},
                               {"to", std::string(PhaseName(state.phase))},
-                              {"reason", state.ready.reason},
-                              {"message", state.ready.message}});
+                              {"reason", std::string(state.ready.reason)},
+                              {"message", state.ready.message.str()}});
 }
 
 }  // namespace
@@ -263,8 +263,9 @@ ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVer
   const bool retry = error.error_class != ErrorClass::kTerminal;
   const WallTime now = clock_.WallNow();
   state.synced.Set(false, retry ? "RetryableError" : "TerminalError",
-                   std::string(during) + ": " + error.ToString(), now);
-  state.ready.Set(false, retry ? "RetryableError" : "TerminalError", error.ToString(), now);
+                   texts_.Intern(std::string(during) + ": " + error.ToString()), now);
+  state.ready.Set(false, retry ? "RetryableError" : "TerminalError",
+                  texts_.Intern(error.ToString()), now);
   if (retry) {
     // Logged by RetryScheduled, once the queue has chosen the delay.
     Schedule(state, NextCheck::kBackoff);
@@ -311,11 +312,10 @@ ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
   state.phase = decision.phase;
   state.last_error = error != nullptr ? std::make_shared<const Error>(*error) : nullptr;
   const WallTime now = clock_.WallNow();
-  state.ready.Set(decision.phase == Phase::kConverged, std::string(decision.reason),
-                  decision.message, now);
-  state.synced.Set(decision.synced,
-                   decision.synced ? "ReconcileSuccess" : std::string(decision.reason),
-                   error != nullptr ? error->ToString() : decision.message, now);
+  SharedText message = texts_.Intern(decision.message);
+  state.synced.Set(decision.synced, decision.synced ? "ReconcileSuccess" : decision.reason,
+                   error != nullptr ? texts_.Intern(error->ToString()) : message, now);
+  state.ready.Set(decision.phase == Phase::kConverged, decision.reason, std::move(message), now);
   state.max_runtime_due.reset();
   ReconcileResult result = Schedule(state, decision.next);
   if (decision.due_in && result.kind == ReconcileResult::Kind::kRequeueAfter) {

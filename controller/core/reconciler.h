@@ -24,6 +24,7 @@
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconcile_result.h"
+#include "controller/core/shared_text.h"
 #include "controller/core/snapshot_store.h"
 #include "controller/core/version_state.h"
 
@@ -104,6 +105,8 @@ class Reconciler {
   RandomSource& random_;
   const Clock& clock_;
 
+  // The condition messages of every state: a few dozen texts at any size (shared_text.h).
+  TextPool texts_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, VersionState> states_;  // guarded by mu_
   struct AcceptedStop {

@@ -15,25 +15,38 @@
 #include "controller/base/clock.h"
 #include "controller/core/decision.h"
 #include "controller/core/desired_snapshot.h"
+#include "controller/core/shared_text.h"
 
 namespace mactl {
 
-// Kubernetes-style condition (metav1.Condition without observedGeneration).
+// Kubernetes-style condition (metav1.Condition without observedGeneration). The reason is a
+// literal of the decision; the message is one of few texts most objects share, so it is held
+// once in the reconciler's TextPool (docs/benchmarks.md, "The 100k peak in the issue-16 world").
 struct Condition {
   std::string_view type;  // "Ready" or "Synced", a literal
   bool status = false;
-  std::string reason;
-  std::string message;
+  std::string_view reason;  // CamelCase, a literal
+  SharedText message;
   WallTime last_transition_time{};
 
   // Updates the condition; the transition time moves only when the status flips.
-  void Set(bool new_status, std::string new_reason, std::string new_message, WallTime now) {
+  void Set(bool new_status, std::string_view new_reason, SharedText new_message, WallTime now) {
     if (new_status != status || last_transition_time == WallTime{}) last_transition_time = now;
     status = new_status;
-    reason = std::move(new_reason);
+    reason = new_reason;
     message = std::move(new_message);
   }
 };
+
+// The messages of a state not looked at yet, shared by every such state.
+inline const SharedText& NotObservedYet() {
+  static const SharedText text("not observed yet");
+  return text;
+}
+inline const SharedText& NotReconciledYet() {
+  static const SharedText text("not reconciled yet");
+  return text;
+}
 
 // The manifest side (ManagedVersion) is not copied here: the reconciler reads it from the
 // current snapshot (docs/benchmarks.md, "Where the memory goes").
@@ -52,8 +65,8 @@ struct VersionState {
 
   // Outcome of the last reconcile.
   Phase phase = Phase::kPending;
-  Condition ready{"Ready", false, "Pending", "not observed yet", {}};
-  Condition synced{"Synced", false, "Pending", "not reconciled yet", {}};
+  Condition ready{"Ready", false, "Pending", NotObservedYet(), {}};
+  Condition synced{"Synced", false, "Pending", NotReconciledYet(), {}};
   std::size_t attempts = 0;  // reconciles run for this version
   // Empty for nearly every object, so held by pointer (an inline Error is 96 bytes).
   std::shared_ptr<const Error> last_error;

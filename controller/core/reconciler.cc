@@ -277,14 +277,14 @@ ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVer
   return ReconcileResult::TerminalError(resync_after, error, std::string(during));
 }
 
-void Reconciler::RecordObservation(VersionState& state, const Observation& observed) const {
+void Reconciler::RecordObservation(VersionState& state, const Observation& observed) {
   state.observed_status = observed.status;
   state.observed_at = ToWall(clock_, observed.observed_at);
   state.observed_steady = observed.observed_at;
   state.observed_source = observed.source;
   const RunDuration run = CheckRunDuration(observed.duration_ms);
   state.observed_run_duration = run.value;
-  state.run_duration_problem = run.problem;
+  state.run_duration_problem = texts_.Intern(run.problem);
 }
 
 void Reconciler::ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const {
@@ -334,7 +334,7 @@ ReconcileResult Reconciler::DecideAndAct(const std::string& key, const ManagedVe
   context.dry_run = options_.dry_run;
   context.max_runtime = managed.max_runtime;
   context.run_duration = state.observed_run_duration;
-  context.run_duration_problem = state.run_duration_problem;
+  context.run_duration_problem = state.run_duration_problem.str();
   const Decision decision = Decide(managed.desired, status, context);
   if (decision.action == Action::kStop) return Stop(key, managed, state, status, decision.reason);
   return Apply(state, decision, nullptr);
@@ -348,7 +348,7 @@ ReconcileResult Reconciler::Stop(const std::string& key, const ManagedVersion& m
     state.stop_accepted = true;
     state.stop_accepted_at = clock_.WallNow();
     state.stop_refused_at_status.reset();
-    state.stop_reason = std::string(reason);
+    state.stop_reason = reason;  // a literal of the decision
     if (reason == kMaxRuntimeExceeded) ++runtime_limit_stops_;
     state.stop_accepted_steady = clock_.Now();  // remembered at Forget (RememberStopLocked)
     // The next observation must come after the stop.

@@ -84,7 +84,7 @@ class Reconciler {
   // Remembers the accepted stop of a state being forgotten, until kStopMemory after the stop:
   // only then, since a live state holds its stop itself (one map entry per object less).
   void RememberStopLocked(const std::string& key, const VersionState& state);
-  void RecordObservation(VersionState& state, const Observation& observed) const;
+  void RecordObservation(VersionState& state, const Observation& observed);
   ReconcileResult DecideAndAct(const std::string& key, const ManagedVersion& managed,
                                VersionState& state, int status);
   ReconcileResult Stop(const std::string& key, const ManagedVersion& managed, VersionState& state,

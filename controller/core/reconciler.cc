@@ -57,8 +57,8 @@ void LogPhaseChange(const std::string& key, const ManagedVersion& managed,
                               {"object", ObjectName(managed)},
                               {"from", std::string(PhaseName(before))},
                               {"to", std::string(PhaseName(state.phase))},
-                              {"reason", state.ready.reason},
-                              {"message", state.ready.message}});
+                              {"reason", std::string(state.ready.reason)},
+                              {"message", state.ready.message.str()}});
 }
 
 }  // namespace
@@ -267,8 +267,9 @@ ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVer
   const bool retry = error.error_class != ErrorClass::kTerminal;
   const WallTime now = clock_.WallNow();
   state.synced.Set(false, retry ? "RetryableError" : "TerminalError",
-                   std::string(during) + ": " + error.ToString(), now);
-  state.ready.Set(false, retry ? "RetryableError" : "TerminalError", error.ToString(), now);
+                   texts_.Intern(std::string(during) + ": " + error.ToString()), now);
+  state.ready.Set(false, retry ? "RetryableError" : "TerminalError",
+                  texts_.Intern(error.ToString()), now);
   if (retry) {
     // Logged by RetryScheduled, once the queue has chosen the delay.
     Schedule(state, NextCheck::kBackoff);
@@ -280,14 +281,14 @@ ReconcileResult Reconciler::RecordError(const std::string& key, const ManagedVer
   return ReconcileResult::TerminalError(resync_after, error, std::string(during));
 }
 
-void Reconciler::RecordObservation(VersionState& state, const Observation& observed) const {
+void Reconciler::RecordObservation(VersionState& state, const Observation& observed) {
   state.observed_status = observed.status;
   state.observed_at = ToWall(clock_, observed.observed_at);
   state.observed_steady = observed.observed_at;
   state.observed_source = observed.source;
   const RunDuration run = CheckRunDuration(observed.duration_ms);
   state.observed_run_duration = run.value;
-  state.run_duration_problem = run.problem;
+  state.run_duration_problem = texts_.Intern(run.problem);
 }
 
 void Reconciler::ScheduleDue(VersionState& state, Duration due_in, ReconcileResult& result) const {
@@ -315,11 +316,10 @@ ReconcileResult Reconciler::Apply(VersionState& state, const Decision& decision,
   state.phase = decision.phase;
   state.last_error = error != nullptr ? std::make_shared<const Error>(*error) : nullptr;
   const WallTime now = clock_.WallNow();
-  state.ready.Set(decision.phase == Phase::kConverged, std::string(decision.reason),
-                  decision.message, now);
-  state.synced.Set(decision.synced,
-                   decision.synced ? "ReconcileSuccess" : std::string(decision.reason),
-                   error != nullptr ? error->ToString() : decision.message, now);
+  SharedText message = texts_.Intern(decision.message);
+  state.synced.Set(decision.synced, decision.synced ? "ReconcileSuccess" : decision.reason,
+                   error != nullptr ? texts_.Intern(error->ToString()) : message, now);
+  state.ready.Set(decision.phase == Phase::kConverged, decision.reason, std::move(message), now);
   state.max_runtime_due.reset();
   ReconcileResult result = Schedule(state, decision.next);
   if (decision.due_in && result.kind == ReconcileResult::Kind::kRequeueAfter) {
@@ -338,7 +338,7 @@ ReconcileResult Reconciler::DecideAndAct(const std::string& key, const ManagedVe
   context.dry_run = options_.dry_run;
   context.max_runtime = managed.max_runtime;
   context.run_duration = state.observed_run_duration;
-  context.run_duration_problem = state.run_duration_problem;
+  context.run_duration_problem = state.run_duration_problem.str();
   const Decision decision = Decide(managed.desired, status, context);
   if (decision.action == Action::kStop) return Stop(key, managed, state, status, decision.reason);
   return Apply(state, decision, nullptr);
@@ -352,7 +352,7 @@ ReconcileResult Reconciler::Stop(const std::string& key, const ManagedVersion& m
     state.stop_accepted = true;
     state.stop_accepted_at = clock_.WallNow();
     state.stop_refused_at_status.reset();
-    state.stop_reason = std::string(reason);
+    state.stop_reason = reason;  // a literal of the decision
     if (reason == kMaxRuntimeExceeded) ++runtime_limit_stops_;
     state.stop_accepted_steady = clock_.Now();  // remembered at Forget (RememberStopLocked)
     // The next observation must come after the stop.

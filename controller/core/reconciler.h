@@ -24,6 +24,7 @@
 #include "controller/core/desired_snapshot.h"
 #include "controller/core/observer.h"
 #include "controller/core/reconcile_result.h"
+#include "controller/core/shared_text.h"
 #include "controller/core/snapshot_store.h"
 #include "controller/core/version_state.h"
 
@@ -83,7 +84,7 @@ class Reconciler {
   // Remembers the accepted stop of a state being forgotten, until kStopMemory after the stop:
   // only then, since a live state holds its stop itself (one map entry per object less).
   void RememberStopLocked(const std::string& key, const VersionState& state);
-  void RecordObservation(VersionState& state, const Observation& observed) const;
+  void RecordObservation(VersionState& state, const Observation& observed);
   ReconcileResult DecideAndAct(const std::string& key, const ManagedVersion& managed,
                                VersionState& state, int status);
   ReconcileResult Stop(const std::string& key, const ManagedVersion& managed, VersionState& state,
@@ -104,6 +105,8 @@ class Reconciler {
   RandomSource& random_;
   const Clock& clock_;
 
+  // The condition messages of every state: a few dozen texts at any size (shared_text.h).
+  TextPool texts_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, VersionState> states_;  // guarded by mu_
   struct AcceptedStop {

@@ -177,8 +177,9 @@ TrainingJobOutcome TrainingJobReconciler::RecordError(const std::string& key,
   const bool retry = error.error_class != ErrorClass::kTerminal;
   const WallTime now = clock_.WallNow();
   state.synced.Set(false, retry ? "RetryableError" : "TerminalError",
-                   std::string(during) + ": " + error.ToString(), now);
-  state.ready.Set(false, retry ? "RetryableError" : "TerminalError", error.ToString(), now);
+                   texts_.Intern(std::string(during) + ": " + error.ToString()), now);
+  state.ready.Set(false, retry ? "RetryableError" : "TerminalError",
+                  texts_.Intern(error.ToString()), now);
   log::Warn("reconcile failed", {{"key", key},
                                  {"object", ObjectName(managed)},
                                  {"during", std::string(during)},
@@ -197,11 +198,10 @@ TrainingJobOutcome TrainingJobReconciler::Apply(TrainingJobState& state,
   state.phase = decision.phase;
   state.last_error = error != nullptr ? std::make_shared<const Error>(*error) : nullptr;
   const WallTime now = clock_.WallNow();
-  state.ready.Set(decision.phase == Phase::kConverged, std::string(decision.reason),
-                  decision.message, now);
-  state.synced.Set(decision.synced,
-                   decision.synced ? "ReconcileSuccess" : std::string(decision.reason),
-                   error != nullptr ? error->ToString() : decision.message, now);
+  SharedText message = texts_.Intern(decision.message);
+  state.synced.Set(decision.synced, decision.synced ? "ReconcileSuccess" : decision.reason,
+                   error != nullptr ? texts_.Intern(error->ToString()) : message, now);
+  state.ready.Set(decision.phase == Phase::kConverged, decision.reason, std::move(message), now);
   state.max_runtime_due.reset();
   TrainingJobOutcome out = Schedule(state, decision.next);
   if (decision.due_in && out.kind == TrainingJobOutcome::Kind::kRequeueAfter) {
@@ -386,8 +386,8 @@ TrainingJobOutcome TrainingJobReconciler::Reconcile(const std::string& key) {
                                 {"object", ObjectName(*managed)},
                                 {"from", std::string(PhaseName(phase_before))},
                                 {"to", std::string(PhaseName(state.phase))},
-                                {"reason", state.ready.reason},
-                                {"message", state.ready.message}});
+                                {"reason", std::string(state.ready.reason)},
+                                {"message", state.ready.message.str()}});
   }
   Publish(key, managed->ref.project_id, std::move(state));
   return out;

@@ -46,8 +46,8 @@ struct TrainingJobState {
 
   // Outcome of the last reconcile.
   Phase phase = Phase::kPending;
-  Condition ready{"Ready", false, "Pending", "not observed yet", {}};
-  Condition synced{"Synced", false, "Pending", "not reconciled yet", {}};
+  Condition ready{"Ready", false, "Pending", NotObservedYet(), {}};
+  Condition synced{"Synced", false, "Pending", NotReconciledYet(), {}};
   std::size_t attempts = 0;
   // Empty for nearly every object, so held by pointer (an inline Error is 96 bytes).
   std::shared_ptr<const Error> last_error;
@@ -144,6 +144,8 @@ class TrainingJobReconciler {
   RandomSource& random_;
   const Clock& clock_;
 
+  // The condition messages of every state: a few dozen texts at any size (shared_text.h).
+  TextPool texts_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, TrainingJobState> states_;  // guarded by mu_
   std::atomic<std::uint64_t> runtime_limit_stops_{0};

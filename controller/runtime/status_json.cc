@@ -17,7 +17,7 @@ json ConditionJson(const Condition& c) {
   return json{{"type", c.type},
               {"status", c.status ? "True" : "False"},
               {"reason", c.reason},
-              {"message", c.message},
+              {"message", c.message.str()},
               {"lastTransitionTime", c.last_transition_time == WallTime{}
                                          ? json(nullptr)
                                          : json(Iso8601(c.last_transition_time))}};

@@ -198,6 +198,7 @@ int RunPlanCommand(const Flags& flags) {
 ReconcilerOptions ReconcilerOptionsFrom(const Flags& flags) {
   ReconcilerOptions options;
   options.resync = flags.resync;
+  options.resync_slot = ResyncSlot(flags.resync);
   options.poll = flags.poll;
   options.dry_run = flags.dry_run;
   return options;
@@ -259,6 +260,7 @@ std::function<std::string()> MetricsHandler(prometheus::Registry& registry,
 TrainingJobReconcilerOptions TrainingJobOptionsFrom(const Flags& flags) {
   TrainingJobReconcilerOptions options;
   options.resync = flags.resync;
+  options.resync_slot = ResyncSlot(flags.resync);
   options.poll = flags.poll;
   options.dry_run = flags.dry_run;
   return options;

@@ -13,6 +13,12 @@ namespace mactl {
 // Duration::max() instead of overflowing.
 Duration Jittered(Duration d, double fraction, RandomSource& rng);
 
+// Like Jittered, but from [d·(1−fraction), d·(1+fraction) − slot]: a due time that the work
+// queue then rounds up to a slot (AlignedUp) still lands within d's ±fraction, as README
+// "Flags" promises for --resync. One draw; a non-positive slot is Jittered itself; a slot wider
+// than the whole range gives the lower bound.
+Duration JitteredBeforeSlot(Duration d, double fraction, Duration slot, RandomSource& rng);
+
 // The first multiple of `slot` (counted from the clock's epoch) at or after t: due times that
 // jitter spread within one slot are gathered at its end, so that one wake-up serves them all
 // (docs/benchmarks.md, "Idle CPU at 100k: batched resyncs"). A non-positive slot returns t

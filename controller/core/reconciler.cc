@@ -190,8 +190,9 @@ ReconcileResult Reconciler::Schedule(VersionState& state, NextCheck next) {
   ReconcileResult result;
   switch (next) {
     case NextCheck::kResync:
-      result = ReconcileResult::RequeueAfter(Jittered(options_.resync, options_.jitter, random_),
-                                             Requeue::kResync);
+      result = ReconcileResult::RequeueAfter(
+          JitteredBeforeSlot(options_.resync, options_.jitter, options_.resync_slot, random_),
+          Requeue::kResync);
       // A resync needs a status newer than the one it last saw and at most one resync
       // period old when due. So one list refresh per period serves every resync of a
       // project, however their due times are spread (like an informer's cache).

@@ -32,6 +32,9 @@ namespace mactl {
 
 struct ReconcilerOptions {
   Duration resync = std::chrono::minutes(5);
+  // The work queue's rounding of resyncs (ResyncSlot, controller/runtime/work_queue.h): the
+  // resync delay is drawn one slot short so that, rounded up, it stays within the jitter.
+  Duration resync_slot = Duration::zero();
   Duration poll = std::chrono::seconds(10);
   double jitter = 0.1;
   bool dry_run = false;

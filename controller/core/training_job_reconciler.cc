@@ -131,7 +131,8 @@ TrainingJobOutcome TrainingJobReconciler::Schedule(TrainingJobState& state, Next
   out.next = next;
   switch (next) {
     case NextCheck::kResync:
-      out.after = Jittered(options_.resync, options_.jitter, random_);
+      out.after =
+          JitteredBeforeSlot(options_.resync, options_.jitter, options_.resync_slot, random_);
       // One search per resync period serves every resync of a project, however their due
       // times are spread (as for versions).
       state.observe_not_before =

@@ -69,6 +69,41 @@ TEST(JitteredTest, SeededSourceStaysWithinBounds) {
   EXPECT_GT(highest, seconds(325));
 }
 
+TEST(JitteredBeforeSlotTest, RangeEndsOneSlotBelowTheJitteredRange) {
+  FakeRandom rng({0.0, 0.5, 0.999999});
+  EXPECT_EQ(JitteredBeforeSlot(seconds(300), 0.1, seconds(1), rng), seconds(270));
+  EXPECT_EQ(JitteredBeforeSlot(seconds(300), 0.1, seconds(1), rng), milliseconds(299500));
+  const Duration top = JitteredBeforeSlot(seconds(300), 0.1, seconds(1), rng);
+  EXPECT_LT(top, seconds(329));
+  EXPECT_GT(top, milliseconds(328990));
+}
+
+TEST(JitteredBeforeSlotTest, AlignedUpItStaysWithinTheJitter) {
+  // The property the work queue relies on: now + delay, rounded up to the slot, is within
+  // [0.9·d, 1.1·d] of now, whatever now's place in its slot.
+  for (const Duration into : {milliseconds(0), milliseconds(1), milliseconds(999)}) {
+    const SteadyTime now = SteadyTime{std::chrono::hours(7)} + into;
+    FakeRandom rng({0.0, 0.999999});
+    for (int i = 0; i < 2; ++i) {
+      const Duration delay = JitteredBeforeSlot(seconds(300), 0.1, seconds(1), rng);
+      const Duration waited = AlignedUp(now + delay, seconds(1)) - now;
+      EXPECT_GE(waited, seconds(270));
+      EXPECT_LE(waited, seconds(330));
+    }
+  }
+}
+
+TEST(JitteredBeforeSlotTest, NoSlotIsJitteredAndTooWideASlotIsTheLowerBound) {
+  FakeRandom a({0.75});
+  FakeRandom b({0.75});
+  EXPECT_EQ(JitteredBeforeSlot(seconds(100), 0.1, Duration::zero(), a),
+            Jittered(seconds(100), 0.1, b));
+  FakeRandom c({0.75});
+  EXPECT_EQ(JitteredBeforeSlot(seconds(10), 0.1, seconds(5), c), seconds(9));
+  FakeRandom d({0.75});
+  EXPECT_EQ(JitteredBeforeSlot(seconds(10), 0.0, seconds(1), d), seconds(10));
+}
+
 TEST(AlignedUpTest, RoundsUpToTheNextMultipleOfTheSlot) {
   const SteadyTime whole{std::chrono::hours(1000)};
   EXPECT_EQ(AlignedUp(whole, seconds(1)), whole);  // already on a boundary

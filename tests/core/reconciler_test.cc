@@ -68,9 +68,10 @@ class ReconcilerTest : public ::testing::Test {
     observer_.SetManagedCounts({{"p", static_cast<std::size_t>(count)}});
     return keys;
   }
-  Reconciler Make(bool dry_run = false) {
+  Reconciler Make(bool dry_run = false, Duration resync_slot = Duration::zero()) {
     ReconcilerOptions options;
     options.resync = minutes(5);
+    options.resync_slot = resync_slot;
     options.poll = seconds(10);
     options.dry_run = dry_run;
     return Reconciler(options, desired_, client_, observer_, random_, clock_);
@@ -333,6 +334,16 @@ TEST_F(ReconcilerTest, ResyncJitterStaysWithinTenPercent) {
   random_.Set({1.0});
   Reconciler high = Make();
   EXPECT_EQ(high.Reconcile(kKey).requeue_after, std::chrono::seconds(330));
+}
+
+TEST_F(ReconcilerTest, ResyncDrawnOneSlotShortSoTheQueuesRoundingStaysWithinTenPercent) {
+  client_.SetStatus(kRef, kCompleted);
+  random_.Set({0.0});
+  Reconciler low = Make(false, seconds(1));
+  EXPECT_EQ(low.Reconcile(kKey).requeue_after, std::chrono::seconds(270));
+  random_.Set({1.0});
+  Reconciler high = Make(false, seconds(1));
+  EXPECT_EQ(high.Reconcile(kKey).requeue_after, std::chrono::seconds(329));
 }
 
 TEST_F(ReconcilerTest, AWorkerIsNeverHeldByAnotherWorkersListRefreshAndEditsGoOn) {

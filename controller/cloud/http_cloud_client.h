@@ -139,14 +139,22 @@ class HttpCloudClient final : public CloudClient, public HttpExchange {
   // Bounds the answer by the request's deadline and the body cap, appending it to `body`.
   void BoundReceiving(httplib::Request& http_request, Receiving& receiving,
                       std::string& body) const;
+  // Sends once. `closed_idle` says whether it failed on a kept-alive connection that the
+  // server had closed while it sat in the pool (nothing came back, and not for a timeout).
   Result<RawAnswer> SendOnce(std::string_view operation, const std::string& method,
                              const std::string& project_id, const std::string& path,
-                             const Query& query, const std::string& body);
+                             const Query& query, const std::string& body, bool& closed_idle);
+  // SendOnce, and once more on a new connection after a GET met a closed idle connection.
+  Result<RawAnswer> SendOnceAfterIdle(std::string_view operation, const std::string& method,
+                                      const std::string& project_id, const std::string& path,
+                                      const Query& query, const std::string& body);
   // Waits for a free connection; nullptr once stopped. The request's deadline is
-  // total_timeout from now.
-  httplib::Client* Borrow(SteadyTime& deadline);
-  // Returns the connection to the pool; true when the watchdog aborted its request.
-  bool Release(httplib::Client* client);
+  // total_timeout from now; `warm` says whether its last request was answered (it is kept
+  // alive, so the server may have closed it since).
+  httplib::Client* Borrow(SteadyTime& deadline, bool& warm);
+  // Returns the connection to the pool, warm when its request was answered; true when the
+  // watchdog aborted its request.
+  bool Release(httplib::Client* client, bool answered);
   // The watchdog thread's loop: runs until the destructor sets closing_.
   void Watch();
   std::string ProjectPath(const std::string& project_id) const;
@@ -163,14 +171,15 @@ class HttpCloudClient final : public CloudClient, public HttpExchange {
   const std::chrono::milliseconds total_timeout_;
 
   std::mutex mu_;
-  std::condition_variable cv_;            // signalled on Release, Stop and the end of an abort
-  std::condition_variable_any watch_cv_;  // wakes the watchdog: a new request, or closing
-  std::vector<httplib::Client*> free_;    // guarded by mu_; LIFO so warm connections are reused
-  std::vector<InFlight> busy_;            // guarded by mu_
-  std::uint64_t borrowed_ = 0;            // guarded by mu_; requests started, for the watchdog
-  bool stopped_ = false;                  // guarded by mu_
-  bool closing_ = false;                  // guarded by mu_; the destructor ends the watchdog
-  std::thread watchdog_;                  // last: started once everything above is set up
+  std::condition_variable cv_;                // signalled on Release, Stop and the end of an abort
+  std::condition_variable_any watch_cv_;      // wakes the watchdog: a new request, or closing
+  std::vector<httplib::Client*> free_;        // guarded by mu_; LIFO so warm connections are reused
+  std::vector<const httplib::Client*> warm_;  // guarded by mu_; answered on their last use
+  std::vector<InFlight> busy_;                // guarded by mu_
+  std::uint64_t borrowed_ = 0;                // guarded by mu_; requests started, for the watchdog
+  bool stopped_ = false;                      // guarded by mu_
+  bool closing_ = false;                      // guarded by mu_; the destructor ends the watchdog
+  std::thread watchdog_;                      // last: started once everything above is set up
 };
 
 }  // namespace mactl

@@ -191,13 +191,13 @@ Result<HttpAnswer> HttpCloudClient::Exchange(const HttpRequest& request) {
 Result<HttpCloudClient::RawAnswer> HttpCloudClient::Exchange(
     std::string_view operation, const std::string& method, const std::string& project_id,
     const std::string& path, const Query& query, const std::string& body) {
-  Result<RawAnswer> answer = SendOnce(operation, method, project_id, path, query, body);
+  Result<RawAnswer> answer = SendOnceAfterIdle(operation, method, project_id, path, query, body);
   if (answer.ok() && RejectsCredential(answer.value().status, answer.value().body)) {
     // The credential may just have expired or rotated: renew it and try exactly once more.
     // A 401, or a 403/2xx naming an invalid token (api_errors.h), all mean that.
     auth_.OnUnauthorized(answer.value().sent);
     std::vector<std::string> earlier_secrets = std::move(answer.value().secrets);
-    answer = SendOnce(operation, method, project_id, path, query, body);
+    answer = SendOnceAfterIdle(operation, method, project_id, path, query, body);
     if (answer.ok()) {
       // The server may echo the rejected credential too: redact both.
       std::vector<std::string>& secrets = answer.value().secrets;
@@ -282,9 +282,26 @@ void HttpCloudClient::BoundReceiving(httplib::Request& http_request, Receiving& 
   };
 }
 
-Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
+// A server closes a kept-alive connection that sat idle past its own limit (the simulator's
+// is 5 s); the next request on it fails at once, before any answer. A GET is safe to send
+// again, on a new connection; a POST is not (the server may have acted on it), so its error
+// stands and is retried after a fresh observation (README, "How it behaves").
+Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnceAfterIdle(
     std::string_view operation, const std::string& method, const std::string& project_id,
     const std::string& path, const Query& query, const std::string& body) {
+  bool closed_idle = false;
+  Result<RawAnswer> answer =
+      SendOnce(operation, method, project_id, path, query, body, closed_idle);
+  if (!answer.ok() && closed_idle && method == "GET") {
+    answer = SendOnce(operation, method, project_id, path, query, body, closed_idle);
+  }
+  return answer;
+}
+
+Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
+    std::string_view operation, const std::string& method, const std::string& project_id,
+    const std::string& path, const Query& query, const std::string& body, bool& closed_idle) {
+  closed_idle = false;
   {
     std::lock_guard lock(mu_);
     if (stopped_) return ShutdownError(operation);
@@ -304,13 +321,15 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
   receiving.limit = options_.max_response_bytes;
   BoundReceiving(http_request, receiving, answer.body);
 
-  httplib::Client* client = Borrow(receiving.deadline);
+  bool warm = false;
+  httplib::Client* client = Borrow(receiving.deadline, warm);
   if (client == nullptr) return ShutdownError(operation);
   struct ReleaseOnExit {
     HttpCloudClient& owner;
     httplib::Client* client;
+    const bool& sent;
     bool& expired;
-    ~ReleaseOnExit() { expired = owner.Release(client); }
+    ~ReleaseOnExit() { expired = owner.Release(client, sent); }
   };
   httplib::Response http_response;
   httplib::Error http_error = httplib::Error::Success;
@@ -318,7 +337,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
   bool sent = false;
   bool expired = false;  // the watchdog aborted the request
   {
-    const ReleaseOnExit release{*this, client, expired};
+    const ReleaseOnExit release{*this, client, sent, expired};
     sent = client->send(http_request, http_response, http_error);
     // A connection whose answer was cut off mid-way is never reused: close it here rather
     // than rely on how httplib tidies up after a cancelled request.
@@ -341,6 +360,9 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
     }
     // A complete answer that raced the watchdog is still an answer.
     if (receiving.past_deadline || expired) return TotalTimeoutError(operation, total_timeout_);
+    closed_idle = warm && answer.body.empty() &&
+                  (http_error == httplib::Error::Write ||
+                   (http_error == httplib::Error::Read && latency < options_.read_timeout));
     return ClassifyTransportError(operation, httplib::to_string(http_error));
   }
   answer.status = http_response.status;
@@ -348,7 +370,7 @@ Result<HttpCloudClient::RawAnswer> HttpCloudClient::SendOnce(
   return answer;
 }
 
-httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline) {
+httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline, bool& warm) {
   httplib::Client* client = nullptr;
   {
     std::unique_lock lock(mu_);
@@ -356,6 +378,9 @@ httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline) {
     if (stopped_) return nullptr;
     client = free_.back();
     free_.pop_back();
+    const auto was_warm = std::find(warm_.begin(), warm_.end(), client);
+    warm = was_warm != warm_.end();
+    if (warm) warm_.erase(was_warm);
     // The wait for a free connection is not the server's doing: the deadline starts now.
     deadline = DeadlineAfter(clock_.Now(), total_timeout_);
     busy_.push_back(InFlight{client, DeadlineAfter(deadline, kWatchdogGrace)});
@@ -365,7 +390,7 @@ httplib::Client* HttpCloudClient::Borrow(SteadyTime& deadline) {
   return client;
 }
 
-bool HttpCloudClient::Release(httplib::Client* client) {
+bool HttpCloudClient::Release(httplib::Client* client, bool answered) {
   bool expired = false;
   {
     std::unique_lock lock(mu_);
@@ -380,6 +405,7 @@ bool HttpCloudClient::Release(httplib::Client* client) {
     expired = it->expired;
     busy_.erase(it);
     free_.push_back(client);
+    if (answered && !expired) warm_.push_back(client);
   }
   cv_.notify_all();
   return expired;

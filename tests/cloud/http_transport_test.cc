@@ -288,6 +288,78 @@ TEST_F(HttpCloudClientTest, EndlessTrickledHeadersAreCutByTheWatchdog) {
   EXPECT_GE(FirstLatency(observer_), abort_after.count());
 }
 
+// A peer that answers each accepted connection's first request with a kept-alive 200 and
+// closes the connection when the next request arrives, unanswered: what a client meets when a
+// server's idle limit runs out just as it sends (httplib notices a connection closed earlier
+// and reconnects by itself). It serves up to `connections` connections and counts them.
+class ClosingPeer {
+ public:
+  ClosingPeer(int connections, std::string body) : bound_(BindLoopback()) {
+    if (bound_.fd < 0 || ::listen(bound_.fd, 4) != 0) return;
+    thread_ = std::thread([this, connections, body = std::move(body)] {
+      for (int i = 0; i < connections; ++i) {
+        const int fd = ::accept(bound_.fd, nullptr, nullptr);
+        if (fd < 0) return;
+        open_fd_ = fd;
+        ++accepted_;
+        char request[4096];
+        (void)::recv(fd, request, sizeof(request), 0);
+        const std::string answer =
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            "Connection: keep-alive\r\nContent-Length: " +
+            std::to_string(body.size()) + "\r\n\r\n" + body;
+        (void)::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL);
+        (void)::recv(fd, request, sizeof(request), 0);  // the next request, or the client's close
+        open_fd_ = -1;
+        ::close(fd);
+      }
+    });
+  }
+  ~ClosingPeer() {
+    ::shutdown(bound_.fd, SHUT_RDWR);                                        // wakes accept()
+    if (const int fd = open_fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);  // wakes recv()
+    if (thread_.joinable()) thread_.join();
+    ::close(bound_.fd);
+  }
+  int port() const { return bound_.port; }
+  int accepted() const { return accepted_.load(); }
+
+ private:
+  BoundSocket bound_;
+  std::atomic<int> accepted_{0};
+  std::atomic<int> open_fd_{-1};  // the connection being served
+  std::thread thread_;
+};
+
+TEST_F(HttpCloudClientTest, AReadOnAConnectionTheServerClosedWhileIdleIsSentAgainOnANewOne) {
+  ClosingPeer peer(3, kVersionBody);
+  HttpCloudClientOptions options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string(peer.port());
+  options.connections = 1;
+  HttpCloudClient& client = MakeClient(options);
+  ASSERT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());
+  const auto again = client.GetVersion(VersionRef{"p", 10, 11});
+  ASSERT_TRUE(again.ok()) << Keep(again.error()).ToString();
+  EXPECT_EQ(peer.accepted(), 2);
+  EXPECT_EQ(observer_.Calls(),
+            (std::vector<RecordingObserver::Call>{
+                {"get_version", 200}, {"get_version", 0}, {"get_version", 200}}));
+}
+
+TEST_F(HttpCloudClientTest, AStopOnAConnectionTheServerClosedWhileIdleIsNotSentAgain) {
+  ClosingPeer peer(3, kVersionBody);
+  HttpCloudClientOptions options;
+  options.endpoint = "http://127.0.0.1:" + std::to_string(peer.port());
+  options.connections = 1;
+  HttpCloudClient& client = MakeClient(options);
+  ASSERT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());
+  const Error e = ErrorOf(client.StopVersion(VersionRef{"p", 10, 11}));
+  EXPECT_TRUE(e.retryable()) << e.ToString();
+  EXPECT_EQ(peer.accepted(), 1);
+  EXPECT_EQ(observer_.Calls(),
+            (std::vector<RecordingObserver::Call>{{"get_version", 200}, {"stop", 0}}));
+}
+
 TEST_F(HttpCloudClientTest, TruncatedTransferIsRetryable) {
   server_.Get("/v1/p/training-jobs/10/versions/11",
               [](const httplib::Request&, httplib::Response& res) {

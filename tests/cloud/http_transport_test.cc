@@ -331,13 +331,18 @@ class ClosingPeer {
   std::thread thread_;
 };
 
-TEST_F(HttpCloudClientTest, AReadOnAConnectionTheServerClosedWhileIdleIsSentAgainOnANewOne) {
-  ClosingPeer peer(3, kVersionBody);
+// One pooled connection to `peer`, so the second request meets the connection it closed.
+HttpCloudClientOptions OneConnectionTo(const ClosingPeer& peer) {
   HttpCloudClientOptions options;
   options.endpoint = "http://127.0.0.1:" + std::to_string(peer.port());
   options.connections = 1;
-  HttpCloudClient& client = MakeClient(options);
-  ASSERT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());
+  return options;
+}
+
+TEST_F(HttpCloudClientTest, AReadOnAConnectionTheServerClosedWhileIdleIsSentAgainOnANewOne) {
+  ClosingPeer peer(3, kVersionBody);
+  HttpCloudClient& client = MakeClient(OneConnectionTo(peer));
+  ASSERT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());  // leaves the connection warm
   const auto again = client.GetVersion(VersionRef{"p", 10, 11});
   ASSERT_TRUE(again.ok()) << Keep(again.error()).ToString();
   EXPECT_EQ(peer.accepted(), 2);
@@ -348,11 +353,8 @@ TEST_F(HttpCloudClientTest, AReadOnAConnectionTheServerClosedWhileIdleIsSentAgai
 
 TEST_F(HttpCloudClientTest, AStopOnAConnectionTheServerClosedWhileIdleIsNotSentAgain) {
   ClosingPeer peer(3, kVersionBody);
-  HttpCloudClientOptions options;
-  options.endpoint = "http://127.0.0.1:" + std::to_string(peer.port());
-  options.connections = 1;
-  HttpCloudClient& client = MakeClient(options);
-  ASSERT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());
+  HttpCloudClient& client = MakeClient(OneConnectionTo(peer));
+  ASSERT_TRUE(client.GetVersion(VersionRef{"p", 10, 11}).ok());  // leaves the connection warm
   const Error e = ErrorOf(client.StopVersion(VersionRef{"p", 10, 11}));
   EXPECT_TRUE(e.retryable()) << e.ToString();
   EXPECT_EQ(peer.accepted(), 1);
